@@ -1,0 +1,323 @@
+/**
+ * Reverse-mode autodiff on a tape.
+ *
+ * Each op records a {@linkcode Node} on its output. `backward()` walks the graph in reverse
+ * topological order and applies one rule per op from {@linkcode rules}; the table is typed as
+ * `{ [P in OpName]: Rule<P> }`, so an op without a backward rule does not compile. Rules work on
+ * backend storages directly, so no graph is built while differentiating. After `backward()`
+ * every intermediate of the graph is freed (not the root and not kept tensors).
+ *
+ * @module
+ */
+import type { Backend, BinaryOp, ConvGeom, Planes, PoolGeom, Storage } from "./device/backend.ts";
+import { setBackward, Tensor } from "./tensor.ts";
+
+/** What each op keeps for its backward pass (beyond its inputs and output). */
+export interface OpStates {
+  conv2d: { g: ConvGeom; bias: boolean; relu: boolean };
+  /** `g` is the geometry of the convolution whose input-gradient this op computes. */
+  convTranspose2d: { g: ConvGeom; bias: boolean };
+  maxPool2d: { g: PoolGeom; idx: Storage };
+  relu: Record<never, never>;
+  binary: { op: BinaryOp; scalarB: boolean };
+  affine: { alpha: number };
+  dropout: { p: number; seed: number; group: number };
+  batchNorm2d: { p: Planes; mean: Storage; var: Storage; eps: number; training: boolean };
+  interpolate: { p: Planes; oh: number; ow: number; alignCorners: boolean };
+  crop: { p: Planes; oh: number; ow: number; top: number; left: number };
+  crossEntropy: {
+    n: number;
+    k: number;
+    hw: number;
+    ignoreIndex: number;
+    /** For "mean": the sum of pixel weights (1 element), owned by the node. */
+    denom: Storage | null;
+  };
+  sum: { outer: number; len: number; inner: number; scale: number };
+  matmul: { m: number; k: number; n: number };
+  reshape: Record<never, never>;
+}
+
+/** Names of differentiable ops. */
+export type OpName = keyof OpStates;
+
+/** A recorded op application: how its output was made. */
+export interface Node<P extends OpName = OpName> {
+  op: P;
+  /** Inputs in the op's order; tensors that need no gradient get `null` from the rule. */
+  inputs: Tensor[];
+  output: Tensor;
+  state: OpStates[P];
+  /** Storages the node owns and frees when the tape is released. */
+  owned: Storage[];
+}
+
+/** A backward rule: the gradient of each input (or null) from the output's gradient `dy`. */
+export type Rule<P extends OpName> = (
+  node: Node<P>,
+  dy: Storage,
+  b: Backend,
+) => (Storage | null)[];
+
+let gradEnabled = true;
+
+/** Whether ops currently record a graph. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording a graph (evaluation, metrics, optimizer updates).
+ *
+ * @example
+ * ```ts
+ * import { noGrad, relu, requestDevice, tensor } from "./mod.ts";
+ * import { assertEquals } from "./tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * const x = tensor([1, -1], [2], device, { requiresGrad: true });
+ * const y = noGrad(() => relu(x));
+ * assertEquals(y.requiresGrad, false);
+ * ```
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * Records `op` on `out` when grad mode is on and an input requires a gradient; otherwise frees
+ * `owned` at once. Returns `out`.
+ */
+export function record<P extends OpName>(
+  out: Tensor,
+  op: P,
+  inputs: Tensor[],
+  state: OpStates[P],
+  owned: Storage[] = [],
+): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, output: out, state, owned } as Node;
+  } else {
+    for (const s of owned) out.device.backend.free(s);
+  }
+  return out;
+}
+
+const need = (t: Tensor | undefined): boolean => t !== undefined && t.requiresGrad;
+
+/** The backward rule of every op. */
+export const rules: { [P in OpName]: Rule<P> } = {
+  conv2d(node, dy, b) {
+    const [x, w, bias] = node.inputs;
+    const { g } = node.state;
+    let d = dy;
+    if (node.state.relu) d = b.reluGrad(dy, node.output.storage);
+    const grads = [
+      need(x) ? b.conv2dGradInput(d, w.storage, g) : null,
+      need(w) ? b.conv2dGradWeight(d, x.storage, g) : null,
+      need(bias) ? b.channelSum(d, { n: g.n, c: g.k, h: g.oh, w: g.ow }) : null,
+    ];
+    if (d !== dy) b.free(d);
+    return grads;
+  },
+  convTranspose2d(node, dy, b) {
+    // out = convT(x, w) is the input-gradient of a conv from out's space to x's space,
+    // so its gradients are that conv's forward and weight-gradient.
+    const [x, w, bias] = node.inputs;
+    const { g } = node.state;
+    return [
+      need(x) ? b.conv2d(dy, w.storage, null, g, false) : null,
+      need(w) ? b.conv2dGradWeight(x.storage, dy, g) : null,
+      need(bias) ? b.channelSum(dy, { n: g.n, c: g.c, h: g.h, w: g.w }) : null,
+    ];
+  },
+  maxPool2d(node, dy, b) {
+    return [b.maxPool2dGrad(dy, node.state.idx, node.state.g)];
+  },
+  relu(node, dy, b) {
+    return [b.reluGrad(dy, node.output.storage)];
+  },
+  binary(node, dy, b) {
+    const [x, y] = node.inputs;
+    const { op, scalarB } = node.state;
+    const reduce = (s: Storage): Storage => {
+      if (!scalarB) return s;
+      const r = b.sum(s, 1, s.length, 1);
+      b.free(s);
+      return r;
+    };
+    let dx: Storage | null = null;
+    let dyb: Storage | null = null;
+    if (op === "add" || op === "sub") {
+      if (need(x)) dx = b.affine(dy, 1, 0);
+      if (need(y)) dyb = reduce(b.affine(dy, op === "add" ? 1 : -1, 0));
+    } else if (op === "mul") {
+      if (need(x)) dx = b.binary("mul", dy, y.storage);
+      if (need(y)) dyb = reduce(b.binary("mul", dy, x.storage));
+    } else {
+      if (need(x)) dx = b.binary("div", dy, y.storage);
+      if (need(y)) {
+        // d(x / y)/dy = -out / y
+        const t = b.binary("mul", dy, node.output.storage);
+        const u = b.binary("div", t, y.storage);
+        b.free(t);
+        dyb = reduce(b.affine(u, -1, 0));
+        b.free(u);
+      }
+    }
+    return [dx, dyb];
+  },
+  affine(node, dy, b) {
+    return [b.affine(dy, node.state.alpha, 0)];
+  },
+  dropout(node, dy, b) {
+    const { p, seed, group } = node.state;
+    return [b.dropout(dy, p, seed, group)];
+  },
+  batchNorm2d(node, dy, b) {
+    const [x, gamma, beta] = node.inputs;
+    const s = node.state;
+    const r = b.batchNormGrad(dy, x.storage, s.mean, s.var, gamma.storage, s.p, s.eps, s.training);
+    const out: (Storage | null)[] = [r.dx, r.dgamma, r.dbeta];
+    [x, gamma, beta].forEach((t, i) => {
+      if (!need(t)) {
+        b.free(out[i]!);
+        out[i] = null;
+      }
+    });
+    return out;
+  },
+  interpolate(node, dy, b) {
+    const { p, oh, ow, alignCorners } = node.state;
+    return [b.interpolateGrad(dy, p, oh, ow, alignCorners)];
+  },
+  crop(node, dy, b) {
+    const { p, oh, ow, top, left } = node.state;
+    return [b.cropGrad(dy, p, oh, ow, top, left)];
+  },
+  crossEntropy(node, dy, b) {
+    const [logits, target, weight] = node.inputs;
+    const { n, k, hw, ignoreIndex, denom } = node.state;
+    const g = denom ? b.binary("div", dy, denom) : dy;
+    const dx = b.crossEntropyGrad(
+      logits.storage,
+      target.storage,
+      weight?.storage ?? null,
+      g,
+      n,
+      k,
+      hw,
+      ignoreIndex,
+    );
+    if (g !== dy) b.free(g);
+    return [dx, null, null];
+  },
+  sum(node, dy, b) {
+    const { outer, len, inner, scale } = node.state;
+    const r = b.broadcast(dy, outer, len, inner);
+    if (scale === 1) return [r];
+    const s = b.affine(r, scale, 0);
+    b.free(r);
+    return [s];
+  },
+  matmul(node, dy, b) {
+    const [x, y] = node.inputs;
+    const { m, k, n } = node.state;
+    return [
+      need(x) ? b.matmul(dy, y.storage, m, n, k, false, true) : null, // [M,N] @ [N,K]
+      need(y) ? b.matmul(x.storage, dy, k, m, n, true, false) : null, // [K,M] @ [M,N]
+    ];
+  },
+  reshape(_node, dy, b) {
+    return [b.affine(dy, 1, 0)];
+  },
+};
+
+/** Backpropagates from a one-element tensor, accumulating into leaves' `grad`. */
+function backward(root: Tensor): void {
+  if (root.size !== 1) {
+    throw new RangeError(
+      `backward() needs a one-element loss but got shape [${root.shape}]; reduce it with sum() or mean()`,
+    );
+  }
+  if (!root.requiresGrad) {
+    throw new Error("backward() on a tensor that does not require grad: no parameter reached it");
+  }
+  const b = root.device.backend;
+  const order = topoOrder(root);
+  const grads = new Map<Tensor, Storage>([[root, b.fill(1, "f32", 1)]]);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    const g = grads.get(t);
+    if (g === undefined || t.node === null) continue;
+    grads.delete(t);
+    const node = t.node;
+    const rule = rules[node.op] as Rule<OpName>;
+    const inputGrads = rule(node, g, b);
+    b.free(g);
+    node.inputs.forEach((inp, j) => {
+      const gi = inputGrads[j];
+      if (!gi) return;
+      if (!inp.requiresGrad) return b.free(gi);
+      const prev = grads.get(inp);
+      if (prev === undefined) grads.set(inp, gi);
+      else {
+        grads.set(inp, b.binary("add", prev, gi));
+        b.free(prev);
+        b.free(gi);
+      }
+    });
+  }
+  // What remains are leaves' gradients.
+  for (const [leaf, g] of grads) {
+    if (leaf.grad === null) {
+      leaf.grad = new Tensor(g, leaf.shape, leaf.device).keep();
+    } else {
+      const sum = b.binary("add", leaf.grad.storage, g);
+      b.free(g);
+      leaf.grad.dispose();
+      leaf.grad = new Tensor(sum, leaf.shape, leaf.device).keep();
+    }
+  }
+  // Release the tape.
+  for (const t of order) {
+    const node = t.node;
+    if (node === null) continue;
+    for (const s of node.owned) b.free(s);
+    t.node = null;
+    if (t !== root && !t.kept) t.dispose();
+  }
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const child = inputs[i];
+      if (child.requiresGrad && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+setBackward(backward);

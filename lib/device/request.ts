@@ -1,0 +1,90 @@
+/**
+ * Choosing and creating a device.
+ *
+ * @module
+ */
+import type { BackendKind } from "./backend.ts";
+import { CpuBackend } from "./cpu.ts";
+import { NoWebGpuError, type WebGpuOptions } from "./webgpu.ts";
+import { WebGpuBackend } from "./webgpu_backend.ts";
+import { Device } from "../tensor.ts";
+
+/** Options of {@linkcode requestDevice}. */
+export interface RequestDeviceOptions extends WebGpuOptions {
+  /**
+   * "webgpu", "blas" (native BLAS through FFI) or "cpu" (TypeScript reference kernels).
+   * Default: `FCN_BACKEND`, else WebGPU on a hardware adapter, else BLAS when a software
+   * adapter is all there is and BLAS loads, else WebGPU.
+   */
+  backend?: BackendKind;
+  /** Print which backend was chosen and why (default false). */
+  verbose?: boolean;
+}
+
+/** Backends that can be named. */
+export const BACKENDS: readonly BackendKind[] = ["webgpu", "blas", "cpu"];
+
+type BlasFactory = () => Promise<import("./backend.ts").Backend>;
+let blasFactory: BlasFactory | null = null;
+
+/** @internal Registers the BLAS backend's constructor (lib/device/blas.ts calls it). */
+export function registerBlas(factory: BlasFactory): void {
+  blasFactory = factory;
+}
+
+async function createBlas(): Promise<Device> {
+  if (blasFactory === null) await import("./blas.ts");
+  return new Device(await blasFactory!());
+}
+
+/**
+ * A device on the requested (or best available) backend. WebGPU devices are created with the
+ * adapter's highest limits.
+ *
+ * @example Run on the reference backend
+ * ```ts
+ * import { requestDevice } from "./mod.ts";
+ * import { assertEquals } from "./tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * assertEquals(device.kind, "cpu");
+ * ```
+ */
+export async function requestDevice(options: RequestDeviceOptions = {}): Promise<Device> {
+  const env = Deno.env.get("FCN_BACKEND")?.trim().toLowerCase();
+  const wanted = options.backend ?? (env ? env as BackendKind : undefined);
+  if (wanted !== undefined && !BACKENDS.includes(wanted)) {
+    throw new RangeError(
+      `Unknown backend "${wanted}"${options.backend ? "" : " in FCN_BACKEND"}; expected one of ${
+        BACKENDS.join(", ")
+      }`,
+    );
+  }
+  if (wanted === "cpu") return new Device(new CpuBackend());
+  if (wanted === "blas") return await createBlas();
+  if (wanted === "webgpu") return new Device(await WebGpuBackend.create(options));
+  // Automatic choice.
+  let gpu: WebGpuBackend | null = null;
+  try {
+    gpu = await WebGpuBackend.create(options);
+  } catch (e) {
+    if (!(e instanceof NoWebGpuError)) throw e;
+  }
+  if (gpu && !gpu.rt.isSoftware) return new Device(gpu);
+  try {
+    const blas = await createBlas();
+    gpu?.destroy();
+    if (options.verbose) {
+      console.error(
+        `Using BLAS (${blas.description}): ` +
+          (gpu
+            ? `the only WebGPU adapter is a software one (${gpu.description})`
+            : "no WebGPU adapter"),
+      );
+    }
+    return blas;
+  } catch (e) {
+    if (gpu) return new Device(gpu);
+    throw new NoWebGpuError(`and BLAS did not load: ${(e as Error).message}`);
+  }
+}

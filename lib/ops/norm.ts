@@ -1,0 +1,91 @@
+/**
+ * Batch normalisation with `torch.nn.functional.batch_norm` semantics.
+ *
+ * @module
+ */
+import { record } from "../autograd.ts";
+import { Tensor } from "../tensor.ts";
+import { expectRank } from "./_util.ts";
+
+/** Options of {@linkcode batchNorm2d}. */
+export interface BatchNormOptions {
+  /** Use batch statistics and update the running ones (default false). */
+  training?: boolean;
+  /** Weight of the new batch statistic in the running average (default 0.1). */
+  momentum?: number;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+}
+
+/**
+ * Batch norm over `[N, C, H, W]` with per-channel `weight`/`bias` `[C]`. In training the running
+ * mean and (unbiased) variance are updated in place:
+ * `running = (1 - momentum) * running + momentum * batch`.
+ *
+ * @example
+ * ```ts
+ * import { batchNorm2d, requestDevice, tensor } from "../../mod.ts";
+ * import { assertAlmostEquals } from "../../tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * const x = tensor([1, 3], [2, 1, 1, 1], device);
+ * const mean = tensor([0], [1], device), variance = tensor([1], [1], device);
+ * const y = batchNorm2d(x, mean, variance, tensor([1], [1], device), tensor([0], [1], device), { training: true });
+ * assertAlmostEquals((await y.toArray())[1], 1, 1e-3);
+ * assertAlmostEquals((await mean.toArray())[0], 0.2, 1e-6);
+ * ```
+ */
+export function batchNorm2d(
+  x: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  options: BatchNormOptions = {},
+): Tensor {
+  const op = "batchNorm2d";
+  expectRank(op, "input", x, 4, "[N, C, H, W]");
+  const [n, c, h, w] = x.shape;
+  for (
+    const [name, t] of [["runningMean", runningMean], ["runningVar", runningVar], [
+      "weight",
+      weight,
+    ], ["bias", bias]] as const
+  ) {
+    if (t.size !== c) {
+      throw new RangeError(`${op}: expected ${name} of shape [${c}] but got [${t.shape}]`);
+    }
+  }
+  const b = x.device.backend;
+  const p = { n, c, h, w };
+  const eps = options.eps ?? 1e-5;
+  const training = options.training ?? false;
+  let mean, variance;
+  if (training) {
+    const m = n * h * w;
+    if (m < 2) {
+      throw new RangeError(
+        `${op}: training needs more than one value per channel, got [${x.shape}]`,
+      );
+    }
+    const stats = b.batchNormStats(x.storage, p);
+    mean = stats.mean;
+    variance = stats.var;
+    const mom = options.momentum ?? 0.1;
+    const rm = b.axpby(runningMean.storage, mean, 1 - mom, mom);
+    const rv = b.axpby(runningVar.storage, variance, 1 - mom, mom * m / (m - 1));
+    runningMean.assign(rm);
+    runningVar.assign(rv);
+  } else {
+    mean = b.affine(runningMean.storage, 1, 0);
+    variance = b.affine(runningVar.storage, 1, 0);
+  }
+  const s = b.batchNorm(x.storage, mean, variance, weight.storage, bias.storage, p, eps);
+  return record(new Tensor(s, x.shape, x.device), op, [x, weight, bias], {
+    p,
+    mean,
+    var: variance,
+    eps,
+    training,
+  }, [mean, variance]);
+}

@@ -1,0 +1,45 @@
+/**
+ * # @x/fcn
+ *
+ * Semantic segmentation with Fully Convolutional Networks in Deno: tensors, autodiff and
+ * kernels on WebGPU (or native BLAS, or plain TypeScript), FCN models, datasets, losses,
+ * metrics and training.
+ *
+ * @example Forward and backward of a tiny conv net
+ * ```ts
+ * import { conv2d, crossEntropy, relu, requestDevice, tensor } from "./mod.ts";
+ * import { assert } from "./tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * const x = tensor(new Float32Array(1 * 3 * 8 * 8).fill(0.5), [1, 3, 8, 8], device);
+ * const w = tensor(new Float32Array(2 * 3 * 3 * 3).fill(0.1), [2, 3, 3, 3], device, { requiresGrad: true });
+ * const target = tensor(new Int32Array(64).fill(1), [1, 8, 8], device);
+ * const loss = crossEntropy(relu(conv2d(x, w, null, { padding: 1 })), target);
+ * loss.backward();
+ * assert(w.grad !== null);
+ * ```
+ *
+ * @module
+ */
+import "./lib/autograd.ts";
+
+export type { BackendKind, DType, HostArray } from "./lib/device/backend.ts";
+export { Device, Tensor, tensor, tidy } from "./lib/tensor.ts";
+export type { TensorOptions } from "./lib/tensor.ts";
+export { noGrad } from "./lib/autograd.ts";
+export { requestDevice } from "./lib/device/request.ts";
+export type { RequestDeviceOptions } from "./lib/device/request.ts";
+export { KernelError, NoWebGpuError } from "./lib/device/webgpu.ts";
+export { conv2d, convTranspose2d } from "./lib/ops/conv.ts";
+export type { Conv2dOptions, ConvTranspose2dOptions } from "./lib/ops/conv.ts";
+export { maxPool2d } from "./lib/ops/pool.ts";
+export type { MaxPool2dOptions } from "./lib/ops/pool.ts";
+export { add, div, dropout, dropout2d, mul, relu, scale, sub } from "./lib/ops/elementwise.ts";
+export type { DropoutOptions } from "./lib/ops/elementwise.ts";
+export { batchNorm2d } from "./lib/ops/norm.ts";
+export type { BatchNormOptions } from "./lib/ops/norm.ts";
+export { crop, interpolate } from "./lib/ops/resize.ts";
+export type { InterpolateOptions } from "./lib/ops/resize.ts";
+export { crossEntropy } from "./lib/ops/loss.ts";
+export type { CrossEntropyOptions } from "./lib/ops/loss.ts";
+export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
