@@ -1,0 +1,15 @@
+/**
+ * Host tensors: the plain form in which weights move between files and devices.
+ *
+ * @module
+ */
+
+/** A tensor in host memory, as read from a checkpoint (f32 or i32 after conversion). */
+export interface HostTensor {
+  dtype: "f32" | "i32";
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/** A state dict: parameter and buffer names (PyTorch's keys) to host tensors. */
+export type StateDict = Record<string, HostTensor>;
