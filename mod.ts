@@ -38,8 +38,33 @@ export { add, div, dropout, dropout2d, mul, relu, scale, sub } from "./lib/ops/e
 export type { DropoutOptions } from "./lib/ops/elementwise.ts";
 export { batchNorm2d } from "./lib/ops/norm.ts";
 export type { BatchNormOptions } from "./lib/ops/norm.ts";
-export { crop, interpolate } from "./lib/ops/resize.ts";
+export { crop, interpolate, pad } from "./lib/ops/resize.ts";
 export type { InterpolateOptions } from "./lib/ops/resize.ts";
 export { crossEntropy } from "./lib/ops/loss.ts";
 export type { CrossEntropyOptions } from "./lib/ops/loss.ts";
 export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
+export { SGD } from "./lib/optim/sgd.ts";
+export type { ParamGroup, SgdOptions } from "./lib/optim/sgd.ts";
+export { Module } from "./lib/nn/module.ts";
+export type { LoadOptions, LoadReport } from "./lib/nn/module.ts";
+export {
+  createModel,
+  mapPretrainedBackbone,
+  MODEL_NAMES,
+  resolveConfig,
+  VGG_BACKBONES,
+} from "./lib/models/create.ts";
+export type { FcnModel, ModelConfig, ModelName, ModelOptions } from "./lib/models/create.ts";
+export type { SegmentationOutput } from "./lib/models/types.ts";
+export type { VggBackbone } from "./lib/models/vgg_fcn.ts";
+export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
+export { readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
+export type { Safetensors } from "./lib/io/safetensors.ts";
+export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
+export { polySchedule, stepSchedule } from "./lib/optim/schedules.ts";
+export type { PolyScheduleOptions, Schedule, StepScheduleOptions } from "./lib/optim/schedules.ts";
+
+if (import.meta.main) {
+  const { run } = await import("./lib/cli/main.ts");
+  Deno.exit(await run(Deno.args));
+}

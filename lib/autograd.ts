@@ -25,6 +25,8 @@ export interface OpStates {
   batchNorm2d: { p: Planes; mean: Storage; var: Storage; eps: number; training: boolean };
   interpolate: { p: Planes; oh: number; ow: number; alignCorners: boolean };
   crop: { p: Planes; oh: number; ow: number; top: number; left: number };
+  /** `p` is the padded (output) size, oh/ow the input's. */
+  pad: { p: Planes; oh: number; ow: number; top: number; left: number };
   crossEntropy: {
     n: number;
     k: number;
@@ -201,6 +203,10 @@ export const rules: { [P in OpName]: Rule<P> } = {
   crop(node, dy, b) {
     const { p, oh, ow, top, left } = node.state;
     return [b.cropGrad(dy, p, oh, ow, top, left)];
+  },
+  pad(node, dy, b) {
+    const { p, oh, ow, top, left } = node.state;
+    return [b.crop(dy, p, oh, ow, top, left)];
   },
   crossEntropy(node, dy, b) {
     const [logits, target, weight] = node.inputs;

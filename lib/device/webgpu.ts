@@ -204,7 +204,13 @@ export class WebGpuRuntime {
     const s = this.alloc(data.length, dtype);
     if (data.length === 0) return s;
     if (this.#encoder === null) {
-      this.device.queue.writeBuffer(s.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+      this.device.queue.writeBuffer(
+        s.buffer,
+        0,
+        data.buffer as ArrayBuffer,
+        data.byteOffset,
+        data.byteLength,
+      );
       return s;
     }
     const staging = this.device.createBuffer({

@@ -83,3 +83,37 @@ export function crop(x: Tensor, height: number, width: number, top = 0, left = 0
     left,
   });
 }
+
+/**
+ * Zero-pads `[N, C, H, W]` to `[N, C, height, width]`, placing x at (top, left): the adjoint of
+ * {@linkcode crop}.
+ *
+ * @example
+ * ```ts
+ * import { pad, requestDevice, tensor } from "../../mod.ts";
+ * import { assertEquals } from "../../tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * const y = pad(tensor([1, 2], [1, 1, 1, 2], device), 2, 2);
+ * assertEquals(Array.from(await y.toArray()), [1, 2, 0, 0]);
+ * ```
+ */
+export function pad(x: Tensor, height: number, width: number, top = 0, left = 0): Tensor {
+  const op = "pad";
+  expectRank(op, "input", x, 4, "[N, C, H, W]");
+  const [n, c, h, w] = x.shape;
+  if (top < 0 || left < 0 || top + h > height || left + w > width) {
+    throw new RangeError(
+      `${op}: ${h}x${w} at (${top}, ${left}) does not fit in ${height}x${width}`,
+    );
+  }
+  const p = { n, c, h: height, w: width };
+  const s = x.device.backend.cropGrad(x.storage, p, h, w, top, left);
+  return record(new Tensor(s, [n, c, height, width], x.device), "pad", [x], {
+    p,
+    oh: h,
+    ow: w,
+    top,
+    left,
+  });
+}

@@ -1,10 +1,128 @@
 /**
- * norm kernels on WebGPU.
+ * Batch norm kernels on WebGPU. Per-channel reductions run in two stages: one workgroup per
+ * plane `(n, c)` reduces it in workgroup memory (a tree of partial sums), then one invocation per
+ * channel adds its N plane sums. Statistics take two passes (mean, then centred squares) for
+ * accuracy. Plane reductions are split over planes and element-wise passes over flat ranges, so
+ * storages larger than one binding work.
  *
  * @module
  */
 import type { Planes, Storage } from "../../device/backend.ts";
-import type { WebGpuRuntime } from "../../device/webgpu.ts";
+import { f32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
+import { chunks } from "../elementwise/webgpu.ts";
+import { planeChunks } from "../pool/plane_chunks.ts";
+
+const WG = 256;
+
+/** What one plane reduction sums: `v` is x, `g` is dy, `m` the channel's mean. */
+const PLANE_TERMS = {
+  sum: { dy: false, mean: false, terms: ["v"] },
+  centredSquares: { dy: false, mean: true, terms: ["(v - m) * (v - m)"] },
+  grad: { dy: true, mean: true, terms: ["g", "g * (v - m)"] },
+} as const;
+
+type PlaneVariant = keyof typeof PLANE_TERMS;
+
+function planeWgsl(variant: PlaneVariant): string {
+  const { dy, mean, terms } = PLANE_TERMS[variant];
+  const bindings = ["x", ...(dy ? ["dy"] : []), ...(mean ? ["mean"] : [])];
+  const t = terms.map((_, k) => k);
+  return `
+${
+    bindings.map((b, k) => `@group(0) @binding(${k}) var<storage, read> ${b}: array<f32>;`).join(
+      "\n",
+    )
+  }
+@group(0) @binding(${bindings.length}) var<storage, read_write> out: array<f32>;
+struct U { planes: u32, hw: u32, c: u32, first: u32, nc: u32, xBase: u32, dyBase: u32 }
+@group(0) @binding(${bindings.length + 1}) var<uniform> u: U;
+${t.map((k) => `var<workgroup> s${k}: array<f32, ${WG}>;`).join("\n")}
+@compute @workgroup_size(${WG})
+fn main(${MAIN_ARGS}) {
+  let pl = wid.x + wid.y * nwg.x;
+  if (pl >= u.planes) { return; }
+  let c = (u.first + pl) % u.c;
+  ${mean ? "let m = mean[c];" : ""}
+  ${t.map((k) => `var a${k} = 0.0;`).join(" ")}
+  let o = pl * u.hw;
+  for (var j = lid.x; j < u.hw; j += ${WG}u) {
+    let v = x[u.xBase + o + j];
+    ${dy ? "let g = dy[u.dyBase + o + j];" : ""}
+    ${terms.map((e, k) => `a${k} += ${e};`).join(" ")}
+  }
+  ${t.map((k) => `s${k}[lid.x] = a${k};`).join(" ")}
+  workgroupBarrier();
+  for (var half = ${WG / 2}u; half > 0u; half >>= 1u) {
+    if (lid.x < half) {
+      ${t.map((k) => `s${k}[lid.x] += s${k}[lid.x + half];`).join(" ")}
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) {
+    ${t.map((k) => `out[${k}u * u.nc + u.first + pl] = s${k}[0];`).join(" ")}
+  }
+}`;
+}
+
+/** Per-plane sums of a variant's terms -> `[terms, N * C]` (plane `(n, c)` at `n * C + c`). */
+function planeSums(
+  rt: WebGpuRuntime,
+  variant: PlaneVariant,
+  x: Storage,
+  dy: Storage | null,
+  mean: Storage | null,
+  p: Planes,
+): Storage {
+  const hw = p.h * p.w, nc = p.n * p.c;
+  const out = rt.alloc(PLANE_TERMS[variant].terms.length * nc, "f32");
+  const k = rt.kernel(`batch_norm_planes_${variant}`, planeWgsl(variant));
+  for (const [first, count] of planeChunks(rt, nc, hw, "batchNorm")) {
+    const bx = rt.bind(x, first * hw, count * hw);
+    const bdy = dy ? rt.bind(dy, first * hw, count * hw) : null;
+    const bindings = [bx, ...(bdy ? [bdy] : []), ...(mean ? [rt.bind(mean)] : []), rt.bind(out)];
+    rt.dispatch(k, bindings, [count, hw, p.c, first, nc, bx.base, bdy?.base ?? 0], count);
+  }
+  return out;
+}
+
+function channelWgsl(invStd: boolean): string {
+  return `
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+${invStd ? "@group(0) @binding(1) var<storage, read> variance: array<f32>;" : ""}
+@group(0) @binding(${invStd ? 2 : 1}) var<storage, read_write> y: array<f32>;
+struct U { c: u32, n: u32, off: u32, div: f32, eps: f32 }
+@group(0) @binding(${invStd ? 3 : 2}) var<uniform> u: U;
+@compute @workgroup_size(64)
+fn main(${MAIN_ARGS}) {
+  ${linearId(64)}
+  if (i >= u.c) { return; }
+  var s = 0.0;
+  for (var n = 0u; n < u.n; n++) {
+    s += part[u.off + n * u.c + i];
+  }
+  y[i] = s / u.div${invStd ? " / sqrt(variance[i] + u.eps)" : ""};
+}`;
+}
+
+/**
+ * Per-channel totals of plane sums `part[off + n * C + c]` over n, divided by `div` (and by
+ * `sqrt(variance + eps)` when `variance` is given) -> `[C]`.
+ */
+function channelTotals(
+  rt: WebGpuRuntime,
+  part: Storage,
+  off: number,
+  p: Planes,
+  div: number,
+  variance: Storage | null = null,
+  eps = 0,
+): Storage {
+  const y = rt.alloc(p.c, "f32");
+  const k = rt.kernel(`batch_norm_channels${variance ? "_invstd" : ""}`, channelWgsl(!!variance));
+  const bindings = [rt.bind(part), ...(variance ? [rt.bind(variance)] : []), rt.bind(y)];
+  rt.dispatch(k, bindings, [p.c, p.n, off, f32(div), f32(eps)], Math.ceil(p.c / 64));
+  return y;
+}
 
 /** Per-channel mean and biased variance of x `[N, C, H, W]`. */
 export function batchNormStats(
@@ -12,8 +130,33 @@ export function batchNormStats(
   x: Storage,
   p: Planes,
 ): { mean: Storage; var: Storage } {
-  throw new Error("norm.batchNormStats: not implemented on WebGPU");
+  const m = p.n * p.h * p.w;
+  const sums = planeSums(rt, "sum", x, null, null, p);
+  const mean = channelTotals(rt, sums, 0, p, m);
+  rt.free(sums);
+  const squares = planeSums(rt, "centredSquares", x, null, mean, p);
+  const variance = channelTotals(rt, squares, 0, p, m);
+  rt.free(squares);
+  return { mean, var: variance };
 }
+
+const normWgsl = `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> mean: array<f32>;
+@group(0) @binding(2) var<storage, read> variance: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+struct U { count: u32, xBase: u32, yBase: u32, start: u32, hw: u32, c: u32, eps: f32 }
+@group(0) @binding(6) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(${MAIN_ARGS}) {
+  ${linearId(WG)}
+  if (i >= u.count) { return; }
+  let c = ((u.start + i) / u.hw) % u.c;
+  let inv = 1.0 / sqrt(variance[c] + u.eps);
+  y[u.yBase + i] = (x[u.xBase + i] - mean[c]) * inv * gamma[c] + beta[c];
+}`;
 
 /** `(x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]`. */
 export function batchNorm(
@@ -26,8 +169,50 @@ export function batchNorm(
   p: Planes,
   eps: number,
 ): Storage {
-  throw new Error("norm.batchNorm: not implemented on WebGPU");
+  const y = rt.alloc(x.length, "f32");
+  const k = rt.kernel("batch_norm", normWgsl);
+  const channel = [mean, variance, gamma, beta].map((s) => rt.bind(s));
+  for (const [start, count] of chunks(rt, x.length)) {
+    const bx = rt.bind(x, start, count), by = rt.bind(y, start, count);
+    rt.dispatch(
+      k,
+      [bx, ...channel, by],
+      [count, bx.base, by.base, start, p.h * p.w, p.c, f32(eps)],
+      Math.ceil(count / WG),
+    );
+  }
+  return y;
 }
+
+/** dx of batch norm; in training (dgamma, dbeta) carry the batch statistics' gradient. */
+const gradWgsl = `
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> mean: array<f32>;
+@group(0) @binding(3) var<storage, read> variance: array<f32>;
+@group(0) @binding(4) var<storage, read> gamma: array<f32>;
+@group(0) @binding(5) var<storage, read> dgamma: array<f32>;
+@group(0) @binding(6) var<storage, read> dbeta: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+struct U {
+  count: u32, dyBase: u32, xBase: u32, dxBase: u32, start: u32, hw: u32, c: u32,
+  m: f32, eps: f32, training: u32,
+}
+@group(0) @binding(8) var<uniform> u: U;
+@compute @workgroup_size(${WG})
+fn main(${MAIN_ARGS}) {
+  ${linearId(WG)}
+  if (i >= u.count) { return; }
+  let c = ((u.start + i) / u.hw) % u.c;
+  let inv = 1.0 / sqrt(variance[c] + u.eps);
+  var g = dy[u.dyBase + i];
+  if (u.training != 0u) {
+    // dgamma = sum(dy * (x - mean)) * inv, dbeta = sum(dy)
+    let k = dgamma[c] * inv / u.m;
+    g = g - dbeta[c] / u.m - (x[u.xBase + i] - mean[c]) * k;
+  }
+  dx[u.dxBase + i] = g * inv * gamma[c];
+}`;
 
 /** Backward of batchNorm (with the batch statistics' gradient when training). */
 export function batchNormGrad(
@@ -41,5 +226,35 @@ export function batchNormGrad(
   eps: number,
   training: boolean,
 ): { dx: Storage; dgamma: Storage; dbeta: Storage } {
-  throw new Error("norm.batchNormGrad: not implemented on WebGPU");
+  const nc = p.n * p.c;
+  const sums = planeSums(rt, "grad", x, dy, mean, p);
+  const dbeta = channelTotals(rt, sums, 0, p, 1);
+  const dgamma = channelTotals(rt, sums, nc, p, 1, variance, eps);
+  rt.free(sums);
+  const dx = rt.alloc(x.length, "f32");
+  const k = rt.kernel("batch_norm_grad", gradWgsl);
+  const channel = [mean, variance, gamma, dgamma, dbeta].map((s) => rt.bind(s));
+  for (const [start, count] of chunks(rt, x.length)) {
+    const bdy = rt.bind(dy, start, count);
+    const bx = rt.bind(x, start, count);
+    const bdx = rt.bind(dx, start, count);
+    rt.dispatch(
+      k,
+      [bdy, bx, ...channel, bdx],
+      [
+        count,
+        bdy.base,
+        bx.base,
+        bdx.base,
+        start,
+        p.h * p.w,
+        p.c,
+        f32(p.n * p.h * p.w),
+        f32(eps),
+        training ? 1 : 0,
+      ],
+      Math.ceil(count / WG),
+    );
+  }
+  return { dx, dgamma, dbeta };
 }

@@ -1,25 +1,61 @@
 /**
- * Reference reduce kernels: plain loops over typed arrays.
+ * Reference reduce kernels: plain loops over typed arrays. Sums accumulate in f64 (JS numbers),
+ * so even a full sum of millions of f32 elements is exact to f32 rounding.
  *
  * @module
  */
 
-/** `[outer, len, inner]` -> `[outer, inner]` index of the first max along len. */
+/**
+ * `[outer, len, inner]` -> `[outer, inner]` index of the first max along len. A NaN counts as
+ * larger than every number (PyTorch's rule), so the first NaN wins.
+ */
 export function argmax(x: Float32Array, outer: number, len: number, inner: number): Int32Array {
-  throw new Error("reduce.argmax: not implemented");
+  const y = new Int32Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * len * inner + i;
+      let best = 0;
+      let bv = x[base];
+      for (let l = 1; l < len && !Number.isNaN(bv); l++) {
+        const v = x[base + l * inner];
+        if (v > bv || Number.isNaN(v)) {
+          bv = v;
+          best = l;
+        }
+      }
+      y[o * inner + i] = best;
+    }
+  }
+  return y;
 }
 
-/** `[outer, len, inner]` -> `[outer, inner]` sums along len. */
+/** `[outer, len, inner]` -> `[outer, inner]` sums along len, accumulated in f64. */
 export function sum(x: Float32Array, outer: number, len: number, inner: number): Float32Array {
-  throw new Error("reduce.sum: not implemented");
+  const y = new Float32Array(outer * inner);
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    acc.fill(0);
+    const base = o * len * inner;
+    for (let l = 0; l < len; l++) {
+      const row = base + l * inner;
+      for (let i = 0; i < inner; i++) acc[i] += x[row + i];
+    }
+    y.set(acc, o * inner);
+  }
+  return y;
 }
 
-/** `[outer, inner]` -> `[outer, len, inner]`. */
+/** `[outer, inner]` -> `[outer, len, inner]`, each row repeated `len` times. */
 export function broadcast(
   x: Float32Array,
   outer: number,
   len: number,
   inner: number,
 ): Float32Array {
-  throw new Error("reduce.broadcast: not implemented");
+  const y = new Float32Array(outer * len * inner);
+  for (let o = 0; o < outer; o++) {
+    const row = x.subarray(o * inner, (o + 1) * inner);
+    for (let l = 0; l < len; l++) y.set(row, (o * len + l) * inner);
+  }
+  return y;
 }

@@ -1,0 +1,121 @@
+/**
+ * `eval`: scores weights on a dataset split and writes `metrics.json`.
+ *
+ * @module
+ */
+import { createModel } from "../models/create.ts";
+import { formatMetrics } from "../metrics/confusion_matrix.ts";
+import { saveJson } from "../io/checkpoint.ts";
+import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
+import {
+  BUNDLED_DATA,
+  BUNDLED_MODEL,
+  localPath,
+  openDataset,
+  openDevice,
+  readWeights,
+  resolveWeights,
+} from "./common.ts";
+import { evaluate } from "./train.ts";
+import { Progress } from "./progress.ts";
+
+/** The flags of `eval`. */
+export const EVAL_FLAGS: FlagSpec[] = [
+  {
+    name: "weights",
+    type: "string",
+    help: "run folder or weights file with config.json beside it (default: the bundled model)",
+  },
+  { name: "data", type: "string", help: "dataset root (default: the bundled synthetic dataset)" },
+  {
+    name: "dataset",
+    type: "string",
+    default: "voc",
+    choices: ["voc", "folder"],
+    help: "dataset layout",
+  },
+  { name: "split", type: "string", default: "val", help: "split name or txt file" },
+  { name: "base-size", type: "int", min: 1, help: "shorter side for eval (default: the run's)" },
+  { name: "original-size", type: "boolean", help: "score at the original resolution instead" },
+  { name: "batch-size", type: "int", default: 4, min: 1, help: "images per forward pass" },
+  {
+    name: "backend",
+    type: "string",
+    choices: ["webgpu", "blas", "cpu"],
+    help: "compute backend (default: automatic)",
+  },
+  { name: "workers", type: "int", default: 2, min: 0, help: "data loading workers" },
+  {
+    name: "out",
+    type: "string",
+    help: "where to write metrics.json (default: beside the weights)",
+  },
+];
+
+/** The `eval` command. */
+export async function main(args: string[]): Promise<number> {
+  const p = parseFlags("eval", args, EVAL_FLAGS);
+  if (p.help) {
+    console.log(helpText("eval", "deno task eval [--weights run-or-file] [flags]", EVAL_FLAGS));
+    return 0;
+  }
+  if (p.positionals.length) throw new UsageError(`eval takes no positional arguments`);
+  const v = p.values as Record<string, string | number | boolean | undefined>;
+  const source = (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL);
+  const resolved = await resolveWeights(source);
+  const device = await openDevice(v.backend as string | undefined, console.log);
+  const settings = (resolved.settings?.settings ?? {}) as Record<string, number>;
+  const baseSize = (v.baseSize as number | undefined) ?? settings.baseSize ?? 520;
+  const root = (v.data as string | undefined) ?? await localPath(BUNDLED_DATA);
+  const data = await openDataset(v.dataset as string, root, v.split as string, {
+    baseSize,
+    keepResolution: v.originalSize === true,
+  });
+  const k = resolved.config.numClasses;
+  const names = resolved.classes?.names ?? data.classes;
+  if (names.length !== k) {
+    throw new UsageError(
+      `The model has ${k} classes but the dataset ${root} has ${data.classes.length}; pass matching --data`,
+    );
+  }
+  const model = createModel(resolved.config.name, resolved.config, device);
+  model.loadStateDict(await readWeights(resolved.weightsPath));
+  console.log(
+    `Weights: ${resolved.weightsPath} (${resolved.config.name}); data: ${root} [${v.split}], ${data.length} images`,
+  );
+  const bar = new Progress({
+    total: Math.ceil(data.length / (v.batchSize as number)),
+    label: "eval",
+  });
+  let i = 0;
+  const t0 = performance.now();
+  const ev = await evaluate(model, data, device, {
+    batchSize: v.batchSize as number,
+    numClasses: k,
+    workers: v.workers as number,
+    onBatch: () => bar.update(++i, {}, v.batchSize as number),
+  });
+  bar.done();
+  const m = ev.matrix.compute();
+  console.log(formatMetrics(m, names));
+  console.log(`val loss ${ev.loss.toFixed(4)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const outPath = (v.out as string | undefined) ??
+    `${resolved.weightsPath.replace(/\/[^/]*$/, "")}/metrics.json`;
+  const json = {
+    weights: resolved.weightsPath,
+    data: root,
+    split: v.split,
+    loss: ev.loss,
+    classes: names,
+    ...m,
+  };
+  try {
+    await saveJson(outPath, json);
+    console.log(`Wrote ${outPath}`);
+  } catch {
+    await saveJson("metrics.json", json);
+    console.log(`Wrote metrics.json (${outPath} is not writable)`);
+  }
+  device.destroy();
+  return 0;
+}

@@ -1,0 +1,168 @@
+/**
+ * `predict`: segments images (files, folders or globs) and writes `<name>_mask.png` (indexed,
+ * the dataset's palette) and `<name>_overlay.png` at each image's own size.
+ *
+ * @module
+ */
+import { noGrad } from "../autograd.ts";
+import { argmax } from "../ops/reduce.ts";
+import { tensor, tidy } from "../tensor.ts";
+import { createModel } from "../models/create.ts";
+import { overlay, readImage, type RgbImage, writeMaskPng, writeRgbPng } from "../data/image.ts";
+import { paletteOf, vocPalette } from "../data/palette.ts";
+import { normalize } from "../data/transforms.ts";
+import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
+import { BUNDLED_MODEL, localPath, openDevice, readWeights, resolveWeights } from "./common.ts";
+
+/** The flags of `predict`. */
+export const PREDICT_FLAGS: FlagSpec[] = [
+  {
+    name: "weights",
+    type: "string",
+    help: "run folder or weights file with config.json beside it (default: the bundled model)",
+  },
+  { name: "out", type: "string", default: "predictions", help: "output folder" },
+  {
+    name: "batch-size",
+    type: "int",
+    default: 1,
+    min: 1,
+    help: "images per forward pass (same-size images are batched)",
+  },
+  { name: "alpha", type: "number", default: 0.5, min: 0, help: "opacity of the mask in overlays" },
+  {
+    name: "backend",
+    type: "string",
+    choices: ["webgpu", "blas", "cpu"],
+    help: "compute backend (default: automatic)",
+  },
+];
+
+const IMAGE_EXT = /\.(jpe?g|png)$/i;
+
+function globToRegExp(glob: string): RegExp {
+  const re = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*\*\/?/g, "\u0000")
+    .replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]").replace(/\u0000/g, "(?:.*/)?");
+  return new RegExp(`^${re}$`);
+}
+
+async function walk(dir: string, recursive: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir.replace(/\/+$/, "")}/${e.name}`;
+    if (e.isDirectory && recursive) out.push(...await walk(p, true));
+    else if (e.isFile) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Expands files, folders (their images) and globs (`*`, `?`, `**`) into image paths. */
+export async function expandInputs(inputs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    if (/[*?]/.test(input)) {
+      const base = input.slice(0, input.search(/[*?]/)).replace(/[^/]*$/, "") || "./";
+      const re = globToRegExp(input.startsWith("./") ? input.slice(2) : input);
+      const files = await walk(
+        base,
+        input.includes("**") || input.slice(base.length).includes("/"),
+      );
+      const matches = files.filter((f) => re.test(f.startsWith("./") ? f.slice(2) : f));
+      if (matches.length === 0) throw new UsageError(`No file matches "${input}"`);
+      out.push(...matches);
+      continue;
+    }
+    let stat;
+    try {
+      stat = await Deno.stat(input);
+    } catch {
+      throw new UsageError(`Input "${input}" does not exist`);
+    }
+    if (stat.isDirectory) {
+      const files = (await walk(input, false)).filter((f) => IMAGE_EXT.test(f));
+      if (files.length === 0) throw new UsageError(`No .jpg or .png images in folder "${input}"`);
+      out.push(...files);
+    } else out.push(input);
+  }
+  return out;
+}
+
+/** The `predict` command; the exit code is 1 when some images failed. */
+export async function main(args: string[]): Promise<number> {
+  const p = parseFlags("predict", args, PREDICT_FLAGS);
+  if (p.help) {
+    console.log(
+      helpText("predict", "deno task predict <file|folder|glob>... [flags]", PREDICT_FLAGS),
+    );
+    return 0;
+  }
+  if (p.positionals.length === 0) {
+    throw new UsageError("predict needs at least one image, folder or glob (see --help)");
+  }
+  const v = p.values as Record<string, string | number | boolean | undefined>;
+  const inputs = await expandInputs(p.positionals);
+  const resolved = await resolveWeights(
+    (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL),
+  );
+  const device = await openDevice(v.backend as string | undefined, console.log);
+  const model = createModel(resolved.config.name, resolved.config, device);
+  model.loadStateDict(await readWeights(resolved.weightsPath));
+  model.eval();
+  const palette = resolved.classes ? paletteOf(resolved.classes.colors) : vocPalette();
+  const outDir = v.out as string;
+  await Deno.mkdir(outDir, { recursive: true });
+  console.log(`Weights: ${resolved.weightsPath}; ${inputs.length} image(s) -> ${outDir}/`);
+  const failed: string[] = [];
+  const queue: { path: string; image: RgbImage }[] = [];
+  const flush = async () => {
+    if (queue.length === 0) return;
+    const batch = queue.splice(0);
+    const { width: w, height: h } = batch[0].image;
+    const t0 = performance.now();
+    const data = new Float32Array(batch.length * 3 * h * w);
+    batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
+    const x = tensor(data, [batch.length, 3, h, w], device);
+    const pred = noGrad(() => tidy(() => argmax(model.forward(x).out, 1)));
+    const labels = await pred.toArray();
+    x.dispose();
+    pred.dispose();
+    const ms = (performance.now() - t0) / batch.length;
+    for (let i = 0; i < batch.length; i++) {
+      const mask = {
+        width: w,
+        height: h,
+        data: Uint8Array.from(labels.subarray(i * h * w, (i + 1) * h * w)),
+      };
+      const name = batch[i].path.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
+      await writeMaskPng(`${outDir}/${name}_mask.png`, mask, palette);
+      await writeRgbPng(
+        `${outDir}/${name}_overlay.png`,
+        overlay(batch[i].image, mask, palette, v.alpha as number),
+      );
+      console.log(`${batch[i].path}: ${w}x${h}, ${ms.toFixed(1)} ms -> ${outDir}/${name}_mask.png`);
+    }
+  };
+  for (const path of inputs) {
+    let image: RgbImage;
+    try {
+      image = await readImage(path);
+    } catch (e) {
+      console.error(`Skipping ${path}: ${(e as Error).message}`);
+      failed.push(path);
+      continue;
+    }
+    const head = queue[0]?.image;
+    if (head && (head.width !== image.width || head.height !== image.height)) await flush();
+    queue.push({ path, image });
+    if (queue.length >= (v.batchSize as number)) await flush();
+  }
+  await flush();
+  device.destroy();
+  if (failed.length) {
+    console.error(
+      `${failed.length} of ${inputs.length} image(s) failed: ${failed.slice(0, 5).join(", ")}`,
+    );
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,230 @@
+import { conv2d, convTranspose2d, tensor } from "../../../mod.ts";
+import type { Backend, ConvGeom } from "../../device/backend.ts";
+import { requestDevice } from "../../device/request.ts";
+import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
+import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
+import { checkOp, devices, hasWebGpu, randn, rng } from "../../../tests/harness.ts";
+import { geom } from "./_testing.ts";
+import * as ref from "./reference.ts";
+
+/** Backends other than the reference that checkOp must have compared. */
+async function expectedOthers(): Promise<number> {
+  return (await devices()).size - 1;
+}
+
+Deno.test("conv2d: hand-computed output on every backend", async () => {
+  for (const [kind, device] of await devices()) {
+    // x [1, 1, 3, 3] = 1..9, w [1, 1, 2, 2] = [1, 0, 0, 1], stride 2, padding 1 -> [1, 1, 2, 2]
+    const x = tensor(Float32Array.from({ length: 9 }, (_, i) => i + 1), [1, 1, 3, 3], device);
+    const w = tensor(new Float32Array([1, 0, 0, 1]), [1, 1, 2, 2], device);
+    const b = tensor(new Float32Array([-3]), [1], device);
+    const y = conv2d(x, w, b, { stride: 2, padding: 1, relu: true });
+    assertEquals(y.shape, [1, 1, 2, 2]);
+    // y[a, b] = x[2a - 1, 2b - 1] + x[2a, 2b] - 3 (zero outside), then the ReLU.
+    assertEquals(await y.toArray(), new Float32Array([0, 0, 7 - 3, 5 + 9 - 3]), kind);
+    for (const t of [x, w, b, y]) t.dispose();
+  }
+});
+
+Deno.test("conv2d: seeded random geometries on every backend, forward and gradients", async () => {
+  const r = rng(11);
+  const pick = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const odd = (lo: number, hi: number) => pick(lo, hi) | 1;
+  const cases: [string, ConvGeom, boolean, boolean][] = [
+    ["1x1", geom(2, 5, 7, 9, 3, 1), true, false],
+    ["7x7 stride 2 pad 3", geom(2, 3, 13, 11, 4, 7, { stride: 2, pad: 3 }), true, true],
+    ["3x3 dilation 2 pad 2", geom(3, 2, 9, 11, 5, 3, { dil: 2, pad: 2 }), false, false],
+    ["3x3 stride 2 pad 1", geom(2, 4, 9, 7, 6, 3, { stride: 2, pad: 1 }), true, true],
+    ["1x3 kernel", geom(1, 2, 5, 9, 3, 1, { kw: 3, pad: 1 }), false, true],
+    [
+      "asymmetric stride, padding, dilation",
+      geom(2, 3, 11, 13, 5, 3, {
+        kw: 2,
+        stride: 2,
+        sw: 3,
+        pad: 1,
+        pw: 0,
+        dw: 2,
+      }),
+      true,
+      false,
+    ],
+    ["1x1 stride 2 skips pixels", geom(2, 3, 9, 8, 4, 1, { stride: 2 }), false, false],
+    // More than 1024 pixels per plane: the bias gradient is summed in slices.
+    ["1x1 large planes", geom(2, 2, 37, 41, 3, 1), true, false],
+  ];
+  for (let t = 0; t < 6; t++) {
+    const ks = [1, 3, 5][pick(0, 2)];
+    const dil = pick(1, 2);
+    const span = dil * (ks - 1) + 1;
+    const g = geom(pick(1, 3), pick(1, 5), odd(span, 13), odd(span, 13), pick(1, 7), ks, {
+      stride: pick(1, 2),
+      pad: pick(0, ks >> 1),
+      dil,
+    });
+    cases.push([`random ${t}`, g, r() < 0.5, r() < 0.5]);
+  }
+  for (const [name, g, bias, relu] of cases) {
+    const specs = [
+      { shape: [g.n, g.c, g.h, g.w] },
+      { shape: [g.k, g.c, g.kh, g.kw] },
+      ...(bias ? [{ shape: [g.k] }] : []),
+    ];
+    const compared = await checkOp(
+      `conv2d ${name} ${JSON.stringify(g)} bias=${bias} relu=${relu}`,
+      specs,
+      ([x, w, b]) =>
+        conv2d(x, w, b ?? null, {
+          stride: [g.strideH, g.strideW],
+          padding: [g.padH, g.padW],
+          dilation: [g.dilH, g.dilW],
+          relu,
+        }),
+      { seed: name.length + g.n * 7 + g.k },
+    );
+    assertEquals(compared.length, await expectedOthers());
+  }
+});
+
+Deno.test("conv2d: finite differences on tiny shapes", async () => {
+  await checkOp(
+    "conv2d fd stride 2 pad 1",
+    [{ shape: [2, 2, 5, 4] }, { shape: [2, 2, 3, 3] }, { shape: [2] }],
+    ([x, w, b]) => conv2d(x, w, b, { stride: 2, padding: 1 }),
+    { finiteDifferences: true },
+  );
+  await checkOp(
+    "conv2d fd dilation 2 relu",
+    // |x * w| < 8: the bias keeps channel 0 active and channel 1 dead, away from the kink.
+    [{ shape: [1, 2, 6, 5] }, { shape: [2, 2, 2, 2] }, {
+      shape: [2],
+      data: new Float32Array([9, -9]),
+    }],
+    ([x, w, b]) => conv2d(x, w, b, { dilation: 2, padding: 1, relu: true }),
+    { finiteDifferences: true, seed: 3 },
+  );
+});
+
+Deno.test("convTranspose2d: strides, output padding and FCN's upsamplers", async () => {
+  const cases: [string, number[], number[], number, number, number, boolean][] = [
+    ["stride 2 pad 1 outputPadding 1", [2, 3, 5, 4], [3, 2, 3, 3], 2, 1, 1, true],
+    ["FCN 2x upsampler (4, 2, 1)", [2, 3, 5, 6], [3, 3, 4, 4], 2, 1, 0, false],
+    ["FCN 8x upsampler (16, 8, 4)", [1, 2, 3, 4], [2, 3, 16, 16], 8, 4, 0, false],
+    ["1x1 stride 1", [1, 4, 3, 5], [4, 2, 1, 1], 1, 0, 0, true],
+  ];
+  for (const [name, xs, ws, stride, padding, outputPadding, bias] of cases) {
+    const specs = [{ shape: xs }, { shape: ws }, ...(bias ? [{ shape: [ws[1]] }] : [])];
+    const compared = await checkOp(
+      `convTranspose2d ${name}`,
+      specs,
+      ([x, w, b]) => convTranspose2d(x, w, b ?? null, { stride, padding, outputPadding }),
+      { seed: xs[2] + ws[2] },
+    );
+    assertEquals(compared.length, await expectedOthers());
+  }
+});
+
+Deno.test("convTranspose2d: finite differences on a tiny upsampler", async () => {
+  await checkOp(
+    "convTranspose2d fd (4, 2, 1)",
+    [{ shape: [1, 2, 3, 3] }, { shape: [2, 2, 4, 4] }, { shape: [2] }],
+    ([x, w, b]) => convTranspose2d(x, w, b, { stride: 2, padding: 1 }),
+    { finiteDifferences: true },
+  );
+});
+
+/** Runs one conv kernel on a backend from host data and reads the result back. */
+async function run(
+  b: Backend,
+  f: (s: ReturnType<Backend["upload"]>[]) => ReturnType<Backend["upload"]>,
+  inputs: Float32Array[],
+): Promise<Float32Array> {
+  const ss = inputs.map((d) => b.upload(d));
+  const out = f(ss);
+  const host = await b.read(out) as Float32Array;
+  for (const s of [...ss, out]) b.free(s);
+  return host;
+}
+
+Deno.test({
+  name: "conv kernels on WebGPU: chunked over N, K and C with a 4 KiB binding limit",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
+    const b = device.backend as WebGpuBackend;
+    try {
+      // ~1000 floats per binding: each case needs several windows of every storage, and
+      // the reductions over C (forward), K (backward-data) and N (backward-weight) are split.
+      const cases: [string, ConvGeom][] = [
+        ["3x3 pad 1, 13 -> 17 channels", geom(3, 13, 9, 11, 17, 3, { pad: 1 })],
+        ["7x7 pad 3, 12 -> 5 channels", geom(2, 12, 12, 12, 5, 7, { pad: 3 })],
+        ["16x16 stride 8 pad 4", geom(2, 3, 30, 30, 4, 16, { stride: 8, pad: 4 })],
+        ["3x5 dilation 2 stride 3", geom(3, 6, 20, 20, 9, 3, { kw: 5, stride: 3, pad: 2, dil: 2 })],
+        ["1x1, many images", geom(40, 3, 5, 5, 10, 1)],
+      ];
+      for (const [name, g] of cases) {
+        const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
+        const bias = randn(g.k, 3), dy = randn(g.n * g.k * g.oh * g.ow, 4);
+        const tol = { atol: 2e-4, rtol: 1e-4 };
+        const before = b.rt.dispatchCount;
+        for (const relu of [false, true]) {
+          assertClose(
+            await run(b, ([sx, sw, sb]) => b.conv2d(sx, sw, sb, g, relu), [x, w, bias]),
+            ref.conv2d(x, w, bias, g, relu),
+            { ...tol, name: `conv2d ${name} relu=${relu}` },
+          );
+        }
+        assertClose(
+          await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, false), [x, w]),
+          ref.conv2d(x, w, null, g, false),
+          { ...tol, name: `conv2d ${name} without bias` },
+        );
+        assertClose(
+          await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]),
+          ref.conv2dGradInput(dy, w, g),
+          { ...tol, name: `conv2dGradInput ${name}` },
+        );
+        assertClose(
+          await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]),
+          ref.conv2dGradWeight(dy, x, g),
+          { ...tol, name: `conv2dGradWeight ${name}` },
+        );
+        const planes = { n: g.n, c: g.k, h: g.oh, w: g.ow };
+        assertClose(
+          await run(b, ([s]) => b.channelSum(s, planes), [dy]),
+          ref.channelSum(dy, planes),
+          { ...tol, name: `channelSum ${name}` },
+        );
+        // Six kernel calls; chunking makes them many more dispatches.
+        assert(b.rt.dispatchCount - before > 12, `${name}: expected chunked dispatches`);
+      }
+    } finally {
+      device.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "conv kernels on WebGPU: one pipeline per kernel serves every layer size",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const b = device.backend as WebGpuBackend;
+    try {
+      const counts: number[] = [];
+      for (
+        const g of [geom(1, 3, 8, 8, 4, 3, { pad: 1 }), geom(2, 5, 11, 7, 6, 5, { stride: 2 })]
+      ) {
+        const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
+        const dy = randn(g.n * g.k * g.oh * g.ow, 3);
+        await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, true), [x, w]);
+        await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]);
+        await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]);
+        counts.push(b.rt.pipelineCount);
+      }
+      assertEquals(counts[1], counts[0]);
+    } finally {
+      device.destroy();
+    }
+  },
+});

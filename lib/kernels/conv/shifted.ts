@@ -1,0 +1,139 @@
+/**
+ * The layout that turns a convolution of column stride 1 into KW shifted GEMMs, with an
+ * im2col over kernel rows only (KH copies of the image instead of KH*KW).
+ *
+ * Output rows are computed "wide": `WP = OW + (KW-1)*dilW` columns each, the last `WP - OW`
+ * of them garbage. For a band of output rows `[r0, r1)` (`B = (r1-r0)*WP` wide columns):
+ * - rows `z [C*KH, L]`, `L = B + (KW-1)*dilW`: row `c*KH + ki`, segment `oh - r0` holds input
+ *   row `ih = oh*strideH - padH + ki*dilH` of channel c with `padW` zeros on its left, zeros
+ *   past its right end (and the whole segment 0 where ih is padding);
+ * - taps `wt [KW, K, C*KH]`: `wt[kj][k][c*KH + ki] = w[k][c][ki][kj]`;
+ * - then `yWide [K, B] = sum over kj of wt[kj] @ z[:, kj*dilW ...]` (ldb L): kernel column kj
+ *   is a shift of the same rows by `kj*dilW` elements.
+ *
+ * @module
+ */
+import type { ConvGeom } from "../../device/backend.ts";
+
+/** Width of a wide output row (`OW + (KW-1)*dilW`). */
+export function wideWidth(g: ConvGeom): number {
+  return g.ow + (g.kw - 1) * g.dilW;
+}
+
+/** Length of one row of `z` for `rows` output rows. */
+export function rowLength(g: ConvGeom, rows: number): number {
+  return rows * wideWidth(g) + (g.kw - 1) * g.dilW;
+}
+
+/** Columns `[lo, hi)` of a wide row that hold input pixels (`0 <= q - padW < W`). */
+function inputSpan(g: ConvGeom): [number, number] {
+  const wp = wideWidth(g);
+  const lo = Math.min(wp, Math.max(0, g.padW));
+  return [lo, Math.max(lo, Math.min(wp, g.padW + g.w))];
+}
+
+/** Fills `z` (`[C*KH, L]`) with the rows of output rows `[r0, r1)` of the image at `x[xOff..]`. */
+export function buildRows(
+  x: Float32Array,
+  xOff: number,
+  g: ConvGeom,
+  r0: number,
+  r1: number,
+  z: Float32Array,
+): void {
+  const wp = wideWidth(g), len = rowLength(g, r1 - r0), [lo, hi] = inputSpan(g);
+  for (let c = 0; c < g.c; c++) {
+    for (let ki = 0; ki < g.kh; ki++) {
+      const row = (c * g.kh + ki) * len;
+      for (let oh = r0; oh < r1; oh++) {
+        const seg = row + (oh - r0) * wp, ih = oh * g.strideH - g.padH + ki * g.dilH;
+        if (ih < 0 || ih >= g.h || lo === hi) {
+          z.fill(0, seg, seg + wp);
+          continue;
+        }
+        const src = xOff + (c * g.h + ih) * g.w + lo - g.padW;
+        z.fill(0, seg, seg + lo);
+        z.set(x.subarray(src, src + hi - lo), seg + lo);
+        z.fill(0, seg + hi, seg + wp);
+      }
+      z.fill(0, row + (r1 - r0) * wp, row + len);
+    }
+  }
+}
+
+/**
+ * Adds the row gradient `dz` (`[C*KH, L]`, as laid out by {@linkcode buildRows}) of output rows
+ * `[r0, r1)` into the input gradient of the image at `dx[dxOff..]`.
+ */
+export function addRows(
+  dz: Float32Array,
+  g: ConvGeom,
+  r0: number,
+  r1: number,
+  dx: Float32Array,
+  dxOff: number,
+): void {
+  const wp = wideWidth(g), len = rowLength(g, r1 - r0), [lo, hi] = inputSpan(g);
+  for (let c = 0; c < g.c; c++) {
+    for (let ki = 0; ki < g.kh; ki++) {
+      const row = (c * g.kh + ki) * len;
+      for (let oh = r0; oh < r1; oh++) {
+        const ih = oh * g.strideH - g.padH + ki * g.dilH;
+        if (ih < 0 || ih >= g.h) continue;
+        const src = row + (oh - r0) * wp, dst = dxOff + (c * g.h + ih) * g.w - g.padW;
+        for (let q = lo; q < hi; q++) dx[dst + q] += dz[src + q];
+      }
+    }
+  }
+}
+
+/** Packs w `[K, C, KH, KW]` as taps `wt [KW, K, C*KH]`. */
+export function packTaps(w: Float32Array, g: ConvGeom, wt: Float32Array): void {
+  const ckh = g.c * g.kh;
+  for (let kj = 0; kj < g.kw; kj++) {
+    for (let k = 0; k < g.k; k++) {
+      const dst = (kj * g.k + k) * ckh, src = k * ckh * g.kw + kj;
+      for (let r = 0; r < ckh; r++) wt[dst + r] = w[src + r * g.kw];
+    }
+  }
+}
+
+/** Unpacks taps `wt [KW, K, C*KH]` into a new w `[K, C, KH, KW]`. */
+export function unpackTaps(wt: Float32Array, g: ConvGeom): Float32Array {
+  const ckh = g.c * g.kh;
+  const w = new Float32Array(g.k * ckh * g.kw);
+  for (let kj = 0; kj < g.kw; kj++) {
+    for (let k = 0; k < g.k; k++) {
+      const src = (kj * g.k + k) * ckh, dst = k * ckh * g.kw + kj;
+      for (let r = 0; r < ckh; r++) w[dst + r * g.kw] = wt[src + r];
+    }
+  }
+  return w;
+}
+
+/**
+ * Copies output rows `[r0, r1)` of `[K, OH, OW]` at `y[yOff..]` to or from the wide layout
+ * `[K, (r1-r0)*WP]`; `toWide` also zeroes the garbage columns, so that they add nothing.
+ */
+export function copyWide(
+  y: Float32Array,
+  yOff: number,
+  g: ConvGeom,
+  r0: number,
+  r1: number,
+  wide: Float32Array,
+  toWide: boolean,
+): void {
+  const wp = wideWidth(g), band = (r1 - r0) * wp;
+  for (let k = 0; k < g.k; k++) {
+    for (let oh = r0; oh < r1; oh++) {
+      const a = yOff + (k * g.oh + oh) * g.ow, b = k * band + (oh - r0) * wp;
+      if (toWide) {
+        wide.set(y.subarray(a, a + g.ow), b);
+        wide.fill(0, b + g.ow, b + wp);
+      } else {
+        y.set(wide.subarray(b, b + g.ow), a);
+      }
+    }
+  }
+}

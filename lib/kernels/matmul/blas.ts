@@ -1,0 +1,30 @@
+/**
+ * Matrix product through `sgemm` (BLAS backend).
+ *
+ * @module
+ */
+import type { Sgemm } from "../../device/blas_ffi.ts";
+
+/** `a [M, K] @ b [K, N] -> [M, N]`; a stored `[K, M]` if transA, b `[N, K]` if transB. */
+export function matmul(
+  sgemm: Sgemm,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): Float32Array {
+  // BLAS reads past a short array instead of failing: check before the call.
+  if (a.length !== m * k || b.length !== k * n) {
+    throw new RangeError(
+      `matmul: expected a of ${m * k} and b of ${k * n} elements for [${m}, ${k}] @ [${k}, ${n}] ` +
+        `but found ${a.length} and ${b.length}`,
+    );
+  }
+  const y = new Float32Array(m * n);
+  if (m === 0 || n === 0 || k === 0) return y;
+  sgemm(transA, transB, m, n, k, 1, a, transA ? m : k, b, transB ? k : n, 0, y, n);
+  return y;
+}

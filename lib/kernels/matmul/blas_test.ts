@@ -1,0 +1,87 @@
+import { BlasBackend } from "../../device/blas.ts";
+import { f32of } from "../../device/cpu.ts";
+import { assertClose, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { randn } from "../../../tests/harness.ts";
+import * as ref from "./reference.ts";
+
+const blas: BlasBackend | null = (() => {
+  try {
+    return BlasBackend.create();
+  } catch {
+    return null;
+  }
+})();
+const ignore = blas === null;
+
+/** [m, k, n]: odd sizes, vectors, a long inner dimension. */
+const SHAPES = [[1, 1, 1], [3, 5, 7], [17, 33, 9], [64, 1, 31], [1, 300, 2], [40, 129, 65]];
+
+Deno.test({
+  name: "blas matmul: matches the reference in every layout on odd shapes",
+  ignore,
+  fn() {
+    for (const fortran of [false, true]) {
+      const be = fortran ? BlasBackend.create({ fortran }) : blas!;
+      SHAPES.forEach(([m, k, n], i) => {
+        for (
+          const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]
+        ) {
+          const a = randn(m * k, 10 + i), b = randn(k * n, 20 + i);
+          const got = be.matmul(be.upload(a), be.upload(b), m, k, n, transA, transB);
+          assertClose(f32of(got), ref.matmul(a, b, m, k, n, transA, transB), {
+            atol: 1e-5,
+            rtol: 1e-4,
+            name: `matmul ${m}x${k}x${n} transA ${transA} transB ${transB} fortran ${fortran}`,
+          });
+        }
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "blas matmul: empty dimensions give zeros, wrong sizes throw before BLAS reads",
+  ignore,
+  fn() {
+    const be = blas!;
+    assertEquals(
+      f32of(
+        be.matmul(
+          be.upload(new Float32Array(0)),
+          be.upload(new Float32Array(0)),
+          2,
+          0,
+          3,
+          false,
+          false,
+        ),
+      ),
+      new Float32Array(6),
+    );
+    assertEquals(
+      be.matmul(
+        be.upload(new Float32Array(0)),
+        be.upload(new Float32Array(12)),
+        0,
+        3,
+        4,
+        false,
+        false,
+      ).length,
+      0,
+    );
+    assertThrows(
+      () =>
+        be.matmul(
+          be.upload(new Float32Array(5)),
+          be.upload(new Float32Array(6)),
+          2,
+          3,
+          2,
+          false,
+          false,
+        ),
+      "matmul: expected a of 6 and b of 6 elements",
+    );
+  },
+});

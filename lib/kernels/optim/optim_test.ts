@@ -1,0 +1,92 @@
+import { requestDevice } from "../../../mod.ts";
+import type { Backend, SgdUpdate } from "../../device/backend.ts";
+import { devices, hasWebGpu, randn } from "../../../tests/harness.ts";
+import { assertClose, assertThrows } from "../../../tests/assert.ts";
+import * as ref from "./reference.ts";
+
+const GRADS = [0.5, -0.25, 1.0];
+
+/** Runs three SGD steps on `n` copies of param 1 with the gradients of {@linkcode GRADS}. */
+async function threeSteps(b: Backend, n: number, o: Omit<SgdUpdate, "first">): Promise<number[]> {
+  const param = b.upload(new Float32Array(n).fill(1));
+  const buf = o.momentum !== 0 ? b.fill(n, "f32", 0) : null;
+  const out: number[] = [];
+  for (let step = 0; step < GRADS.length; step++) {
+    const grad = b.fill(n, "f32", GRADS[step]);
+    b.sgd(param, grad, buf, { ...o, first: step === 0 });
+    b.free(grad);
+    const p = await b.read(param);
+    assertClose(p, new Float32Array(n).fill(p[0]), { name: "every element alike" });
+    out.push(p[0]);
+  }
+  b.free(param);
+  if (buf) b.free(buf);
+  return out;
+}
+
+// Values worked out by hand with torch.optim.SGD's rule, step by step.
+const CASES: { name: string; o: Omit<SgdUpdate, "first">; want: number[] }[] = [
+  {
+    name: "plain with weight decay",
+    o: { lr: 0.5, momentum: 0, dampening: 0, weightDecay: 0.1, nesterov: false },
+    want: [0.7, 0.79, 0.2505],
+  },
+  {
+    name: "momentum, dampening and weight decay",
+    o: { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01, nesterov: false },
+    want: [0.949, 0.9247459, 0.81208493869],
+  },
+  {
+    name: "nesterov",
+    o: { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true },
+    want: [0.905, 0.912, 0.7058],
+  },
+];
+
+Deno.test("sgd follows torch.optim.SGD on every backend", async () => {
+  for (const [kind, device] of await devices()) {
+    for (const c of CASES) {
+      const got = await threeSteps(device.backend, 3, c.o);
+      assertClose(got, c.want, { atol: 1e-6, rtol: 1e-6, name: `${c.name} on ${kind}` });
+    }
+  }
+});
+
+Deno.test("sgd rejects a missing momentum buffer and mismatched lengths", () => {
+  const o = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, first: true };
+  const p = new Float32Array(3);
+  assertThrows(() => ref.sgd(p, new Float32Array(3), null, o), "needs a momentum buffer");
+  assertThrows(() => ref.sgd(p, new Float32Array(2), new Float32Array(3), o), "gradient of 3");
+});
+
+Deno.test({
+  name: "WebGPU sgd matches the reference in chunks under a 4 KiB binding limit",
+  ignore: !hasWebGpu,
+  async fn() {
+    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
+    const b = device.backend;
+    const n = 2500; // three chunks
+    for (const c of CASES) {
+      for (const hand of [true, false]) {
+        if (hand) {
+          const got = await threeSteps(b, n, c.o);
+          assertClose(got, c.want, { atol: 1e-6, rtol: 1e-6, name: `${c.name}, chunked` });
+          continue;
+        }
+        const p0 = randn(n, 1), hostBuf = new Float32Array(n);
+        const param = b.upload(p0), buf = b.upload(hostBuf);
+        for (let step = 0; step < 3; step++) {
+          const g = randn(n, 10 + step);
+          const grad = b.upload(g);
+          const o = { ...c.o, first: step === 0 };
+          b.sgd(param, grad, c.o.momentum ? buf : null, o);
+          ref.sgd(p0, g, c.o.momentum ? hostBuf : null, o);
+          b.free(grad);
+        }
+        assertClose(await b.read(param), p0, { atol: 1e-6, name: `${c.name} params` });
+        assertClose(await b.read(buf), hostBuf, { atol: 1e-6, name: `${c.name} buffer` });
+      }
+    }
+    device.destroy();
+  },
+});

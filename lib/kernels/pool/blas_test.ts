@@ -1,0 +1,49 @@
+import type { PoolGeom } from "../../device/backend.ts";
+import { assertEquals } from "../../../tests/assert.ts";
+import { randn } from "../../../tests/harness.ts";
+import { maxPool2d } from "./blas.ts";
+import * as ref from "./reference.ts";
+
+/** A 2x2 stride-2 pool; `ceil` gives PyTorch's ceil_mode output size. */
+function pool2(n: number, c: number, h: number, w: number, ceil = false): PoolGeom {
+  const out = (s: number) => (ceil ? Math.ceil((s - 2) / 2) : Math.floor((s - 2) / 2)) + 1;
+  const g = { kh: 2, kw: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 };
+  return { n, c, h, w, oh: out(h), ow: out(w), ...g };
+}
+
+Deno.test("blas maxPool2d: 2x2 stride 2 equals the reference, odd sizes and ceil mode", () => {
+  const cases = [
+    pool2(2, 3, 8, 6),
+    pool2(1, 2, 7, 9),
+    pool2(1, 2, 7, 9, true),
+    pool2(2, 1, 5, 4, true),
+    pool2(1, 1, 1, 1, true),
+  ];
+  cases.forEach((g, i) => {
+    const x = randn(g.n * g.c * g.h * g.w, 50 + i);
+    // Ties and NaNs: the first max wins, a NaN wins (as the reference decides).
+    if (x.length > 8) x.set([0.5, 0.5, NaN, 0.25, -Infinity], 2);
+    const got = maxPool2d(x, g), want = ref.maxPool2d(x, g);
+    assertEquals(Array.from(got.idx), Array.from(want.idx), `idx of ${JSON.stringify(g)}`);
+    assertEquals(Array.from(got.y), Array.from(want.y), `y of ${JSON.stringify(g)}`);
+  });
+});
+
+Deno.test("blas maxPool2d: other geometries fall back to the reference", () => {
+  const g: PoolGeom = {
+    n: 1,
+    c: 2,
+    h: 7,
+    w: 7,
+    kh: 3,
+    kw: 3,
+    oh: 4,
+    ow: 4,
+    strideH: 2,
+    strideW: 2,
+    padH: 1,
+    padW: 1,
+  };
+  const x = randn(98, 9);
+  assertEquals(maxPool2d(x, g), ref.maxPool2d(x, g));
+});

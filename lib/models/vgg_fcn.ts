@@ -1,0 +1,162 @@
+/**
+ * FCN-32s, FCN-16s and FCN-8s on a VGG backbone, with the keys of the PyTorch
+ * re-implementation: `stage1..5` (torchvision's VGG `features` split after each max pool, each
+ * re-indexed from 0), `fcn_head`, `pool3_score`/`pool4_score` and the transposed-conv upsamplers.
+ *
+ * @module
+ */
+import { add } from "../ops/elementwise.ts";
+import { crop, pad } from "../ops/resize.ts";
+import type { Device, Tensor } from "../tensor.ts";
+import type { Rng } from "../nn/init.ts";
+import {
+  BatchNorm2d,
+  Conv2d,
+  ConvTranspose2d,
+  Dropout,
+  type Layer,
+  MaxPool2d,
+  ReLU,
+  SeedSource,
+  Sequential,
+} from "../nn/layers.ts";
+import { Module } from "../nn/module.ts";
+import type { SegmentationOutput } from "./types.ts";
+import type { ModelConfig } from "./create.ts";
+
+/** VGG depths. */
+export type VggName = "vgg11" | "vgg13" | "vgg16" | "vgg19";
+/** VGG backbones, with or without batch norm. */
+export type VggBackbone = VggName | `${VggName}_bn`;
+/** The FCN variants on VGG. */
+export type VggFcnName = "fcn32s" | "fcn16s" | "fcn8s";
+
+/** Convolutions per stage of each VGG (torchvision's configurations A, B, D, E). */
+export const VGG_STAGES: Record<VggName, number[]> = {
+  vgg11: [1, 1, 2, 2, 2],
+  vgg13: [2, 2, 2, 2, 2],
+  vgg16: [2, 2, 3, 3, 3],
+  vgg19: [2, 2, 4, 4, 4],
+};
+
+const STAGE_WIDTHS = [64, 128, 256, 512, 512];
+
+/** Options of a VGG FCN. */
+export interface VggFcnOptions {
+  backbone: VggBackbone;
+  numClasses: number;
+  /** Multiplies every backbone width: `max(1, round(c * width))`. */
+  width: number;
+  /** Channels of fc6/fc7 (`fcn_head.0` and `.3`). */
+  headChannels: number;
+  /** Dropout2d probability in the head. */
+  dropout: number;
+}
+
+/** Scales a channel count by `width`. */
+export function scaled(c: number, width: number): number {
+  return Math.max(1, Math.round(c * width));
+}
+
+/** An FCN-32s/16s/8s model on VGG. */
+export class VggFcn extends Module {
+  readonly variant: VggFcnName;
+  readonly options: VggFcnOptions;
+  /** Everything needed to rebuild the model. */
+  readonly config: ModelConfig;
+  readonly stages: Sequential[];
+  readonly head: Sequential;
+  readonly pool3Score: Conv2d | null = null;
+  readonly pool4Score: Conv2d | null = null;
+  readonly ups: ConvTranspose2d[];
+  /** Seeds of the dropout masks (part of a resumable state). */
+  readonly seeds: SeedSource;
+
+  /** Builds the model with seeded initial weights. */
+  constructor(device: Device, config: ModelConfig & { name: VggFcnName }, rng: Rng) {
+    super();
+    const variant = config.name;
+    const options: VggFcnOptions = config;
+    this.variant = variant;
+    this.options = options;
+    this.config = config;
+    this.seeds = new SeedSource(rng.nextU32());
+    const depth = options.backbone.replace("_bn", "") as VggName;
+    const bn = options.backbone.endsWith("_bn");
+    const counts = VGG_STAGES[depth];
+    if (!counts) throw new RangeError(`Unknown VGG backbone "${options.backbone}"`);
+    let inC = 3;
+    this.stages = counts.map((count, s) => {
+      const c = scaled(STAGE_WIDTHS[s], options.width);
+      const layers: Layer[] = [];
+      for (let j = 0; j < count; j++) {
+        layers.push(new Conv2d(device, inC, c, 3, rng, { padding: 1, init: "kaiming" }));
+        if (bn) layers.push(new BatchNorm2d(device, c));
+        layers.push(new ReLU());
+        inC = c;
+      }
+      layers.push(new MaxPool2d(2, 2));
+      return this.addModule(`stage${s + 1}`, new Sequential(layers));
+    });
+    const k = options.numClasses;
+    const h = options.headChannels;
+    this.head = this.addModule(
+      "fcn_head",
+      new Sequential([
+        new Conv2d(device, inC, h, 7, rng, { padding: 3 }),
+        new ReLU(),
+        new Dropout(options.dropout, this.seeds, true),
+        new Conv2d(device, h, h, 1, rng),
+        new ReLU(),
+        new Dropout(options.dropout, this.seeds, true),
+        new Conv2d(device, h, k, 1, rng),
+      ]),
+    );
+    const c3 = scaled(256, options.width), c4 = scaled(512, options.width);
+    if (variant === "fcn32s") {
+      this.ups = [this.addModule("upsample32", new ConvTranspose2d(device, k, 64, 32, 16))];
+    } else if (variant === "fcn16s") {
+      this.pool4Score = this.addModule("pool4_score", new Conv2d(device, c4, k, 1, rng));
+      this.ups = [
+        this.addModule("upsample2", new ConvTranspose2d(device, k, 4, 2, 1)),
+        this.addModule("upsample16", new ConvTranspose2d(device, k, 32, 16, 8)),
+      ];
+    } else {
+      this.pool3Score = this.addModule("pool3_score", new Conv2d(device, c3, k, 1, rng));
+      this.pool4Score = this.addModule("pool4_score", new Conv2d(device, c4, k, 1, rng));
+      this.ups = [
+        this.addModule("upsample2_1", new ConvTranspose2d(device, k, 4, 2, 1)),
+        this.addModule("upsample2_2", new ConvTranspose2d(device, k, 4, 2, 1)),
+        this.addModule("upsample8", new ConvTranspose2d(device, k, 16, 8, 4)),
+      ];
+    }
+  }
+
+  /**
+   * x `[N, 3, H, W]` -> `{ out: [N, K, H, W] }`. Sides that are not multiples of 32 are
+   * zero-padded at the bottom/right first and the logits cropped back.
+   */
+  forward(x: Tensor): SegmentationOutput {
+    const [, , h, w] = x.shape;
+    const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
+    let y = ph !== h || pw !== w ? pad(x, ph, pw) : x;
+    const pools: Tensor[] = [];
+    for (const stage of this.stages) {
+      y = stage.forward(y);
+      pools.push(y);
+    }
+    let score = this.head.forward(y);
+    if (this.variant === "fcn16s" || this.variant === "fcn8s") {
+      const up = this.ups[0].forward(score);
+      const s4 = this.pool4Score!.forward(pools[3]);
+      score = add(up, crop(s4, up.shape[2], up.shape[3]));
+    }
+    if (this.variant === "fcn8s") {
+      const up = this.ups[1].forward(score);
+      const s3 = this.pool3Score!.forward(pools[2]);
+      score = add(up, crop(s3, up.shape[2], up.shape[3]));
+    }
+    const out = this.ups[this.ups.length - 1].forward(score);
+    return { out: crop(out, h, w) };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Seeded random numbers and PyTorch's weight initialisers.
+ *
+ * @module
+ */
+
+/** A small seeded generator (mulberry32) whose state can be saved and restored. */
+export class Rng {
+  /** The 32-bit state. */
+  state: number;
+
+  /** Seeds the generator. */
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** A 32-bit unsigned integer. */
+  nextU32(): number {
+    return Math.floor(this.next() * 4294967296) >>> 0;
+  }
+
+  /** A standard normal value (Box-Muller). */
+  normal(): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/** Fan-in and fan-out of a conv weight `[K, C, KH, KW]` (or a linear `[K, C]`). */
+export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: shape[1] * rf, fanOut: shape[0] * rf };
+}
+
+/** U(-bound, bound) values. */
+export function uniform(size: number, bound: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: size }, () => (2 * rng.next() - 1) * bound);
+}
+
+/** `kaiming_normal_(mode, nonlinearity="relu")`: N(0, 2 / fan). */
+export function kaimingNormal(
+  shape: readonly number[],
+  rng: Rng,
+  mode: "fanIn" | "fanOut" = "fanOut",
+): Float32Array {
+  const std = Math.sqrt(2 / fans(shape)[mode]);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return Float32Array.from({ length: size }, () => rng.normal() * std);
+}
+
+/** PyTorch's default Conv2d init: weight and bias U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
+export function defaultConvInit(
+  shape: readonly number[],
+  rng: Rng,
+): { weight: Float32Array; bias: Float32Array } {
+  const bound = 1 / Math.sqrt(fans(shape).fanIn);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return { weight: uniform(size, bound, rng), bias: uniform(shape[0], bound, rng) };
+}
+
+/**
+ * The bilinear upsampling kernel on the diagonal channel pairs of a transposed-conv weight
+ * `[C, C, k, k]`, as the FCN paper initialises its upsamplers.
+ */
+export function bilinearKernel(channels: number, k: number): Float32Array {
+  const factor = Math.floor((k + 1) / 2);
+  const center = k % 2 === 1 ? factor - 1 : factor - 0.5;
+  const w = new Float32Array(channels * channels * k * k);
+  for (let c = 0; c < channels; c++) {
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        const v = (1 - Math.abs(i - center) / factor) * (1 - Math.abs(j - center) / factor);
+        w[((c * channels + c) * k + i) * k + j] = v;
+      }
+    }
+  }
+  return w;
+}

@@ -1,0 +1,233 @@
+/**
+ * Layers with PyTorch's parameter names: Conv2d, ConvTranspose2d, BatchNorm2d, ReLU, MaxPool2d,
+ * Dropout, Dropout2d, Sequential.
+ *
+ * @module
+ */
+import { conv2d, convTranspose2d } from "../ops/conv.ts";
+import { dropout, dropout2d, relu } from "../ops/elementwise.ts";
+import { batchNorm2d } from "../ops/norm.ts";
+import { maxPool2d } from "../ops/pool.ts";
+import type { Device, Tensor } from "../tensor.ts";
+import { bilinearKernel, defaultConvInit, kaimingNormal, type Rng } from "./init.ts";
+import { type HostScalar, hostTensor, Module } from "./module.ts";
+
+/** A module mapping one tensor to one tensor. */
+export abstract class Layer extends Module {
+  /** Applies the layer. */
+  abstract forward(x: Tensor): Tensor;
+}
+
+/** Options of {@linkcode Conv2d}. */
+export interface Conv2dLayerOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  bias?: boolean;
+  /** "default" (PyTorch's uniform) or "kaiming" (normal, fan-out, zero bias). */
+  init?: "default" | "kaiming";
+}
+
+/** `nn.Conv2d`: weight `[K, C, KH, KW]`, bias `[K]`. */
+export class Conv2d extends Layer {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly options: Required<Omit<Conv2dLayerOptions, "init">>;
+
+  /** Creates the layer with seeded initial weights. */
+  constructor(
+    device: Device,
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number,
+    rng: Rng,
+    options: Conv2dLayerOptions = {},
+  ) {
+    super();
+    const shape = [outChannels, inChannels, kernelSize, kernelSize];
+    const init = defaultConvInit(shape, rng);
+    const w = options.init === "kaiming" ? kaimingNormal(shape, rng) : init.weight;
+    this.weight = this.addParameter("weight", hostTensor(w, shape, device));
+    const hasBias = options.bias ?? true;
+    const b = options.init === "kaiming" ? new Float32Array(outChannels) : init.bias;
+    this.bias = hasBias ? this.addParameter("bias", hostTensor(b, [outChannels], device)) : null;
+    this.options = {
+      stride: options.stride ?? 1,
+      padding: options.padding ?? 0,
+      dilation: options.dilation ?? 1,
+      bias: hasBias,
+    };
+  }
+
+  /** x `[N, C, H, W]` -> `[N, K, OH, OW]`; `fuseRelu` applies ReLU in the same kernel. */
+  forward(x: Tensor, fuseRelu = false): Tensor {
+    const { stride, padding, dilation } = this.options;
+    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, relu: fuseRelu });
+  }
+}
+
+/** `nn.ConvTranspose2d` without bias, initialised as a bilinear upsampler. */
+export class ConvTranspose2d extends Layer {
+  readonly weight: Tensor;
+  readonly stride: number;
+  readonly padding: number;
+
+  /** A `[C, C, k, k]` bilinear upsampler of `channels` channels. */
+  constructor(
+    device: Device,
+    channels: number,
+    kernelSize: number,
+    stride: number,
+    padding: number,
+  ) {
+    super();
+    const w = bilinearKernel(channels, kernelSize);
+    this.weight = this.addParameter(
+      "weight",
+      hostTensor(w, [channels, channels, kernelSize, kernelSize], device),
+    );
+    this.stride = stride;
+    this.padding = padding;
+  }
+
+  /** x `[N, C, H, W]` -> `[N, C, (H - 1) * s - 2p + k, ...]`. */
+  forward(x: Tensor): Tensor {
+    return convTranspose2d(x, this.weight, null, { stride: this.stride, padding: this.padding });
+  }
+}
+
+/** `nn.BatchNorm2d` with running statistics and `num_batches_tracked`. */
+export class BatchNorm2d extends Layer {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly numBatchesTracked: HostScalar;
+  readonly momentum: number;
+  readonly eps: number;
+
+  /** Weight 1, bias 0, running mean 0 and variance 1. */
+  constructor(device: Device, channels: number, momentum = 0.1, eps = 1e-5) {
+    super();
+    this.weight = this.addParameter(
+      "weight",
+      hostTensor(new Float32Array(channels).fill(1), [channels], device),
+    );
+    this.bias = this.addParameter(
+      "bias",
+      hostTensor(new Float32Array(channels), [channels], device),
+    );
+    this.runningMean = this.addBuffer(
+      "running_mean",
+      hostTensor(new Float32Array(channels), [channels], device),
+    );
+    this.runningVar = this.addBuffer(
+      "running_var",
+      hostTensor(new Float32Array(channels).fill(1), [channels], device),
+    );
+    this.numBatchesTracked = this.addScalar("num_batches_tracked", { value: 0 });
+    this.momentum = momentum;
+    this.eps = eps;
+  }
+
+  /** Normalises `[N, C, H, W]` per channel. */
+  forward(x: Tensor): Tensor {
+    if (this.training) this.numBatchesTracked.value++;
+    return batchNorm2d(x, this.runningMean, this.runningVar, this.weight, this.bias, {
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+  }
+}
+
+/** `nn.ReLU`. */
+export class ReLU extends Layer {
+  /** `max(x, 0)`. */
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+/** `nn.MaxPool2d`. */
+export class MaxPool2d extends Layer {
+  /** Window, stride, padding and ceil mode. */
+  constructor(
+    readonly kernelSize: number,
+    readonly stride: number = kernelSize,
+    readonly padding = 0,
+    readonly ceilMode = false,
+  ) {
+    super();
+  }
+
+  /** `[N, C, H, W]` -> `[N, C, OH, OW]`. */
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, {
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      ceilMode: this.ceilMode,
+    });
+  }
+}
+
+/** Draws the seeds of dropout masks; its state is part of a resumable training state. */
+export class SeedSource {
+  /** The next seed to hand out. */
+  counter: number;
+
+  /** Starts at `seed`. */
+  constructor(seed = 0) {
+    this.counter = seed >>> 0;
+  }
+
+  /** A fresh seed. */
+  next(): number {
+    this.counter = (this.counter + 1) >>> 0;
+    return Math.imul(this.counter, 2654435761) >>> 0;
+  }
+}
+
+/** `nn.Dropout` (element-wise) or `nn.Dropout2d` (whole channels). */
+export class Dropout extends Layer {
+  /** Probability `p`, per channel when `channels`, seeds from `seeds`. */
+  constructor(readonly p: number, readonly seeds: SeedSource, readonly channels = false) {
+    super();
+  }
+
+  /** Identity in evaluation mode. */
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    const o = { p: this.p, training: true, seed: this.seeds.next() };
+    return this.channels ? dropout2d(x, o) : dropout(x, o);
+  }
+}
+
+/**
+ * `nn.Sequential`: children named "0", "1", ... A Conv2d directly followed by a ReLU runs as
+ * one fused kernel.
+ */
+export class Sequential extends Layer {
+  readonly layers: Layer[];
+
+  /** Registers `layers` under their indices. */
+  constructor(layers: Layer[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((l, i) => this.addModule(String(i), l));
+  }
+
+  /** Applies the layers in order. */
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      const l = this.layers[i];
+      if (l instanceof Conv2d && this.layers[i + 1] instanceof ReLU) {
+        y = l.forward(y, true);
+        i++;
+      } else y = l.forward(y);
+    }
+    return y;
+  }
+}

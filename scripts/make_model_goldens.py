@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Dev-only: writes the PyTorch parity fixtures of the FCN models into fixtures/golden/.
+
+Needs Debian's PyTorch (apt-get install -y python3-torch python3-torchvision) and runs with the
+system interpreter: /usr/bin/python3 scripts/make_model_goldens.py [--full]
+
+For each small model (fcn8s, fcn16s, fcn32s on vgg16 at width 1/16, and an fcn_resnet50-style
+model at width 1/16 with one block per stage) it saves, with the model's own state_dict keys:
+  fixtures/golden/<name>.safetensors   the initial weights (safetensors written by hand below)
+  fixtures/golden/<name>.pth           the same weights through torch.save
+  fixtures/golden/<name>_golden.safetensors
+      out_eval, aux_eval        logits in eval mode for `input`
+      loss                      CE(out) (+ 0.5 * CE(aux)) in train mode with dropout off
+      grad.<key>                parameter gradients of that loss
+      after.<key>               parameters after one SGD step (lr 0.01, momentum 0.9, wd 1e-4)
+  fixtures/golden/input.safetensors    input [2, 3, 32, 32] and target [2, 32, 32] (with 255s)
+
+With --full it instead measures parity at full size (FCN-8s/VGG16 and FCN-ResNet50) by writing
+weights, input and logits to /tmp/fcn_full/ for tests/full_size_test.ts (not committed).
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision.models.resnet import Bottleneck
+from torchvision.models.segmentation.fcn import FCNHead
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "golden")
+
+VGG_STAGES = {"vgg11": [1, 1, 2, 2, 2], "vgg13": [2, 2, 2, 2, 2], "vgg16": [2, 2, 3, 3, 3],
+              "vgg19": [2, 2, 4, 4, 4]}
+
+
+def scaled(c, width):
+    return max(1, round(c * width))
+
+
+def bilinear(channels, k):
+    factor = (k + 1) // 2
+    center = factor - 1 if k % 2 == 1 else factor - 0.5
+    og = np.ogrid[:k, :k]
+    filt = (1 - abs(og[0] - center) / factor) * (1 - abs(og[1] - center) / factor)
+    w = np.zeros((channels, channels, k, k), dtype=np.float32)
+    w[range(channels), range(channels), :, :] = filt
+    return torch.from_numpy(w)
+
+
+class VggFcn(nn.Module):
+    """The PyTorch FCN re-implementation's layout: stage1..5, fcn_head, skip scores, upsamplers."""
+
+    def __init__(self, variant, backbone="vgg16", num_classes=21, width=1.0, head=4096, dropout=0.5):
+        super().__init__()
+        self.variant = variant
+        bn = backbone.endswith("_bn")
+        in_c = 3
+        for s, count in enumerate(VGG_STAGES[backbone.replace("_bn", "")]):
+            c = scaled([64, 128, 256, 512, 512][s], width)
+            layers = []
+            for _ in range(count):
+                layers.append(nn.Conv2d(in_c, c, 3, padding=1))
+                if bn:
+                    layers.append(nn.BatchNorm2d(c))
+                layers.append(nn.ReLU(inplace=True))
+                in_c = c
+            layers.append(nn.MaxPool2d(2, 2))
+            setattr(self, f"stage{s + 1}", nn.Sequential(*layers))
+        k = num_classes
+        self.fcn_head = nn.Sequential(
+            nn.Conv2d(in_c, head, 7, padding=3), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
+            nn.Conv2d(head, head, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
+            nn.Conv2d(head, k, 1))
+        c3, c4 = scaled(256, width), scaled(512, width)
+
+        def up(kk, s, p):
+            m = nn.ConvTranspose2d(k, k, kk, stride=s, padding=p, bias=False)
+            m.weight.data.copy_(bilinear(k, kk))
+            return m
+
+        if variant == "fcn32s":
+            self.upsample32 = up(64, 32, 16)
+        elif variant == "fcn16s":
+            self.pool4_score = nn.Conv2d(c4, k, 1)
+            self.upsample2 = up(4, 2, 1)
+            self.upsample16 = up(32, 16, 8)
+        else:
+            self.pool3_score = nn.Conv2d(c3, k, 1)
+            self.pool4_score = nn.Conv2d(c4, k, 1)
+            self.upsample2_1 = up(4, 2, 1)
+            self.upsample2_2 = up(4, 2, 1)
+            self.upsample8 = up(16, 8, 4)
+
+    def forward(self, x):
+        h, w = x.shape[2:]
+        pool3 = self.stage3(self.stage2(self.stage1(x)))
+        pool4 = self.stage4(pool3)
+        score = self.fcn_head(self.stage5(pool4))
+        if self.variant == "fcn32s":
+            out = self.upsample32(score)
+        elif self.variant == "fcn16s":
+            up = self.upsample2(score)
+            s4 = self.pool4_score(pool4)[:, :, :up.shape[2], :up.shape[3]]
+            out = self.upsample16(up + s4)
+        else:
+            up = self.upsample2_1(score)
+            s4 = self.pool4_score(pool4)[:, :, :up.shape[2], :up.shape[3]]
+            up = self.upsample2_2(up + s4)
+            s3 = self.pool3_score(pool3)[:, :, :up.shape[2], :up.shape[3]]
+            out = self.upsample8(up + s3)
+        return {"out": out[:, :, :h, :w]}
+
+
+class Backbone(nn.Module):
+    """torchvision's ResNet trunk with stride replaced by dilation in layer3/4, planes scaled."""
+
+    def __init__(self, layers, width):
+        super().__init__()
+        stem = scaled(64, width)
+        self.conv1 = nn.Conv2d(3, stem, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.inplanes, self.dilation = stem, 1
+        plan = [(64, 1, False), (128, 2, False), (256, 2, True), (512, 2, True)]
+        for i, (p, stride, dilate) in enumerate(plan):
+            planes = scaled(p, width)
+            prev = self.dilation
+            if dilate:
+                self.dilation *= stride
+                stride = 1
+            down = None
+            if stride != 1 or self.inplanes != planes * 4:
+                down = nn.Sequential(nn.Conv2d(self.inplanes, planes * 4, 1, stride, bias=False),
+                                     nn.BatchNorm2d(planes * 4))
+            blocks = [Bottleneck(self.inplanes, planes, stride, down, 1, 64, prev)]
+            self.inplanes = planes * 4
+            for _ in range(1, layers[i]):
+                blocks.append(Bottleneck(self.inplanes, planes, dilation=self.dilation))
+            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer2(self.layer1(x))
+        aux = self.layer3(x)
+        return aux, self.layer4(aux)
+
+
+class ResNetFcn(nn.Module):
+    def __init__(self, num_classes, layers, width, aux=True, dropout=0.1):
+        super().__init__()
+        self.backbone = Backbone(layers, width)
+        c4 = self.backbone.inplanes
+        self.classifier = FCNHead(c4, num_classes)
+        self.classifier[3].p = dropout
+        self.aux_classifier = None
+        if aux:
+            self.aux_classifier = FCNHead(c4 // 2, num_classes)
+            self.aux_classifier[3].p = dropout
+
+    def forward(self, x):
+        h, w = x.shape[2:]
+        aux, out = self.backbone(x)
+        res = {"out": F.interpolate(self.classifier(out), size=(h, w), mode="bilinear",
+                                    align_corners=False)}
+        if self.aux_classifier is not None:
+            res["aux"] = F.interpolate(self.aux_classifier(aux), size=(h, w), mode="bilinear",
+                                       align_corners=False)
+        return res
+
+
+def write_safetensors(path, tensors):
+    """The safetensors format by hand: u64 header length, JSON header, then raw data."""
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        dtype = {torch.float32: "F32", torch.int64: "I64", torch.int32: "I32"}[t.dtype]
+        raw = t.numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def randomize(model, gen):
+    """Non-trivial weights and BN statistics so that parity is not vacuous."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "upsample" in name:
+                p.add_(torch.randn(p.shape, generator=gen) * 0.05)
+            elif name.endswith("bias"):
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+            elif p.dim() == 1:  # BN weight
+                p.copy_(1 + torch.randn(p.shape, generator=gen) * 0.1)
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(torch.randn(b.shape, generator=gen) * 0.1)
+            elif name.endswith("running_var"):
+                b.copy_(1 + torch.rand(b.shape, generator=gen) * 0.5)
+
+
+def set_dropout(model, p):
+    for m in model.modules():
+        if isinstance(m, (nn.Dropout, nn.Dropout2d)):
+            m.p = p
+
+
+def golden(name, model, x, target):
+    torch.manual_seed(0)
+    write_safetensors(os.path.join(OUT, f"{name}.safetensors"), model.state_dict())
+    if name in ("fcn8s", "fcn_resnet_small"):
+        torch.save(model.state_dict(), os.path.join(OUT, f"{name}.pth"))
+    res = {}
+    model.eval()
+    with torch.no_grad():
+        o = model(x)
+    res["out_eval"] = o["out"]
+    if "aux" in o:
+        res["aux_eval"] = o["aux"]
+    model.train()
+    set_dropout(model, 0.0)
+    o = model(x)
+    loss = F.cross_entropy(o["out"], target, ignore_index=255)
+    if "aux" in o:
+        loss = loss + 0.5 * F.cross_entropy(o["aux"], target, ignore_index=255)
+    loss.backward()
+    res["loss"] = loss.detach().reshape(1)
+    for k, p in model.named_parameters():
+        res[f"grad.{k}"] = p.grad
+    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    sgd.step()
+    for k, v in model.state_dict().items():
+        res[f"after.{k}"] = v
+    write_safetensors(os.path.join(OUT, f"{name}_golden.safetensors"), res)
+    print(name, "params", sum(p.numel() for p in model.parameters()), "loss", float(loss))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    gen = torch.Generator().manual_seed(1234)
+    x = torch.randn(2, 3, 32, 32, generator=gen)
+    target = torch.randint(0, 3, (2, 32, 32), generator=gen)
+    target[:, :3, :] = 255
+    target[1, 20:23, 5:25] = 255
+    write_safetensors(os.path.join(OUT, "input.safetensors"), {"input": x, "target": target.int()})
+    for variant in ["fcn8s", "fcn16s", "fcn32s"]:
+        torch.manual_seed(7)
+        m = VggFcn(variant, "vgg16", num_classes=3, width=1 / 16, head=8)
+        randomize(m, gen)
+        golden(variant, m, x, target)
+    torch.manual_seed(7)
+    m = ResNetFcn(3, [1, 1, 1, 1], 1 / 16)
+    randomize(m, gen)
+    golden("fcn_resnet_small", m, x, target)
+    torch.manual_seed(7)
+    m = VggFcn("fcn8s", "vgg11_bn", num_classes=3, width=1 / 16, head=8)
+    randomize(m, gen)
+    golden("fcn8s_vgg11_bn", m, x, target)
+
+
+if __name__ == "__main__":
+    main()
