@@ -63,6 +63,12 @@ export type { Safetensors } from "./lib/io/safetensors.ts";
 export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
 export { polySchedule, stepSchedule } from "./lib/optim/schedules.ts";
 export type { PolyScheduleOptions, Schedule, StepScheduleOptions } from "./lib/optim/schedules.ts";
+export * from "./lib/data/mod.ts";
+export { ConfusionMatrix, formatMetrics, nanmean } from "./lib/metrics/confusion_matrix.ts";
+export type {
+  ConfusionMatrixOptions,
+  SegmentationMetrics,
+} from "./lib/metrics/confusion_matrix.ts";
 
 if (import.meta.main) {
   const { run } = await import("./lib/cli/main.ts");

@@ -220,7 +220,8 @@ export function tensor(
 
 /**
  * Runs `fn` and disposes every tensor it created that is neither returned (directly, or in an
- * array or plain object) nor kept.
+ * array or plain object) nor kept. The graph behind a returned tensor is kept too, so
+ * `tidy(() => loss(...)).backward()` works; backward() then frees it.
  *
  * @example
  * ```ts
@@ -246,6 +247,16 @@ export function tidy<T>(fn: () => T): T {
   }
   const out = new Set<Tensor>();
   collect(result, out);
+  // The graphs behind returned tensors stay alive until their backward() frees them.
+  const stack = [...out];
+  while (stack.length > 0) {
+    for (const t of stack.pop()!.node?.inputs ?? []) {
+      if (!out.has(t)) {
+        out.add(t);
+        stack.push(t);
+      }
+    }
+  }
   const parent = scopes.at(-1);
   for (const t of scope) {
     if (out.has(t) || t.kept) parent?.add(t);

@@ -196,10 +196,9 @@ def misc_cases(gen):
     x = uniform(gen, (2, 3, 4, 4))
     x[x.abs() < 1e-3] = 0.5  # keep ReLU away from its kink
     case("relu", "relu", lambda x: F.relu(x), {"x": x})
-    case("add", "add", lambda a, b: a + b, {"a": uniform(gen, (2, 3, 4)), "b": uniform(gen, (2, 3, 4))})
-    case("add_scalar", "add", lambda a, b: a + b, {"a": uniform(gen, (2, 3, 4)), "b": uniform(gen, (1,))})
-    case("mul", "mul", lambda a, b: a * b, {"a": uniform(gen, (2, 3, 4)), "b": uniform(gen, (2, 3, 4))})
-    case("mul_scalar", "mul", lambda a, b: a * b, {"a": uniform(gen, (2, 3, 4)), "b": uniform(gen, (1,))})
+    for op, fn in (("add", lambda a, b: a + b), ("mul", lambda a, b: a * b)):
+        case(op, op, fn, {"a": uniform(gen, (2, 3, 4)), "b": uniform(gen, (2, 3, 4))})
+        case(f"{op}_scalar", op, fn, {"a": uniform(gen, (2, 3, 4)), "b": uniform(gen, (1,))})
     case("sum_all", "sum", lambda x: x.sum(), {"x": uniform(gen, (3, 4, 5))})
     case("sum_dim1", "sum", lambda x: x.sum(1), {"x": uniform(gen, (3, 4, 5))}, {"dim": 1})
     case("mean_all", "mean", lambda x: x.mean(), {"x": uniform(gen, (3, 4, 5))})

@@ -40,7 +40,7 @@ onEveryDevice("gradients accumulate across two backward() calls", async (device)
   for (const t of [x, w, w.grad!, first, second]) t.dispose();
 });
 
-onEveryDevice("backward frees the tape's intermediates", async (device) => {
+onEveryDevice("backward frees the tape's intermediates", (device) => {
   const base = device.liveBytes();
   const x = tensor(randn(2 * 3 * 6 * 6, 1), [2, 3, 6, 6], device);
   const w = tensor(randn(4 * 3 * 3 * 3, 2), [4, 3, 3, 3], device, { requiresGrad: true });
@@ -79,12 +79,10 @@ onEveryDevice("kept intermediates survive backward and tidy", async (device) => 
   for (const t of [w, w.grad!, kept, loss]) t.dispose();
 });
 
-// Known gap (reported): a loss returned from tidy() and differentiated outside it has lost its
-// graph (tidy disposed the intermediates), and backward() silently leaves w.grad null. Enable
-// once backward() throws on a disposed intermediate (or tidy keeps a returned tensor's graph).
+// Regression: tidy() used to dispose the graph behind a returned loss, and backward() outside it
+// silently left w.grad null. tidy() now keeps a returned tensor's graph.
 Deno.test({
   name: "backward() outside the tidy() that built the graph does not fail silently",
-  ignore: true,
   fn: async () => {
     const device = (await devices()).get("cpu")!;
     const w = tensor([1, -1], [2], device, { requiresGrad: true });
@@ -145,7 +143,10 @@ onEveryDevice("ops reject bad shapes with messages naming them", (device) => {
   assertThrows(() => conv2d(x, w3, bad), "expected bias of shape [4] but got [3]");
   assertThrows(() => conv2d(x, w3, null, { padding: -1 }), "padding");
   const flat = tensor(new Float32Array(75), [3, 25], device);
-  assertThrows(() => conv2d(flat, w3), "expected input of rank 4 [N, C, H, W] but got shape [3,25]");
+  assertThrows(
+    () => conv2d(flat, w3),
+    "expected input of rank 4 [N, C, H, W] but got shape [3,25]",
+  );
   const a = tensor(new Float32Array(6), [2, 3], device);
   const b = tensor(new Float32Array(6), [3, 2], device);
   assertThrows(() => add(a, b), "add: expected shapes to match");
@@ -189,15 +190,31 @@ Deno.test({
     const small = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
     const rt = (small.backend as WebGpuBackend).rt;
     assertEquals(rt.maxBinding, 4096);
-    const cpu = (await devices()).get("cpu")!;
-    const want = await smallNetRun(cpu);
+    const devs = await devices();
+    const want = await smallNetRun(devs.get("cpu")!);
     const base = small.liveBytes();
     const got = await smallNetRun(small);
     assertEquals(small.liveBytes(), base, "live bytes after the run");
     const tol = { atol: 1e-4, rtol: 1e-4 };
     assertClose([got.value], [want.value], { ...tol, name: "loss" });
     got.grads.forEach((g, i) => assertClose(g, want.grads[i], { ...tol, name: `grad ${i}` }));
-    got.running.forEach((r, i) => assertClose(r, want.running[i], { ...tol, name: `running ${i}` }));
+    got.running.forEach((r, i) =>
+      assertClose(r, want.running[i], { ...tol, name: `running ${i}` })
+    );
+    // The work was split: more dispatches than on the same adapter with its own limit.
+    const full = devs.get("webgpu")!;
+    const fullRt = (full.backend as WebGpuBackend).rt;
+    const before = [fullRt.dispatchCount, rt.dispatchCount];
+    await smallNetRun(full);
+    await smallNetRun(small);
+    const [fullCount, smallCount] = [
+      fullRt.dispatchCount - before[0],
+      rt.dispatchCount - before[1],
+    ];
+    assert(
+      smallCount > fullCount,
+      `${smallCount} dispatches with 4 KiB bindings, ${fullCount} without`,
+    );
     small.destroy();
   },
 });

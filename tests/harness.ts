@@ -7,7 +7,7 @@
  */
 import type { BackendKind, HostArray } from "../lib/device/backend.ts";
 import { requestDevice } from "../lib/device/request.ts";
-import { type Device, Tensor, tensor } from "../lib/tensor.ts";
+import { type Device, type Tensor, tensor } from "../lib/tensor.ts";
 import { mul, sum } from "../mod.ts";
 import { assertClose } from "./assert.ts";
 

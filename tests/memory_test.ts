@@ -16,7 +16,7 @@ const STEPS = 200;
 function countSubmits(queue: GPUQueue): { count: () => number; restore: () => void } {
   let n = 0;
   const original = queue.submit;
-  queue.submit = function (buffers: Iterable<GPUCommandBuffer>) {
+  queue.submit = function (buffers: GPUCommandBuffer[]) {
     n++;
     return original.call(this, buffers);
   };

@@ -24,13 +24,33 @@ export const BUNDLED_MODEL: URL = new URL("../../fixtures/model/", import.meta.u
 /** A dataset as the commands use it. */
 export type SegDataset = VocDataset | FolderDataset;
 
-/** A local path for a file URL; remote URLs (JSR) are fetched into a temp folder first. */
-export async function localPath(url: URL): Promise<string> {
+/**
+ * A local path for a bundled folder: the folder itself in a checkout, or, when the module runs
+ * from a remote URL (JSR), a cache folder holding the given files fetched from it.
+ */
+export async function localPath(url: URL, files: string[] = []): Promise<string> {
   if (url.protocol === "file:") return decodeURIComponent(url.pathname);
-  throw new UsageError(
-    `The bundled files are only available from a local checkout (got ${url.href}); pass --data / --weights`,
-  );
+  if (files.length === 0) {
+    throw new UsageError(
+      `The bundled data is only available from a local checkout (running from ${url.href}); pass --data`,
+    );
+  }
+  const name = url.pathname.split("/").filter((p) => p).at(-1) ?? "bundle";
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  const dir = `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/x-fcn/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  for (const f of files) {
+    const target = `${dir}/${f}`;
+    if (await Deno.stat(target).then(() => true, () => false)) continue;
+    const res = await fetch(new URL(f, url));
+    if (!res.ok) throw new Error(`Cannot download ${new URL(f, url).href}: HTTP ${res.status}`);
+    await Deno.writeFile(target, new Uint8Array(await res.arrayBuffer()));
+  }
+  return dir;
 }
+
+/** The files of the bundled model folder. */
+export const BUNDLED_MODEL_FILES = ["config.json", "best.safetensors"];
 
 /** Opens a VOC-layout or folder dataset. */
 export async function openDataset(

@@ -10,6 +10,7 @@ import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
 import {
   BUNDLED_DATA,
   BUNDLED_MODEL,
+  BUNDLED_MODEL_FILES,
   localPath,
   openDataset,
   openDevice,
@@ -61,7 +62,8 @@ export async function main(args: string[]): Promise<number> {
   }
   if (p.positionals.length) throw new UsageError(`eval takes no positional arguments`);
   const v = p.values as Record<string, string | number | boolean | undefined>;
-  const source = (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL);
+  const source = (v.weights as string | undefined) ??
+    await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES);
   const resolved = await resolveWeights(source);
   const device = await openDevice(v.backend as string | undefined, console.log);
   const settings = (resolved.settings?.settings ?? {}) as Record<string, number>;

@@ -12,7 +12,14 @@ import { overlay, readImage, type RgbImage, writeMaskPng, writeRgbPng } from "..
 import { paletteOf, vocPalette } from "../data/palette.ts";
 import { normalize } from "../data/transforms.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
-import { BUNDLED_MODEL, localPath, openDevice, readWeights, resolveWeights } from "./common.ts";
+import {
+  BUNDLED_MODEL,
+  BUNDLED_MODEL_FILES,
+  localPath,
+  openDevice,
+  readWeights,
+  resolveWeights,
+} from "./common.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -41,8 +48,8 @@ export const PREDICT_FLAGS: FlagSpec[] = [
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
 function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*\*\/?/g, "\u0000")
-    .replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]").replace(/\u0000/g, "(?:.*/)?");
+  const re = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*\*\/?/g, "@@ANY@@")
+    .replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]").replace(/@@ANY@@/g, "(?:.*/)?");
   return new RegExp(`^${re}$`);
 }
 
@@ -102,7 +109,7 @@ export async function main(args: string[]): Promise<number> {
   const v = p.values as Record<string, string | number | boolean | undefined>;
   const inputs = await expandInputs(p.positionals);
   const resolved = await resolveWeights(
-    (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL),
+    (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
   );
   const device = await openDevice(v.backend as string | undefined, console.log);
   const model = createModel(resolved.config.name, resolved.config, device);

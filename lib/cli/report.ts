@@ -28,7 +28,7 @@ export interface ReportSample {
 export interface ReportData {
   title: string;
   history: EpochRecord[];
-  classNames: string[];
+  classNames: readonly string[];
   /** Last epoch's per-class IoU (NaN where the class is absent). */
   iou: number[];
   samples: ReportSample[];

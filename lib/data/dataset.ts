@@ -35,6 +35,8 @@ export interface DatasetInit {
   transform: TransformOptions;
   /** The default of `train` in {@linkcode SegmentationDataset.batches}. */
   train: boolean;
+  /** The default of `seed` in {@linkcode SegmentationDataset.batches} (default 0). */
+  seed?: number;
 }
 
 /**
@@ -52,6 +54,8 @@ export class SegmentationDataset {
   readonly spec: SampleSpec;
   /** Whether batches default to training augmentation (train splits). */
   readonly trainByDefault: boolean;
+  /** The seed batches use when none is given. */
+  readonly seed: number;
   #epochs = 0;
 
   /** Builds a dataset from its parts; prefer the `open` functions of the subclasses. */
@@ -61,6 +65,7 @@ export class SegmentationDataset {
     this.colors = Object.freeze(init.classes.map((c) => c.color));
     this.spec = { numClasses: init.classes.length, colors: this.colors, transform: init.transform };
     this.trainByDefault = init.train;
+    this.seed = init.seed ?? 0;
   }
 
   /** Number of samples. */
@@ -99,7 +104,7 @@ export class SegmentationDataset {
   #options<T extends HostBatchOptions>(o: T): T & { train: boolean; epoch: number } {
     const epoch = o.epoch ?? this.#epochs;
     this.#epochs = epoch + 1;
-    return { ...o, train: o.train ?? this.trainByDefault, epoch };
+    return { ...o, train: o.train ?? this.trainByDefault, seed: o.seed ?? this.seed, epoch };
   }
 
   /**

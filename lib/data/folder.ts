@@ -25,7 +25,7 @@ export interface FolderOptions extends TransformOptions {
   split?: string;
   /** Fraction of images in "train" when no split file exists (default 0.8). */
   splitRatio?: number;
-  /** Seed of the split when no split file exists (default 0). */
+  /** Seed of the split when no split file exists, and default seed of batches (default 0). */
   seed?: number;
   /** Default of `train` for batches (default: split === "train"). */
   train?: boolean;
@@ -137,6 +137,7 @@ export class FolderDataset extends SegmentationDataset {
       classes,
       transform,
       train: train ?? split === "train",
+      seed,
     });
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Image } from "imagescript";
+import { decodeJpeg } from "./_jpeg.ts";
 import { decodePng, encodePng, isPng, type PngImage, pngToRgb } from "./png.ts";
 import { type Rgb, vocPalette } from "./palette.ts";
 
@@ -76,14 +76,7 @@ export async function readImage(source: string | Uint8Array): Promise<RgbImage> 
       return { width: png.width, height: png.height, data: pngToRgb(png) };
     }
     if (!isJpeg(bytes)) throw new Error(`not a JPEG or PNG file (starts with ${describe(bytes)})`);
-    const img = await Image.decode(bytes);
-    const n = img.width * img.height, rgba = img.bitmap, data = new Uint8Array(n * 3);
-    for (let i = 0; i < n; i++) {
-      data[3 * i] = rgba[4 * i];
-      data[3 * i + 1] = rgba[4 * i + 1];
-      data[3 * i + 2] = rgba[4 * i + 2];
-    }
-    return { width: img.width, height: img.height, data };
+    return await decodeJpeg(bytes);
   } catch (e) {
     throw new Error(`Cannot decode image ${name}: ${(e as Error).message}`);
   }

@@ -20,7 +20,7 @@ export interface HostBatchOptions {
   shuffle?: boolean;
   /** Drop a last, incomplete batch (default false). */
   dropLast?: boolean;
-  /** Seed of shuffling and augmentation (default 0). */
+  /** Seed of shuffling and augmentation (default: the dataset's `seed` option, else 0). */
   seed?: number;
   /** Training augmentation (true) or eval preprocessing (false); default from the dataset. */
   train?: boolean;

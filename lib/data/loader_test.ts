@@ -154,3 +154,12 @@ Deno.test("loader: benchLoader reports images per second", async () => {
   });
   assert(Number.isFinite(rate) && rate > 0, `rate ${rate}`);
 });
+
+Deno.test("loader: the seed given to open() is the batches' default seed", async () => {
+  const seeded = await VocDataset.open(SYNTHETIC, { split: "val", seed: 9, ...OPTIONS });
+  const plain = await VocDataset.open(SYNTHETIC, { split: "val", ...OPTIONS });
+  const opts = { batchSize: 30, train: true, workers: 0, epoch: 2 };
+  const a = await collect(seeded, opts), b = await collect(plain, { ...opts, seed: 9 });
+  assertEquals(a[0].ids, b[0].ids);
+  assertEquals(a[0].images, b[0].images);
+});

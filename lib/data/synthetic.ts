@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Image } from "imagescript";
+import { encodeJpeg } from "./_jpeg.ts";
 import { join } from "./_path.ts";
 import { encodeMaskPng, IGNORE } from "./image.ts";
 import { paletteOf, type Rgb, vocPalette } from "./palette.ts";
@@ -196,12 +196,7 @@ export async function makeSyntheticDataset(
     const width = minSize + rng.int(maxSize - minSize + 1);
     const height = minSize + rng.int(maxSize - minSize + 1);
     const { rgb, mask } = drawSample(rng, width, height);
-    const img = new Image(width, height);
-    for (let i = 0; i < width * height; i++) {
-      img.bitmap.set(rgb.subarray(3 * i, 3 * i + 3), 4 * i);
-      img.bitmap[4 * i + 3] = 255;
-    }
-    const jpeg = await img.encodeJPEG(quality as Parameters<Image["encodeJPEG"]>[0]);
+    const jpeg = await encodeJpeg({ width, height, data: rgb }, quality);
     const png = await encodeMaskPng({ width, height, data: mask }, palette);
     await Deno.writeFile(join(voc, "JPEGImages", `${id}.jpg`), jpeg);
     await Deno.writeFile(join(voc, "SegmentationClass", `${id}.png`), png);

@@ -47,9 +47,13 @@ export interface TransformedSample {
   height: number;
 }
 
-interface Raster {
+/** Any 8-bit image: `[H, W, channels]` bytes (an {@linkcode RgbImage} or a {@linkcode Mask}). */
+export interface Raster {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** Pixels. */
   data: Uint8Array;
 }
 

@@ -53,6 +53,8 @@ export interface VocOptions extends TransformOptions {
   split?: string;
   /** Default of `train` for batches (default: true for splits whose name starts with "train"). */
   train?: boolean;
+  /** Default seed of shuffling and augmentation in batches (default 0). */
+  seed?: number;
 }
 
 /** Finds VOC<year> from the folder holding VOCdevkit, VOCdevkit itself, or VOC<year> itself. */
@@ -146,7 +148,7 @@ export class VocDataset extends SegmentationDataset {
    * once).
    */
   static async open(root: string, options: VocOptions = {}): Promise<VocDataset> {
-    const { year = "2012", split = "train", train, ...transform } = options;
+    const { year = "2012", split = "train", train, seed, ...transform } = options;
     const vocDir = await findVocRoot(root, year);
     const listPath = isNamedSplit(split)
       ? join(vocDir, "ImageSets", "Segmentation", `${split}.txt`)
@@ -171,6 +173,7 @@ export class VocDataset extends SegmentationDataset {
       classes,
       transform,
       train: train ?? stem(listPath).startsWith("train"),
+      seed,
     });
   }
 }

@@ -2,9 +2,9 @@
  * Convolution through GEMM (BLAS backend), per image, or per band of output rows where one
  * image's scratch would pass the budget (64 MB by default); one scratch buffer is reused.
  *
- * Column stride 1 (every VGG/FCN layer) uses the shifted layout of `./shifted.ts`: an im2col
- * over kernel rows only and KW GEMMs whose B operands are the same rows shifted by `kj*dilW`.
- * Other strides use a full im2col, with `CKK = C*KH*KW`:
+ * Column stride 1 (every VGG/FCN layer but the fc6 of huge kernels) uses the shifted layout of
+ * `./shifted.ts`: an im2col over kernel rows only and KW GEMMs whose B operands are the same
+ * rows shifted by `kj*dilW`. Other layers use a full im2col, with `CKK = C*KH*KW`:
  * - forward: `y[n] [K, OH*OW] = w [K, CKK] @ col [CKK, OH*OW]`;
  * - backward-data: `dcol [CKK, OH*OW] = w^T @ dy[n]`, then col2im into `dx[n]`;
  * - backward-weight: `dw [K, CKK] += dy[n] [K, OH*OW] @ col^T`.
@@ -85,6 +85,22 @@ function fillBias(
   for (let k = 0; k < rows; k++) y.fill(b ? b[k] : 0, off + k * ld, off + k * ld + cols);
 }
 
+/**
+ * Whether the shifted layout pays: column stride 1, and weights no larger than the outputs
+ * (packing the taps copies the weights; fc6-like layers with huge kernels use im2col instead).
+ * With KW = 1 the taps are the weights themselves and nothing is copied.
+ */
+function useShifted(g: ConvGeom): boolean {
+  return g.strideW === 1 && (g.kw === 1 || g.k <= g.n * g.oh * g.ow);
+}
+
+/** The taps `[KW, K, C*KH]` of w: w itself when KW = 1, else packed into `into`. */
+function taps(w: Float32Array, g: ConvGeom, into: Float32Array): Float32Array {
+  if (g.kw === 1) return w;
+  sh.packTaps(w, g, into);
+  return into;
+}
+
 /** Views of `sizes` consecutive regions of the scratch buffer. */
 function regions(scratch: Scratch, ...sizes: number[]): Float32Array[] {
   const buf = scratch.get(sizes.reduce((a, b) => a + b, 0));
@@ -95,7 +111,7 @@ function regions(scratch: Scratch, ...sizes: number[]): Float32Array[] {
 /** Bands for the shifted layout: rows of z and of the wide output fit the budget together. */
 function shiftedBands(g: ConvGeom, budget: number): number {
   const ckh = g.c * g.kh, tail = (g.kw - 1) * g.dilW;
-  return bandRows(g, budget, (ckh + g.k) * sh.wideWidth(g), ckh * tail);
+  return bandRows(g, budget, (ckh + g.k) * sh.wideWidth(g), ckh * (tail + 16) + g.k * 16);
 }
 
 /** Forward with column stride 1: KW shifted GEMMs per band into a wide output. */
@@ -108,19 +124,21 @@ function forwardShifted(
   y: Float32Array,
 ): void {
   const ckh = g.c * g.kh, ohw = g.oh * g.ow, rows = shiftedBands(g, ctx.scratch.budget);
-  const maxLen = sh.rowLength(g, rows), maxB = rows * sh.wideWidth(g);
-  const [wt, zBuf, ywBuf] = regions(ctx.scratch, g.k * ckh * g.kw, ckh * maxLen, g.k * maxB);
-  sh.packTaps(w, g, wt);
+  const maxLen = sh.rowLength(g, rows), maxB = sh.wideStride(g, rows);
+  const wtSize = g.kw === 1 ? 0 : g.k * ckh * g.kw;
+  const [wtBuf, zBuf, ywBuf] = regions(ctx.scratch, wtSize, ckh * maxLen, g.k * maxB);
+  const wt = taps(w, g, wtBuf);
   for (let n = 0; n < g.n; n++) {
     for (let r0 = 0; r0 < g.oh; r0 += rows) {
       const r1 = Math.min(g.oh, r0 + rows), len = sh.rowLength(g, r1 - r0);
-      const cols = (r1 - r0) * sh.wideWidth(g), yw = ywBuf.subarray(0, g.k * cols);
-      fillBias(yw, 0, g.k, cols, cols, b);
+      const cols = (r1 - r0) * sh.wideWidth(g), ld = sh.wideStride(g, r1 - r0);
+      const yw = ywBuf.subarray(0, g.k * ld);
+      fillBias(yw, 0, g.k, cols, ld, b);
       if (ckh > 0) {
         sh.buildRows(x, n * g.c * g.h * g.w, g, r0, r1, zBuf);
         for (let kj = 0; kj < g.kw; kj++) {
           const tap = wt.subarray(kj * g.k * ckh), z = zBuf.subarray(kj * g.dilW);
-          ctx.sgemm(false, false, g.k, cols, ckh, 1, tap, ckh, z, len, 1, yw, cols);
+          ctx.sgemm(false, false, g.k, cols, ckh, 1, tap, ckh, z, len, 1, yw, ld);
         }
       }
       sh.copyWide(y, n * g.k * ohw, g, r0, r1, yw, false);
@@ -168,7 +186,7 @@ export function conv2d(
   if (b) expectLength("conv2d bias b", b, g.k, g);
   const y = new Float32Array(g.n * g.k * ohw);
   if (y.length === 0) return y;
-  if (g.strideW === 1) forwardShifted(ctx, x, w, b, g, y);
+  if (useShifted(g)) forwardShifted(ctx, x, w, b, g, y);
   else forwardIm2col(ctx, x, w, b, g, y);
   if (relu) reluInPlace(y);
   return y;
@@ -186,7 +204,7 @@ export function conv2dGradInput(
   expectLength("conv2dGradInput weight w", w, g.k * ckk, g);
   const dx = new Float32Array(g.n * g.c * hw);
   if (dx.length === 0 || ohw === 0 || g.k === 0) return dx;
-  if (g.strideW !== 1) {
+  if (!useShifted(g)) {
     const rows = bandRows(g, ctx.scratch.budget, ckk * g.ow);
     for (let n = 0; n < g.n; n++) {
       for (let r0 = 0; r0 < g.oh; r0 += rows) {
@@ -201,19 +219,21 @@ export function conv2dGradInput(
   }
   // Column stride 1: dz [C*KH, L] = sum over kj of wt[kj]^T @ dyWide, shifted by kj*dilW.
   const ckh = g.c * g.kh, rows = shiftedBands(g, ctx.scratch.budget);
-  const maxLen = sh.rowLength(g, rows), maxB = rows * sh.wideWidth(g);
-  const [wt, dzBuf, dywBuf] = regions(ctx.scratch, g.k * ckk, ckh * maxLen, g.k * maxB);
-  sh.packTaps(w, g, wt);
+  const maxLen = sh.rowLength(g, rows), maxB = sh.wideStride(g, rows);
+  const wtSize = g.kw === 1 ? 0 : g.k * ckk;
+  const [wtBuf, dzBuf, dywBuf] = regions(ctx.scratch, wtSize, ckh * maxLen, g.k * maxB);
+  const wt = taps(w, g, wtBuf);
   for (let n = 0; n < g.n; n++) {
     for (let r0 = 0; r0 < g.oh; r0 += rows) {
       const r1 = Math.min(g.oh, r0 + rows), len = sh.rowLength(g, r1 - r0);
-      const cols = (r1 - r0) * sh.wideWidth(g), dyw = dywBuf.subarray(0, g.k * cols);
+      const cols = (r1 - r0) * sh.wideWidth(g), ld = sh.wideStride(g, r1 - r0);
+      const dyw = dywBuf.subarray(0, g.k * ld);
       sh.copyWide(dy, n * g.k * ohw, g, r0, r1, dyw, true);
       // kj = 0 overwrites columns [0, cols) of each row; the tails are zeroed here.
       for (let r = 0; r < ckh; r++) dzBuf.fill(0, r * len + cols, (r + 1) * len);
       for (let kj = 0; kj < g.kw; kj++) {
         const tap = wt.subarray(kj * g.k * ckh), dz = dzBuf.subarray(kj * g.dilW);
-        ctx.sgemm(true, false, ckh, cols, g.k, 1, tap, ckh, dyw, cols, kj === 0 ? 0 : 1, dz, len);
+        ctx.sgemm(true, false, ckh, cols, g.k, 1, tap, ckh, dyw, ld, kj === 0 ? 0 : 1, dz, len);
       }
       sh.addRows(dzBuf, g, r0, r1, dx, n * g.c * hw);
     }
@@ -232,7 +252,7 @@ export function conv2dGradWeight(
   expectLength("conv2dGradWeight dy", dy, g.n * g.k * ohw, g);
   expectLength("conv2dGradWeight input x", x, g.n * g.c * hw, g);
   if (g.k * ckk === 0 || ohw === 0) return new Float32Array(g.k * ckk);
-  if (g.strideW !== 1) {
+  if (!useShifted(g)) {
     const dw = new Float32Array(g.k * ckk);
     const rows = bandRows(g, ctx.scratch.budget, ckk * g.ow);
     for (let n = 0; n < g.n; n++) {
@@ -248,20 +268,26 @@ export function conv2dGradWeight(
   }
   // Column stride 1: dwt[kj] [K, C*KH] += dyWide @ z[:, kj*dilW ...]^T.
   const ckh = g.c * g.kh, rows = shiftedBands(g, ctx.scratch.budget);
-  const maxLen = sh.rowLength(g, rows), maxB = rows * sh.wideWidth(g);
-  const [dwt, zBuf, dywBuf] = regions(ctx.scratch, g.k * ckk, ckh * maxLen, g.k * maxB);
-  dwt.fill(0);
+  const maxLen = sh.rowLength(g, rows), maxB = sh.wideStride(g, rows);
+  const [dwtBuf, zBuf, dywBuf] = regions(
+    ctx.scratch,
+    g.kw === 1 ? 0 : g.k * ckk,
+    ckh * maxLen,
+    g.k * maxB,
+  );
+  const dwt = g.kw === 1 ? new Float32Array(g.k * ckk) : dwtBuf.fill(0);
   for (let n = 0; n < g.n; n++) {
     for (let r0 = 0; r0 < g.oh; r0 += rows) {
       const r1 = Math.min(g.oh, r0 + rows), len = sh.rowLength(g, r1 - r0);
-      const cols = (r1 - r0) * sh.wideWidth(g), dyw = dywBuf.subarray(0, g.k * cols);
+      const cols = (r1 - r0) * sh.wideWidth(g), ld = sh.wideStride(g, r1 - r0);
+      const dyw = dywBuf.subarray(0, g.k * ld);
       sh.copyWide(dy, n * g.k * ohw, g, r0, r1, dyw, true);
       sh.buildRows(x, n * g.c * hw, g, r0, r1, zBuf);
       for (let kj = 0; kj < g.kw; kj++) {
         const tap = dwt.subarray(kj * g.k * ckh), z = zBuf.subarray(kj * g.dilW);
-        ctx.sgemm(false, true, g.k, ckh, cols, 1, dyw, cols, z, len, 1, tap, ckh);
+        ctx.sgemm(false, true, g.k, ckh, cols, 1, dyw, ld, z, len, 1, tap, ckh);
       }
     }
   }
-  return sh.unpackTaps(dwt, g);
+  return g.kw === 1 ? dwt : sh.unpackTaps(dwt, g);
 }

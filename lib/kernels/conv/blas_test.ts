@@ -42,7 +42,7 @@ function geom(
   };
 }
 
-/** Odd sizes, batches, both layouts (column stride 1: shifted GEMMs; else im2col). */
+/** Odd sizes, batches, both layouts (shifted GEMMs for column stride 1, else im2col). */
 const CASES: [string, ConvGeom][] = [
   ["3x3 pad 1 batch 2", geom([2, 3, 7, 9, 5, 3, 3], [1, 1], [1, 1])],
   ["3x3 stride 2 pad 1", geom([1, 4, 11, 10, 3, 3, 3], [2, 2], [1, 1])],
@@ -56,6 +56,9 @@ const CASES: [string, ConvGeom][] = [
   ["uneven pads", geom([1, 3, 6, 5, 3, 3, 5], [1, 1], [0, 2])],
   ["7x7 stride 2 pad 3 (ResNet stem)", geom([1, 3, 16, 13, 4, 7, 7], [2, 2], [3, 3])],
   ["16 channels to 24 on 12x12", geom([2, 16, 12, 12, 24, 3, 3], [1, 1], [1, 1])],
+  ["more filters than outputs (fc6-like: im2col)", geom([1, 3, 4, 4, 20, 3, 3])],
+  ["3x1 kernel (taps are the weights)", geom([2, 3, 6, 5, 4, 3, 1], [1, 1], [1, 0])],
+  ["1x1 with more filters than outputs", geom([1, 4, 2, 3, 9, 1, 1])],
 ];
 
 function checkAll(be: BlasBackend, label: string): void {

@@ -228,3 +228,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "conv kernels on WebGPU: empty reductions give the bias or zeros",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const b = device.backend;
+    try {
+      const noC = geom(2, 0, 3, 3, 4, 3, { pad: 1 }); // no input channels
+      const bias = new Float32Array([1, -2, 3, 0.5]);
+      const empty = new Float32Array(0);
+      assertEquals(
+        await run(b, ([sx, sw, sb]) => b.conv2d(sx, sw, sb, noC, true), [empty, empty, bias]),
+        ref.conv2d(empty, empty, bias, noC, true),
+      );
+      const noK = { ...noC, c: 2, k: 0 }; // nothing reaches the input
+      assertEquals(
+        await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, noK), [empty, empty]),
+        new Float32Array(2 * 2 * 3 * 3),
+      );
+      const noN = { ...noC, n: 0, c: 2 }; // no images
+      assertEquals(
+        await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, noN), [empty, empty]),
+        new Float32Array(4 * 2 * 3 * 3),
+      );
+      assertEquals(
+        await run(b, ([s]) => b.channelSum(s, { n: 0, c: 3, h: 2, w: 2 }), [empty]),
+        new Float32Array(3),
+      );
+    } finally {
+      device.destroy();
+    }
+  },
+});

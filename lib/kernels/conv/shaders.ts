@@ -127,14 +127,16 @@ export const GRAD_INPUT_FIELDS = [
   "wBase",
   "dxBase",
   "first",
+  "stepH", // sh / gcd(sh, dh): rows between the taps that hit one phase
+  "stepW", // sw / gcd(sw, dw)
   ...GEOM,
 ] as const;
 
 /**
  * Backward-data as a gather: dx `[N, C, H, W]` = w^T `[C, K*KH*KW]` @ col(dy). Input pixels
  * are grouped by phase `(ih % sh, iw % sw)`: within a phase the taps that hit an output pixel
- * are the same for every pixel, so a workgroup (one phase) skips the others uniformly, and
- * strided layers cost no wasted multiply. Bindings: dy, w, dx, uniforms.
+ * are the same for every pixel, so a workgroup (one phase) loops over those taps only, and
+ * strided layers (FCN's upsamplers) cost no wasted multiply. Bindings: dy, w, dx, uniforms.
  */
 export function gradInputSource(): string {
   return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
@@ -166,25 +168,33 @@ ${
   let v${j} = qs + ${j * WG}u < u.nq && ih${j} < u.h && iw${j} < u.w;
   let dyo${j} = u.dyBase + n${j} * u.k * P;`)
   }
+  // Tap i reaches input row ih from output row (ih + ph - i * dh) / sh when that divides
+  // exactly, which depends on the phase only: the hitting taps are i0, i0 + stepH, ...
+  // (loops with uniform bounds: llvmpipe runs a skipped branch anyway, masked).
+  var i0 = u.kh;
+  for (var i = 0u; i < u.stepH; i++) {
+    let hit = (i32(fh + u.ph) - i32(i * u.dh)) % i32(u.sh) == 0;
+    i0 = select(i0, i, hit && i0 == u.kh);
+  }
+  var j0 = u.kw;
+  for (var jj = 0u; jj < u.stepW; jj++) {
+    let hit = (i32(fw + u.pw) - i32(jj * u.dw)) % i32(u.sw) == 0;
+    j0 = select(j0, jj, hit && j0 == u.kw);
+  }
 ${grid(TC, TP, (t, j) => `  var acc${t}_${j} = 0.0;`)}
   for (var kk = 0u; kk < u.kb; kk++) {
     let wk = kk * u.c * KK;
     let dyk = kk * P;
-    for (var i = 0u; i < u.kh; i++) {
-      // ih + ph - i * dh = th + a * sh must be a multiple of sh: the same test for the phase.
-      let th = i32(fh + u.ph) - i32(i * u.dh);
-      if (th % i32(u.sh) != 0) { continue; }
-      let oho = th / i32(u.sh);
+    for (var i = i0; i < u.kh; i += u.stepH) {
+      let oho = (i32(fh + u.ph) - i32(i * u.dh)) / i32(u.sh);
 ${
     each(TP, (j) =>
       `      let r${j} = i32(a${j}) + oho;
       let rok${j} = v${j} && r${j} >= 0 && r${j} < i32(u.oh);
       let dr${j} = i32(dyo${j} + dyk) + r${j} * i32(u.ow);`)
   }
-      for (var jj = 0u; jj < u.kw; jj++) {
-        let tw = i32(fw + u.pw) - i32(jj * u.dw);
-        if (tw % i32(u.sw) != 0) { continue; }
-        let owo = tw / i32(u.sw);
+      for (var jj = j0; jj < u.kw; jj += u.stepW) {
+        let owo = (i32(fw + u.pw) - i32(jj * u.dw)) / i32(u.sw);
 ${
     each(TP, (j) =>
       `        let s${j} = i32(b${j}) + owo;

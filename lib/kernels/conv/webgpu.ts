@@ -11,6 +11,7 @@
  */
 import type { ConvGeom, Planes, Storage } from "../../device/backend.ts";
 import type { GpuKernel, WebGpuRuntime } from "../../device/webgpu.ts";
+import { fill } from "../elementwise/webgpu.ts";
 import { pack, planBlocks, ranges } from "../matmul/blocks.ts";
 import {
   CHANNEL_SUM_FIELDS,
@@ -60,6 +61,12 @@ function geom(g: ConvGeom) {
     dh: g.dilH,
     dw: g.dilW,
   };
+}
+
+/** Greatest common divisor of two positive integers. */
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 /** Sizes of one conv: pixels of input and output, taps. */
@@ -127,6 +134,7 @@ export function conv2dGradInput(rt: WebGpuRuntime, dy: Storage, w: Storage, g: C
   const { hw, p, kk } = sizes(g);
   expectLength("conv2dGradInput", "dy", dy, n * k * p, "[N, K, OH, OW]");
   expectLength("conv2dGradInput", "weight", w, k * c * kk, "[K, C, KH, KW]");
+  if (k === 0 || p === 0) return fill(rt, n * c * hw, "f32", 0); // nothing reaches dx
   const dx = rt.alloc(n * c * hw, "f32"); // [N, C, H, W]
   if (dx.length === 0) return dx;
   const blk = planBlocks({ n, c, k }, [
@@ -141,7 +149,7 @@ export function conv2dGradInput(rt: WebGpuRuntime, dy: Storage, w: Storage, g: C
     for (const [c0, cb] of ranges(c, blk.c)) {
       ranges(k, blk.k).forEach(([k0, kb], i) => {
         const bdy = rt.bind(dy, n0 * k * p + k0 * p, (nb - 1) * k * p + kb * p);
-        const bw = rt.bind(w, k0 * c * kk + c0 * kk, Math.max(0, kb - 1) * c * kk + cb * kk);
+        const bw = rt.bind(w, k0 * c * kk + c0 * kk, (kb - 1) * c * kk + cb * kk);
         const bdx = rt.bind(dx, n0 * c * hw + c0 * hw, (nb - 1) * c * hw + cb * hw);
         const cBlocks = Math.ceil(cb / TC);
         const nq = nb * gh * gw;
@@ -157,6 +165,8 @@ export function conv2dGradInput(rt: WebGpuRuntime, dy: Storage, w: Storage, g: C
           wBase: bw.base,
           dxBase: bdx.base,
           first: i === 0 ? 1 : 0,
+          stepH: g.strideH / gcd(g.strideH, g.dilH),
+          stepW: g.strideW / gcd(g.strideW, g.dilW),
           ...geom(g),
         });
         rt.dispatch(kernel, [bdy, bw, bdx], u, groups);
@@ -172,6 +182,7 @@ export function conv2dGradWeight(rt: WebGpuRuntime, dy: Storage, x: Storage, g: 
   const { hw, p, kk } = sizes(g);
   expectLength("conv2dGradWeight", "dy", dy, n * k * p, "[N, K, OH, OW]");
   expectLength("conv2dGradWeight", "input", x, n * c * hw, "[N, C, H, W]");
+  if (n === 0 || p === 0 || hw === 0) return fill(rt, k * c * kk, "f32", 0); // an empty sum
   const dw = rt.alloc(k * c * kk, "f32"); // [K, C, KH, KW]
   if (dw.length === 0) return dw;
   const maxE = rt.maxBindingElements;
@@ -199,8 +210,8 @@ export function conv2dGradWeight(rt: WebGpuRuntime, dy: Storage, x: Storage, g: 
   for (const [k0, kb] of ranges(k, blk.k)) {
     for (const [c0, cb] of ranges(c, blk.c)) {
       ranges(n, blk.n).forEach(([n0, nb], i) => {
-        const bdy = rt.bind(dy, n0 * k * p + k0 * p, Math.max(0, nb - 1) * k * p + kb * p);
-        const bx = rt.bind(x, n0 * c * hw + c0 * hw, Math.max(0, nb - 1) * c * hw + cb * hw);
+        const bdy = rt.bind(dy, n0 * k * p + k0 * p, (nb - 1) * k * p + kb * p);
+        const bx = rt.bind(x, n0 * c * hw + c0 * hw, (nb - 1) * c * hw + cb * hw);
         const bdw = slices > 1
           ? rt.bind(out, 0, out.length)
           : rt.bind(out, k0 * c * kk + c0 * kk, (kb - 1) * c * kk + cb * kk);
@@ -254,6 +265,7 @@ function sumSlices(rt: WebGpuRuntime, p: Storage, slices: number, y: Storage): v
 export function channelSum(rt: WebGpuRuntime, x: Storage, p: Planes): Storage {
   const hw = p.h * p.w;
   expectLength("channelSum", "input", x, p.n * p.c * hw, "[N, C, H, W]");
+  if (p.n === 0 || hw === 0) return fill(rt, p.c, "f32", 0); // an empty sum
   const y = rt.alloc(p.c, "f32"); // [C]
   if (y.length === 0) return y;
   const maxE = rt.maxBindingElements;
@@ -267,7 +279,7 @@ export function channelSum(rt: WebGpuRuntime, x: Storage, p: Planes): Storage {
   const kernel = rt.kernel("channel_sum", channelSumSource());
   for (const [c0, cb] of ranges(p.c, blk.c)) {
     ranges(p.n, blk.n).forEach(([n0, nb], i) => {
-      const bx = rt.bind(x, n0 * p.c * hw + c0 * hw, Math.max(0, nb - 1) * p.c * hw + cb * hw);
+      const bx = rt.bind(x, n0 * p.c * hw + c0 * hw, (nb - 1) * p.c * hw + cb * hw);
       const bp = rt.bind(part, 0, part.length);
       const count = cb * slices;
       const groups = Math.ceil(count / WG);

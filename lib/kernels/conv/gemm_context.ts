@@ -1,0 +1,72 @@
+/**
+ * What the GEMM convolutions share: the backend's `sgemm`, one reusable scratch buffer, and
+ * the planning of bands of output rows that keep the scratch within its budget.
+ *
+ * @module
+ */
+import type { ConvGeom } from "../../device/backend.ts";
+import type { Sgemm } from "../../device/blas_ffi.ts";
+
+/** Default scratch budget: 16M floats (64 MB) of column matrix. */
+export const SCRATCH_ELEMS = 16 * 1024 * 1024;
+
+/** One reusable scratch buffer, grown on demand up to what a call needs. */
+export class Scratch {
+  #buf = new Float32Array(0);
+  /** Largest band the conv kernels plan for, in elements. */
+  readonly budget: number;
+
+  /** A scratch planning bands of at most `budget` elements (one output row at least). */
+  constructor(budget: number = SCRATCH_ELEMS) {
+    if (!(budget >= 1)) throw new RangeError(`Expected budget >= 1 but found ${budget}`);
+    this.budget = budget;
+  }
+
+  /** A view of `n` elements (contents undefined). */
+  get(n: number): Float32Array {
+    if (this.#buf.length < n) this.#buf = new Float32Array(n);
+    return this.#buf.subarray(0, n);
+  }
+
+  /** Views of consecutive regions of `sizes` elements each (contents undefined). */
+  regions(...sizes: number[]): Float32Array[] {
+    const buf = this.get(sizes.reduce((a, b) => a + b, 0));
+    let off = 0;
+    return sizes.map((n) => buf.subarray(off, off += n));
+  }
+
+  /** Elements held. */
+  get size(): number {
+    return this.#buf.length;
+  }
+
+  /** Drops the buffer. */
+  release(): void {
+    this.#buf = new Float32Array(0);
+  }
+}
+
+/** What the conv kernels need from the backend. */
+export interface GemmContext {
+  /** The library's row-major GEMM. */
+  sgemm: Sgemm;
+  /** The reused buffer for column matrices and wide outputs. */
+  scratch: Scratch;
+}
+
+/** Output rows per band so that `fixed + perRow * rows` elements fit the budget (>= 1). */
+export function bandRows(g: ConvGeom, budget: number, perRow: number, fixed = 0): number {
+  return Math.max(1, Math.min(g.oh, Math.floor((budget - fixed) / Math.max(1, perRow))));
+}
+
+/** Sets `rows` rows of `cols` elements (row stride `ld`) from `off` to `b[k]`, or 0. */
+export function fillBias(
+  y: Float32Array,
+  off: number,
+  rows: number,
+  cols: number,
+  ld: number,
+  b: Float32Array | null,
+): void {
+  for (let k = 0; k < rows; k++) y.fill(b ? b[k] : 0, off + k * ld, off + k * ld + cols);
+}

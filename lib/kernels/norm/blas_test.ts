@@ -1,0 +1,35 @@
+import type { Planes } from "../../device/backend.ts";
+import { assertEquals } from "../../../tests/assert.ts";
+import { randn } from "../../../tests/harness.ts";
+import * as blas from "./blas.ts";
+import * as ref from "./reference.ts";
+
+const CASES: Planes[] = [
+  { n: 1, c: 1, h: 1, w: 1 },
+  { n: 2, c: 3, h: 5, w: 7 },
+  { n: 3, c: 4, h: 1, w: 9 },
+  { n: 1, c: 16, h: 12, w: 11 },
+];
+
+Deno.test("blas batch norm kernels: bit for bit the reference, training and eval", () => {
+  CASES.forEach((p, i) => {
+    const len = p.n * p.c * p.h * p.w;
+    const x = randn(len, 10 + i, -2, 3), dy = randn(len, 20 + i);
+    const gamma = randn(p.c, 30 + i, 0.5, 1.5), beta = randn(p.c, 40 + i);
+    const name = JSON.stringify(p);
+    const st = ref.batchNormStats(x, p);
+    assertEquals(blas.batchNormStats(x, p), st, `stats of ${name}`);
+    assertEquals(
+      blas.batchNorm(x, st.mean, st.var, gamma, beta, p, 1e-5),
+      ref.batchNorm(x, st.mean, st.var, gamma, beta, p, 1e-5),
+      `forward of ${name}`,
+    );
+    for (const training of [true, false]) {
+      assertEquals(
+        blas.batchNormGrad(dy, x, st.mean, st.var, gamma, p, 1e-5, training),
+        ref.batchNormGrad(dy, x, st.mean, st.var, gamma, p, 1e-5, training),
+        `backward of ${name}, training ${training}`,
+      );
+    }
+  });
+});
