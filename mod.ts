@@ -23,7 +23,21 @@
  */
 import "./lib/autograd.ts";
 
-export type { BackendKind, DType, HostArray } from "./lib/device/backend.ts";
+export type {
+  Backend,
+  BackendKind,
+  BinaryOp,
+  ConvGeom,
+  DType,
+  HostArray,
+  Kernels,
+  Planes,
+  PoolGeom,
+  SgdUpdate,
+  Storage,
+} from "./lib/device/backend.ts";
+export type { Node, OpName, OpStates } from "./lib/autograd.ts";
+export type { WebGpuOptions } from "./lib/device/webgpu.ts";
 export { Device, Tensor, tensor, tidy } from "./lib/tensor.ts";
 export type { TensorOptions } from "./lib/tensor.ts";
 export { noGrad } from "./lib/autograd.ts";
@@ -46,7 +60,8 @@ export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
 export { SGD } from "./lib/optim/sgd.ts";
 export type { ParamGroup, SgdOptions } from "./lib/optim/sgd.ts";
 export { Module } from "./lib/nn/module.ts";
-export type { LoadOptions, LoadReport } from "./lib/nn/module.ts";
+export type { HostScalar, LoadOptions, LoadReport } from "./lib/nn/module.ts";
+export { SeedSource } from "./lib/nn/layers.ts";
 export {
   createModel,
   mapPretrainedBackbone,
@@ -56,7 +71,7 @@ export {
 } from "./lib/models/create.ts";
 export type { FcnModel, ModelConfig, ModelName, ModelOptions } from "./lib/models/create.ts";
 export type { SegmentationOutput } from "./lib/models/types.ts";
-export type { VggBackbone } from "./lib/models/vgg_fcn.ts";
+export type { VggBackbone, VggName } from "./lib/models/vgg_fcn.ts";
 export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
 export { readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
 export type { Safetensors } from "./lib/io/safetensors.ts";

@@ -14,29 +14,44 @@ import { setBackward, Tensor } from "./tensor.ts";
 
 /** What each op keeps for its backward pass (beyond its inputs and output). */
 export interface OpStates {
+  /** 2-D convolution. */
   conv2d: { g: ConvGeom; bias: boolean; relu: boolean };
   /** `g` is the geometry of the convolution whose input-gradient this op computes. */
   convTranspose2d: { g: ConvGeom; bias: boolean };
+  /** Max pooling with the argmax indices. */
   maxPool2d: { g: PoolGeom; idx: Storage };
+  /** ReLU (uses its output). */
   relu: Record<never, never>;
+  /** Element-wise arithmetic; `scalarB` when b has one element. */
   binary: { op: BinaryOp; scalarB: boolean };
+  /** Scaling by `alpha`. */
   affine: { alpha: number };
+  /** Dropout with its seed. */
   dropout: { p: number; seed: number; group: number };
+  /** Batch norm with the statistics it used. */
   batchNorm2d: { p: Planes; mean: Storage; var: Storage; eps: number; training: boolean };
+  /** Bilinear resize. */
   interpolate: { p: Planes; oh: number; ow: number; alignCorners: boolean };
+  /** Crop of a window. */
   crop: { p: Planes; oh: number; ow: number; top: number; left: number };
   /** `p` is the padded (output) size, oh/ow the input's. */
   pad: { p: Planes; oh: number; ow: number; top: number; left: number };
+  /** Cross entropy; `denom` is the summed pixel weight of "mean". */
   crossEntropy: {
+    /** Batch size N. */
     n: number;
+    /** Output channels K. */
     k: number;
     hw: number;
     ignoreIndex: number;
     /** For "mean": the sum of pixel weights (1 element), owned by the node. */
     denom: Storage | null;
   };
+  /** Sum (or mean, with `scale`) along an axis. */
   sum: { outer: number; len: number; inner: number; scale: number };
+  /** Matrix product. */
   matmul: { m: number; k: number; n: number };
+  /** Copy into a new shape. */
   reshape: Record<never, never>;
 }
 
@@ -45,10 +60,13 @@ export type OpName = keyof OpStates;
 
 /** A recorded op application: how its output was made. */
 export interface Node<P extends OpName = OpName> {
+  /** The op that made the output. */
   op: P;
   /** Inputs in the op's order; tensors that need no gradient get `null` from the rule. */
   inputs: Tensor[];
+  /** The tensor this node made. */
   output: Tensor;
+  /** What the op keeps for its backward pass. */
   state: OpStates[P];
   /** Storages the node owns and frees when the tape is released. */
   owned: Storage[];
@@ -98,9 +116,13 @@ export function noGrad<T>(fn: () => T): T {
  */
 export function record<P extends OpName>(
   out: Tensor,
+  /** The op that made the output. */
   op: P,
+  /** Inputs in the op's order. */
   inputs: Tensor[],
+  /** What the op keeps for its backward pass. */
   state: OpStates[P],
+  /** Storages the node owns and frees when the tape is released. */
   owned: Storage[] = [],
 ): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {

@@ -21,7 +21,14 @@ export function assert(cond: unknown, msg = "Assertion failed"): asserts cond {
 /** Deep equality by JSON-like structure (typed arrays compared element-wise). */
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   const a = stringify(actual), e = stringify(expected);
-  if (a !== e) throw new AssertionError(`${msg ? msg + ": " : ""}expected ${e} but got ${a}`);
+  if (a !== e) {
+    let i = 0;
+    while (i < a.length && a[i] === e[i]) i++;
+    const at = (s: string) => (i > 40 ? "..." : "") + s.slice(Math.max(0, i - 40), i + 160);
+    throw new AssertionError(
+      `${msg ? msg + ": " : ""}values differ at character ${i}: expected ${at(e)} but got ${at(a)}`,
+    );
+  }
 }
 
 function stringify(v: unknown): string {

@@ -114,7 +114,14 @@ async function isDir(path: string): Promise<boolean> {
  * Resolves `--weights`: a run folder (its `config.json` and `best.safetensors`, else
  * `last.safetensors`) or a file with a `config.json` beside it.
  */
-export async function resolveWeights(path: string): Promise<ResolvedWeights> {
+export async function resolveWeights(given: string): Promise<ResolvedWeights> {
+  const path = given.length > 1 ? given.replace(/\/+$/, "") : given;
+  if (!await Deno.stat(path).then(() => true, () => false)) {
+    throw new UsageError(
+      `--weights "${path}" does not exist: expected a run folder (with config.json) or a ` +
+        ".safetensors/.pth file with a config.json beside it",
+    );
+  }
   const dir = await isDir(path) ? path : path.replace(/\/[^/]*$/, "") || ".";
   let weightsPath = path;
   if (await isDir(path)) {

@@ -26,6 +26,8 @@ export interface Parsed {
   values: Record<string, string | number | boolean | undefined>;
   positionals: string[];
   help: boolean;
+  /** camelCase names of the flags given on the command line (not defaulted). */
+  given: Set<string>;
 }
 
 /** Raised for bad command lines; its message is for the user and needs no stack trace. */
@@ -67,11 +69,13 @@ export function parseFlags(command: string, args: string[], specs: FlagSpec[]): 
     throw new UsageError(`${command}: ${msg}`);
   }
   const values: Parsed["values"] = {};
+  const given = new Set<string>();
   for (const s of specs) {
     const v = (raw.values as Record<string, string | boolean | undefined>)[s.name];
+    if (v !== undefined) given.add(camel(s.name));
     values[camel(s.name)] = v === undefined ? s.default : convert(command, s, v);
   }
-  return { values, positionals: raw.positionals, help: raw.values.help === true };
+  return { values, positionals: raw.positionals, help: raw.values.help === true, given };
 }
 
 function convert(command: string, s: FlagSpec, v: string | boolean): string | number | boolean {

@@ -77,8 +77,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     help: "backbone width multiplier (1 = full size)",
   },
   { name: "head-channels", type: "int", default: 64, min: 1, help: "fc6/fc7 channels of VGG FCNs" },
-  { name: "epochs", type: "int", default: 30, min: 1, help: "epochs to train" },
-  { name: "batch-size", type: "int", default: 8, min: 1, help: "images per step" },
+  { name: "epochs", type: "int", default: 25, min: 1, help: "epochs to train" },
+  { name: "batch-size", type: "int", default: 4, min: 1, help: "images per step" },
   { name: "lr", type: "number", default: 0.02, min: 0, help: "base learning rate" },
   { name: "momentum", type: "number", default: 0.9, min: 0, help: "SGD momentum" },
   { name: "weight-decay", type: "number", default: 1e-4, min: 0, help: "SGD weight decay" },
@@ -150,6 +150,15 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     help: "validation images shown in report.html",
   },
 ];
+
+/** Settings a resumed run may change; the others come from the run's `config.json`. */
+export const RESUME_OVERRIDES = [
+  "epochs",
+  "evalEvery",
+  "workers",
+  "backend",
+  "reportSamples",
+] as const;
 
 /** Every setting of a run (saved in `config.json`). */
 export interface TrainSettings {
@@ -263,14 +272,20 @@ export async function train(
   let s: TrainSettings = flags;
   let resumed = null;
   if (flags.resume) {
-    const json = JSON.parse(await Deno.readTextFile(`${flags.resume}/config.json`));
-    s = { ...json.settings, resume: flags.resume, out: flags.resume };
-    if (flags.maxSteps !== undefined) s.maxSteps = flags.maxSteps;
-    if (flags.epochs !== json.settings.epochs && flags.epochs !== undefined) {
-      s.epochs = flags.epochs;
+    const dir = flags.resume;
+    let json;
+    try {
+      json = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    } catch (e) {
+      throw new UsageError(`Cannot resume from "${dir}": ${(e as Error).message}`);
     }
-    resumed = await loadLastState(flags.resume);
-    log(`Resuming ${flags.resume} after epoch ${resumed.state.epoch} (step ${resumed.state.step})`);
+    // The run's own settings, except what may change between sessions.
+    s = { ...json.settings, resume: dir, out: dir, maxSteps: flags.maxSteps };
+    for (const k of RESUME_OVERRIDES) {
+      if (flags[k] !== undefined) (s as unknown as Record<string, unknown>)[k] = flags[k];
+    }
+    resumed = await loadLastState(dir);
+    log(`Resuming ${dir} after epoch ${resumed.state.epoch} (step ${resumed.state.step})`);
   }
   const device = await openDevice(s.backend, log);
   const root = s.data ?? await localPath(BUNDLED_DATA);
@@ -545,6 +560,11 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.positionals.length) {
     throw new UsageError(`train takes no positional arguments but got "${parsed.positionals[0]}"`);
   }
-  await train(parsed.values as unknown as TrainSettings);
+  const v = parsed.values as unknown as TrainSettings;
+  if (v.resume) {
+    // Only what was given explicitly overrides the run's saved settings.
+    const given = Object.fromEntries([...parsed.given].map((k) => [k, parsed.values[k]]));
+    await train({ resume: v.resume, ...given } as unknown as TrainSettings);
+  } else await train(v);
   return 0;
 }

@@ -33,53 +33,89 @@ export type HostArray = Float32Array | Int32Array;
  * input `[N, C, H, W]`, weight `[K, C, KH, KW]`, output `[N, K, OH, OW]`.
  */
 export interface ConvGeom {
+  /** Batch size N. */
   n: number;
+  /** Input channels C (planes per image). */
   c: number;
+  /** Input height. */
   h: number;
+  /** Input width. */
   w: number;
+  /** Output channels K. */
   k: number;
+  /** Window height. */
   kh: number;
+  /** Window width. */
   kw: number;
+  /** Output height. */
   oh: number;
+  /** Output width. */
   ow: number;
+  /** Vertical stride. */
   strideH: number;
+  /** Horizontal stride. */
   strideW: number;
+  /** Padding at top and bottom. */
   padH: number;
+  /** Padding at left and right. */
   padW: number;
+  /** Vertical dilation. */
   dilH: number;
+  /** Horizontal dilation. */
   dilW: number;
 }
 
 /** Geometry of a 2-D max pool: input `[N, C, H, W]` -> output `[N, C, OH, OW]`. */
 export interface PoolGeom {
+  /** Batch size N. */
   n: number;
+  /** Input channels C (planes per image). */
   c: number;
+  /** Input height. */
   h: number;
+  /** Input width. */
   w: number;
+  /** Window height. */
   kh: number;
+  /** Window width. */
   kw: number;
+  /** Output height. */
   oh: number;
+  /** Output width. */
   ow: number;
+  /** Vertical stride. */
   strideH: number;
+  /** Horizontal stride. */
   strideW: number;
+  /** Padding at top and bottom. */
   padH: number;
+  /** Padding at left and right. */
   padW: number;
 }
 
 /** Planes of an NCHW tensor: `[N, C, H, W]` seen as N*C planes of H*W. */
 export interface Planes {
+  /** Batch size N. */
   n: number;
+  /** Input channels C (planes per image). */
   c: number;
+  /** Input height. */
   h: number;
+  /** Input width. */
   w: number;
 }
 
 /** Options of one SGD update, PyTorch's `torch.optim.SGD` rule. */
 export interface SgdUpdate {
+  /** Learning rate of this step. */
   lr: number;
+  /** Momentum factor (0: none). */
   momentum: number;
+  /** Dampening of the momentum. */
   dampening: number;
+  /** L2 penalty added to the gradient. */
   weightDecay: number;
+  /** Nesterov momentum. */
   nesterov: boolean;
   /** True on the first step of this parameter: the momentum buffer is set to the gradient. */
   first: boolean;
@@ -173,7 +209,9 @@ export interface Kernels {
     logits: Storage,
     target: Storage,
     weight: Storage | null,
+    /** Batch size N. */
     n: number,
+    /** Output channels K. */
     k: number,
     hw: number,
     ignoreIndex: number,
@@ -187,7 +225,9 @@ export interface Kernels {
     target: Storage,
     weight: Storage | null,
     g: Storage,
+    /** Batch size N. */
     n: number,
+    /** Output channels K. */
     k: number,
     hw: number,
     ignoreIndex: number,
@@ -205,7 +245,9 @@ export interface Kernels {
     a: Storage,
     b: Storage,
     m: number,
+    /** Output channels K. */
     k: number,
+    /** Batch size N. */
     n: number,
     transA: boolean,
     transB: boolean,

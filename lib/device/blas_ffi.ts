@@ -145,6 +145,7 @@ export function blasCandidates(
   ];
 }
 
+/** Threads to ask for: `requested`, else FCN_BLAS_THREADS, else the hardware's. */
 function threadCount(requested: number | undefined): number {
   const env = Deno.env.get("FCN_BLAS_THREADS")?.trim();
   const t = requested ?? (env ? Number(env) : navigator.hardwareConcurrency || 1);
@@ -158,6 +159,7 @@ function threadCount(requested: number | undefined): number {
   return t;
 }
 
+/** Opens `path` once per process; throws where it has no single-precision GEMM. */
 function open(path: string): Lib {
   const known = opened.get(path);
   if (known) return known;
@@ -170,6 +172,7 @@ function open(path: string): Lib {
   return lib;
 }
 
+/** What to install on this OS, and the other ways out. */
 function howToFix(): string {
   const install = Deno.build.os === "darwin"
     ? "Accelerate ships with macOS; or `brew install openblas`"
@@ -208,6 +211,7 @@ function openBlasLibrary(path?: string): { lib: Lib; path: string } {
   );
 }
 
+/** The library's name for people: OpenBLAS's own config string where it has one. */
 function describe(lib: Lib, path: string): string {
   const config = lib.symbols.openblas_get_config?.();
   if (config) {
@@ -219,6 +223,7 @@ function describe(lib: Lib, path: string): string {
   return path.split("/").pop() ?? path;
 }
 
+/** Fortran's `transa`/`transb` characters. */
 const TRANS = { yes: new Uint8Array(["T".charCodeAt(0)]), no: new Uint8Array(["N".charCodeAt(0)]) };
 
 /** Wraps the Fortran `sgemm_` (column-major) as a row-major {@linkcode Sgemm}. */

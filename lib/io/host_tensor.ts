@@ -6,8 +6,11 @@
 
 /** A tensor in host memory, as read from a checkpoint (f32 or i32 after conversion). */
 export interface HostTensor {
+  /** Element type after conversion. */
   dtype: "f32" | "i32";
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** Row-major values. */
   data: Float32Array | Int32Array;
 }
 

@@ -24,7 +24,7 @@ import { Module } from "../nn/module.ts";
 import type { SegmentationOutput } from "./types.ts";
 import type { ModelConfig } from "./create.ts";
 
-/** VGG depths. */
+/** VGG depths (torchvision names). */
 export type VggName = "vgg11" | "vgg13" | "vgg16" | "vgg19";
 /** VGG backbones, with or without batch norm. */
 export type VggBackbone = VggName | `${VggName}_bn`;

@@ -28,12 +28,20 @@ export class Rng {
     return Math.floor(this.next() * 4294967296) >>> 0;
   }
 
-  /** A standard normal value (Box-Muller). */
+  /** A standard normal value (Box-Muller; the second value of each pair is kept for the next call). */
   normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    if (this.#spare !== null) {
+      const v = this.#spare;
+      this.#spare = null;
+      return v;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - this.next()));
+    const a = 2 * Math.PI * this.next();
+    this.#spare = r * Math.sin(a);
+    return r * Math.cos(a);
   }
+
+  #spare: number | null = null;
 }
 
 /** Fan-in and fan-out of a conv weight `[K, C, KH, KW]` (or a linear `[K, C]`). */
@@ -44,7 +52,9 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
 
 /** U(-bound, bound) values. */
 export function uniform(size: number, bound: number, rng: Rng): Float32Array {
-  return Float32Array.from({ length: size }, () => (2 * rng.next() - 1) * bound);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (2 * rng.next() - 1) * bound;
+  return out;
 }
 
 /** `kaiming_normal_(mode, nonlinearity="relu")`: N(0, 2 / fan). */
@@ -54,8 +64,9 @@ export function kaimingNormal(
   mode: "fanIn" | "fanOut" = "fanOut",
 ): Float32Array {
   const std = Math.sqrt(2 / fans(shape)[mode]);
-  const size = shape.reduce((a, b) => a * b, 1);
-  return Float32Array.from({ length: size }, () => rng.normal() * std);
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < out.length; i++) out[i] = rng.normal() * std;
+  return out;
 }
 
 /** PyTorch's default Conv2d init: weight and bias U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */

@@ -27,6 +27,7 @@ export interface LoadOptions {
 
 /** A host-side integer buffer (e.g. BatchNorm's `num_batches_tracked`). */
 export interface HostScalar {
+  /** The current value. */
   value: number;
 }
 
@@ -120,15 +121,12 @@ export abstract class Module {
   /** Parameters and buffers copied to the host, keyed as PyTorch's `state_dict()`. */
   async stateDict(): Promise<StateDict> {
     const out: StateDict = {};
-    const entries = [...this.namedParameters(), ...this.namedBuffers()];
-    const order = new Map(this.#keyOrder().map((k, i) => [k, i]));
-    entries.sort((a, b) => (order.get(a[0]) ?? 0) - (order.get(b[0]) ?? 0));
-    for (const [k, t] of entries) {
-      const data = await t.toArray();
-      out[k] = { dtype: t.dtype, shape: [...t.shape], data };
-    }
-    for (const [k, s] of this.namedScalars()) {
-      out[k] = { dtype: "i32", shape: [], data: new Int32Array([s.value]) };
+    const tensors = new Map([...this.namedParameters(), ...this.namedBuffers()]);
+    const scalars = new Map(this.namedScalars());
+    for (const k of this.#keyOrder()) {
+      const t = tensors.get(k);
+      if (t) out[k] = { dtype: t.dtype, shape: [...t.shape], data: await t.toArray() };
+      else out[k] = { dtype: "i32", shape: [], data: new Int32Array([scalars.get(k)!.value]) };
     }
     return out;
   }

@@ -22,6 +22,7 @@ export interface SgdOptions {
 
 /** A group of parameters sharing options (e.g. a larger learning rate for new layers). */
 export interface ParamGroup {
+  /** The parameters of the group. */
   params: Tensor[];
   /** Multiplies the optimizer's learning rate for this group (default 1). */
   lrMultiplier?: number;
@@ -48,10 +49,15 @@ export interface ParamGroup {
 export class SGD {
   /** Base learning rate (schedules change it between steps). */
   lr: number;
+  /** Momentum factor. */
   readonly momentum: number;
+  /** Dampening of the momentum. */
   readonly dampening: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
+  /** Nesterov momentum. */
   readonly nesterov: boolean;
+  /** Parameter groups. */
   readonly groups: ParamGroup[];
   #buffers = new Map<Tensor, Tensor>();
 

@@ -3,7 +3,7 @@
  *
  * Half the signs of an activation are negative at random, so `x > 0 ? x : 0` mispredicts a
  * branch on every other element; masks built from the sign bit do not. On [64, 224, 224]
- * random values these run ~5x faster than the reference loops (4.5 ms against 22 ms).
+ * random values: relu 5.6 ms against 18.5 for the reference loop, reluGrad 4.9 against 17.9.
  *
  * @module
  */

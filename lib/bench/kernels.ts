@@ -1,0 +1,163 @@
+/**
+ * Our kernels, called on the backend directly (no tensors, no autograd), one case at a time.
+ *
+ * @module
+ */
+import type { Backend, Storage } from "../device/backend.ts";
+import type { Device } from "../tensor.ts";
+import type { KernelCase } from "./cases.ts";
+import { randomF32, randomLabels } from "./random.ts";
+import { measure, type TimingOptions } from "./timing.ts";
+import type { BenchResult } from "./types.ts";
+
+/** A prepared kernel case: `run` makes one call and frees its outputs. */
+export interface PreparedKernel {
+  /** One call of the kernel (work may still be in flight: sync with `backend.flush()`). */
+  run(): void;
+  /** Frees the inputs. */
+  dispose(): void;
+}
+
+/**
+ * Uploads the inputs of case `c` to backend `be` and returns the call to time.
+ *
+ * @example Time a matmul on the reference backend
+ * ```ts
+ * import { CpuBackend } from "../device/cpu.ts";
+ * import { prepareKernel } from "./kernels.ts";
+ *
+ * const be = new CpuBackend();
+ * const k = prepareKernel(be, { kind: "matmul", id: "m", label: "m", pass: "fwd", m: 2, k: 2, n: 2, flops: 16, bytes: 48 });
+ * k.run();
+ * k.dispose();
+ * ```
+ */
+export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
+  const held: Storage[] = [];
+  const up = (n: number, seed: number, scale = 1) => {
+    const s = be.upload(randomF32(n, seed, scale));
+    held.push(s);
+    return s;
+  };
+  const dispose = () => held.splice(0).forEach((s) => be.free(s));
+  const frees = (...s: Storage[]) => s.forEach((x) => be.free(x));
+  switch (c.kind) {
+    case "conv":
+    case "convT": {
+      const g = c.g;
+      const xLen = g.n * g.c * g.h * g.w, yLen = g.n * g.k * g.oh * g.ow;
+      const w = up(g.k * g.c * g.kh * g.kw, 2, 0.05); // [K, C, KH, KW]
+      if (c.kind === "conv") {
+        const x = up(xLen, 1), dy = up(yLen, 3), b = up(g.k, 4);
+        const run = {
+          fwd: () => be.free(be.conv2d(x, w, b, g, false)),
+          bwd_data: () => be.free(be.conv2dGradInput(dy, w, g)),
+          bwd_weight: () => be.free(be.conv2dGradWeight(dy, x, g)),
+        }[c.pass];
+        return { run, dispose };
+      }
+      // convT: its input lives in the conv's output space [N, K, OH, OW], its output in x's.
+      const tx = up(yLen, 1), tdy = up(xLen, 3);
+      const run = {
+        fwd: () => be.free(be.conv2dGradInput(tx, w, g)),
+        bwd_data: () => be.free(be.conv2d(tdy, w, null, g, false)),
+        bwd_weight: () => be.free(be.conv2dGradWeight(tx, tdy, g)),
+      }[c.pass];
+      return { run, dispose };
+    }
+    case "pool": {
+      const g = c.g;
+      const x = up(g.n * g.c * g.h * g.w, 1);
+      if (c.pass === "fwd") {
+        return {
+          run: () => {
+            const r = be.maxPool2d(x, g);
+            frees(r.y, r.idx);
+          },
+          dispose,
+        };
+      }
+      const { y, idx } = be.maxPool2d(x, g);
+      held.push(y, idx);
+      const dy = up(y.length, 3);
+      return { run: () => be.free(be.maxPool2dGrad(dy, idx, g)), dispose };
+    }
+    case "ce": {
+      const logits = up(c.n * c.k * c.hw, 1, 3);
+      const target = be.upload(randomLabels(c.n * c.hw, c.k, 5));
+      held.push(target);
+      if (c.pass === "fwd") {
+        return {
+          run: () => {
+            const r = be.crossEntropy(logits, target, null, c.n, c.k, c.hw, 255);
+            frees(r.loss, r.weight);
+          },
+          dispose,
+        };
+      }
+      const g = up(1, 6);
+      return {
+        run: () => be.free(be.crossEntropyGrad(logits, target, null, g, c.n, c.k, c.hw, 255)),
+        dispose,
+      };
+    }
+    case "matmul": {
+      const a = up(c.m * c.k, 1), b = up(c.k * c.n, 2);
+      return { run: () => be.free(be.matmul(a, b, c.m, c.k, c.n, false, false)), dispose };
+    }
+  }
+}
+
+/** Options of {@linkcode benchKernels}. */
+export interface KernelBenchOptions {
+  /** Warm-up, repetitions and budget of each case. */
+  timing: TimingOptions;
+  /** Called with each result as soon as it is known. */
+  onResult?: (r: BenchResult) => void;
+}
+
+/**
+ * Times every case on the backend of `device`, each run ended by `device.flush()`; GFLOP/s for
+ * compute-bound cases, GB/s of compulsory traffic for the others.
+ */
+export async function benchKernels(
+  device: Device,
+  cases: readonly KernelCase[],
+  options: KernelBenchOptions,
+): Promise<BenchResult[]> {
+  const be = device.backend;
+  const results: BenchResult[] = [];
+  for (const c of cases) {
+    const base = {
+      section: "kernels" as const,
+      id: c.id,
+      label: c.label,
+      pass: c.pass,
+      impl: device.kind,
+      peer: false,
+    };
+    let r: BenchResult;
+    let k: PreparedKernel | null = null;
+    try {
+      k = prepareKernel(be, c);
+      const t = await measure(k.run, () => device.flush(), options.timing);
+      r = {
+        ...base,
+        ms: t.median,
+        samples: t.samples,
+        spreadPct: t.spreadPct,
+        cold: t.cold,
+        ...(c.flops > 0
+          ? { gflops: c.flops / t.median / 1e6 }
+          : { gbps: c.bytes / t.median / 1e6 }),
+      };
+    } catch (e) {
+      r = { ...base, note: `n/a: ${(e as Error).message.split("\n")[0]}` };
+    } finally {
+      k?.dispose();
+    }
+    results.push(r);
+    options.onResult?.(r);
+  }
+  return results;
+}

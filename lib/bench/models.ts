@@ -1,0 +1,192 @@
+/**
+ * Whole-model benchmarks on our backends: inference, and forward + backward + SGD step, with
+ * images per second and the peak device memory of a step.
+ *
+ * @module
+ */
+import { noGrad } from "../autograd.ts";
+import type { BackendKind } from "../device/backend.ts";
+import { requestDevice } from "../device/request.ts";
+import { createModel } from "../models/create.ts";
+import { crossEntropy } from "../ops/loss.ts";
+import { SGD } from "../optim/sgd.ts";
+import { Device, tensor, tidy } from "../tensor.ts";
+import { MODEL_CONFIGS, type ModelCase, type ModelKind, relativeCost } from "./cases.ts";
+import { trackPeak } from "./peak.ts";
+import { randomF32, randomLabels } from "./random.ts";
+import { measure, type TimingOptions } from "./timing.ts";
+import type { BenchResult } from "./types.ts";
+
+/** Options of {@linkcode benchModels}. */
+export interface ModelBenchOptions {
+  /** Warm-up, repetitions and budget of each case. */
+  timing: TimingOptions;
+  /** Skip a case whose estimated time per step exceeds this many ms. */
+  capMs: number;
+  /** Called with each result as soon as it is known. */
+  onResult?: (r: BenchResult) => void;
+}
+
+/** A result row for a model case. */
+function row(c: ModelCase, impl: string, extra: Partial<BenchResult>): BenchResult {
+  return {
+    section: "models",
+    id: c.id,
+    label: c.label.replace(/ (forward|train) /, " "),
+    pass: c.mode,
+    impl,
+    peer: false,
+    ...extra,
+  };
+}
+
+/**
+ * Estimated ms of case `c` from the most expensive case of the same model measured so far,
+ * scaled by pixels x batch (train counting 3 forwards); null before any measurement.
+ */
+export function estimateMs(c: ModelCase, done: { c: ModelCase; ms: number }[]): number | null {
+  const same = done.filter((d) => d.c.model === c.model);
+  if (same.length === 0) return null;
+  const ref = same.reduce((a, b) => relativeCost(a.c) >= relativeCost(b.c) ? a : b);
+  return ref.ms * relativeCost(c) / relativeCost(ref.c);
+}
+
+/**
+ * Compiles the WebGPU pipelines of a model kind on a tiny model of the same structure (the
+ * kernels' sources do not depend on sizes), so the first timed case does not pay for them.
+ */
+function prewarm(device: Device, kind: ModelKind): Promise<void> {
+  const cfg = MODEL_CONFIGS[kind];
+  const tiny = cfg.name === "fcn8s"
+    ? { ...cfg.options, width: 1 / 16, headChannels: 16 }
+    : { ...cfg.options, width: 1 / 16, layers: [1, 1, 1, 1] as [number, number, number, number] };
+  const model = createModel(cfg.name, tiny, device);
+  const x = tensor(randomF32(2 * 3 * 32 * 32, 1), [2, 3, 32, 32], device);
+  const t = tensor(randomLabels(2 * 32 * 32, cfg.options.numClasses, 2), [2, 32, 32], device);
+  const sgd = new SGD(model.parameters(), { lr: 1e-4, momentum: 0.9, weightDecay: 1e-4 });
+  model.eval();
+  noGrad(() => tidy(() => model.forward(x).out)).dispose();
+  model.train();
+  trainStep(model, sgd, x, t).dispose();
+  sgd.zeroGrad();
+  sgd.loadStateDict(sgd.params.map(() => null));
+  for (const d of [x, t, model]) d.dispose();
+  return device.flush();
+}
+
+/** One training step as `deno task train` runs it; returns the loss. */
+function trainStep(
+  model: ReturnType<typeof createModel>,
+  sgd: SGD,
+  x: import("../tensor.ts").Tensor,
+  t: import("../tensor.ts").Tensor,
+) {
+  return tidy(() => {
+    const loss = crossEntropy(model.forward(x).out, t);
+    sgd.zeroGrad();
+    loss.backward();
+    sgd.step();
+    return loss;
+  });
+}
+
+/**
+ * Runs the model cases on backend `kind`, each model on a fresh device whose backend is wrapped
+ * by {@linkcode trackPeak}. Cases estimated (from the cheaper ones) to take longer than
+ * `capMs` per step are reported as skipped.
+ */
+export async function benchModels(
+  kind: BackendKind,
+  cases: readonly ModelCase[],
+  options: ModelBenchOptions,
+): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const emit = (r: BenchResult) => {
+    results.push(r);
+    options.onResult?.(r);
+  };
+  const done: { c: ModelCase; ms: number }[] = [];
+  const kinds = [...new Set(cases.map((c) => c.model))];
+  for (const mk of kinds) {
+    const base = await requestDevice({ backend: kind });
+    const tracker = trackPeak(base.backend);
+    const device = new Device(tracker.backend);
+    try {
+      if (kind === "webgpu") await prewarm(device, mk);
+      const cfg = MODEL_CONFIGS[mk];
+      const model = createModel(cfg.name, cfg.options, device);
+      for (const c of cases.filter((c) => c.model === mk)) {
+        const est = estimateMs(c, done);
+        if (est !== null && est > options.capMs) {
+          emit(row(c, kind, {
+            note: `skipped: ~${(est / 1000).toFixed(0)} s per ${
+              c.mode === "train" ? "step" : "pass"
+            } estimated > cap ${(options.capMs / 1000).toFixed(0)} s`,
+          }));
+          continue;
+        }
+        emit(await benchCase(device, tracker, model, c, kind, options.timing));
+        const last = results.at(-1)!;
+        if (last.ms !== undefined) done.push({ c, ms: last.ms });
+      }
+      model.dispose();
+    } finally {
+      device.destroy();
+    }
+  }
+  return results;
+}
+
+async function benchCase(
+  device: Device,
+  tracker: ReturnType<typeof trackPeak>,
+  model: ReturnType<typeof createModel>,
+  c: ModelCase,
+  impl: string,
+  timing: TimingOptions,
+): Promise<BenchResult> {
+  const { size, batch } = c;
+  const k = MODEL_CONFIGS[c.model].options.numClasses;
+  const x = tensor(randomF32(batch * 3 * size * size, 11), [batch, 3, size, size], device);
+  const t = tensor(randomLabels(batch * size * size, k, 12), [batch, size, size], device);
+  let peak = 0;
+  let run: () => void;
+  let sgd: SGD | null = null;
+  if (c.mode === "forward") {
+    model.eval();
+    run = () => noGrad(() => tidy(() => model.forward(x).out)).dispose();
+  } else {
+    model.train();
+    const opt = new SGD(model.parameters(), { lr: 1e-4, momentum: 0.9, weightDecay: 1e-4 });
+    sgd = opt;
+    run = () => trainStep(model, opt, x, t).dispose();
+  }
+  try {
+    const timed = await measure(
+      () => {
+        tracker.reset();
+        run();
+        peak = Math.max(peak, tracker.peak());
+      },
+      () => device.flush(),
+      timing,
+    );
+    return row(c, impl, {
+      ms: timed.median,
+      samples: timed.samples,
+      spreadPct: timed.spreadPct,
+      cold: timed.cold,
+      imagesPerSec: batch / (timed.median / 1000),
+      peakBytes: peak,
+    });
+  } catch (e) {
+    return row(c, impl, { note: `n/a: ${(e as Error).message.split("\n")[0]}` });
+  } finally {
+    if (sgd) {
+      sgd.zeroGrad();
+      sgd.loadStateDict(sgd.params.map(() => null));
+    }
+    x.dispose();
+    t.dispose();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `deno task bench`: runs the selected sections on our backends and the peers, prints the tables
+ * and writes `results.json` and `results.md`.
+ *
+ * @module
+ */
+import { requestDevice } from "../device/request.ts";
+import type { BenchOptions } from "./args.ts";
+import { kernelCases, type ModelCase, modelCases, quickKernelCases } from "./cases.ts";
+import { benchKernels } from "./kernels.ts";
+import { benchLoaderSection } from "./loader.ts";
+import { describeMachine, loadAverage } from "./machine.ts";
+import { benchModels } from "./models.ts";
+import { fmt, reportMarkdown, reportText } from "./report.ts";
+import type { TimingOptions } from "./timing.ts";
+import { benchTfjs, disposeTfjs } from "./tfjs.ts";
+import { benchTorch } from "./torch.ts";
+import type { BenchReport, BenchResult } from "./types.ts";
+
+/** One progress line on stderr per result, so a long run shows where it is. */
+function progress(r: BenchResult): void {
+  const figure = r.gflops !== undefined
+    ? `${fmt(r.gflops)} GFLOP/s`
+    : r.gbps !== undefined
+    ? `${fmt(r.gbps)} GB/s`
+    : r.imagesPerSec !== undefined
+    ? `${fmt(r.imagesPerSec)} img/s`
+    : "";
+  const ms = r.ms !== undefined ? `${fmt(r.ms)} ms${r.cold ? " (1 run)" : ""}` : "";
+  const peak = r.peakBytes !== undefined ? `, peak ${fmt(r.peakBytes / 2 ** 20)} MiB` : "";
+  const what = [ms, figure].filter((s) => s).join(", ");
+  console.error(`[${r.impl}] ${r.label} ${r.pass}: ${what}${peak}${r.note ? ` (${r.note})` : ""}`);
+}
+
+/** The timing rules: quick runs fewer and shorter. */
+export function timingFor(o: BenchOptions): TimingOptions {
+  return o.quick
+    ? { warmup: 1, reps: o.reps, budgetMs: 1000, singleRunMs: 4000 }
+    : { warmup: 1, reps: o.reps, budgetMs: 3000, singleRunMs: 8000 };
+}
+
+/** Model cases of one backend: FCN-ResNet50 at 480 only on BLAS (the BLAS issue's target). */
+function modelCasesFor(kind: string, all: ModelCase[]): ModelCase[] {
+  return all.filter((c) => c.size !== 480 || kind === "blas");
+}
+
+/** Runs the benchmark described by `o`; writes the results under `o.out` and returns them. */
+export async function runBench(o: BenchOptions, args: string[]): Promise<BenchReport> {
+  const t0 = performance.now();
+  const machine = await describeMachine();
+  const timing = timingFor(o);
+  const kernels = o.quick ? quickKernelCases() : kernelCases();
+  const models = modelCases({ quick: o.quick, large: true });
+  const results: BenchResult[] = [];
+  const onResult = (r: BenchResult) => {
+    results.push(r);
+    progress(r);
+  };
+
+  for (const kind of o.backends) {
+    try {
+      const device = await requestDevice({ backend: kind });
+      machine.backends[kind] = device.description;
+      try {
+        if (o.sections.has("kernels")) await benchKernels(device, kernels, { timing, onResult });
+      } finally {
+        device.destroy();
+      }
+    } catch (e) {
+      machine.backends[kind] = `n/a: ${(e as Error).message.split("\n")[0]}`;
+      console.error(`[${kind}] ${machine.backends[kind]}`);
+      continue;
+    }
+    if (o.sections.has("models")) {
+      await benchModels(kind, modelCasesFor(kind, models), { timing, capMs: o.capMs, onResult });
+    }
+  }
+  if (o.sections.has("loader")) await benchLoaderSection({ epochs: o.quick ? 1 : 3, onResult });
+
+  if (o.sections.has("peers")) {
+    const peers = o.backends.includes("webgpu") ? ["webgpu", "wasm"] as const : ["wasm"] as const;
+    for (const p of peers) {
+      const t = await benchTfjs(p, kernels, { timing, onResult });
+      machine.peers[`tfjs-${p}`] = t.description;
+    }
+    await disposeTfjs();
+    console.error("[torch] running scripts/bench_torch.py ...");
+    const torch = await benchTorch(kernels, models.filter((c) => c.batch === 1), { timing });
+    torch.results.forEach(onResult);
+    machine.peers.torch = torch.description;
+  }
+
+  machine.loadEnd = loadAverage();
+  const report: BenchReport = {
+    machine,
+    args,
+    seconds: (performance.now() - t0) / 1000,
+    results,
+  };
+  await Deno.mkdir(o.out, { recursive: true });
+  await Deno.writeTextFile(`${o.out}/results.json`, JSON.stringify(report, null, 2) + "\n");
+  await Deno.writeTextFile(`${o.out}/results.md`, reportMarkdown(report));
+  console.log(reportText(report));
+  console.log(`Wrote ${o.out}/results.json and ${o.out}/results.md`);
+  return report;
+}

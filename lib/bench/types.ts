@@ -1,0 +1,72 @@
+/**
+ * The records a benchmark run produces, written to `bench/results.json`.
+ *
+ * @module
+ */
+
+/** Sections of the benchmark (`--only`). */
+export type Section = "kernels" | "models" | "loader" | "peers";
+
+/** Every section, in the order they run. */
+export const SECTIONS: readonly Section[] = ["kernels", "models", "loader", "peers"];
+
+/** One measured (or skipped) item of one implementation. */
+export interface BenchResult {
+  /** Which table it belongs to. */
+  section: "kernels" | "models" | "loader";
+  /** Case key shared by all implementations, e.g. `conv/64-64@224/fwd`. */
+  id: string;
+  /** For people. */
+  label: string;
+  /** Pass or mode shown in the table, e.g. `fwd`, `train`. */
+  pass: string;
+  /** Who ran it: `webgpu`, `blas`, `cpu` (ours) or `tfjs-webgpu`, `tfjs-wasm`, `torch`. */
+  impl: string;
+  /** True for the peers (not this library). */
+  peer: boolean;
+  /** Median wall time of one call or step, ms; absent when not measured. */
+  ms?: number;
+  /** Every timed run, ms. */
+  samples?: number[];
+  /** Half the range of the runs over the median, percent. */
+  spreadPct?: number;
+  /** The only sample is the warm-up run (too slow to repeat). */
+  cold?: boolean;
+  /** GFLOP/s, for compute-bound kernels. */
+  gflops?: number;
+  /** GB/s of compulsory traffic, for memory-bound kernels. */
+  gbps?: number;
+  /** Images per second (models, loader). */
+  imagesPerSec?: number;
+  /** Peak bytes held on the device during a step (models). */
+  peakBytes?: number;
+  /** Why it was not measured ("n/a: ...", "skipped: ...") or a caveat. */
+  note?: string;
+}
+
+/** Describes the machine a run happened on. */
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  /** Load averages (1, 5, 15 minutes) at the start and end of the run. */
+  loadStart: number[];
+  loadEnd: number[];
+  /** Our backends' descriptions (adapter, BLAS library), by backend. */
+  backends: Record<string, string>;
+  /** Peer versions and settings, by implementation. */
+  peers: Record<string, string>;
+  deno: string;
+  v8: string;
+  os: string;
+  date: string;
+}
+
+/** The whole of `bench/results.json`. */
+export interface BenchReport {
+  machine: MachineInfo;
+  /** The command line flags. */
+  args: string[];
+  /** Wall time of the whole run, seconds. */
+  seconds: number;
+  results: BenchResult[];
+}
