@@ -15,9 +15,9 @@ import { setBackward, Tensor } from "./tensor.ts";
 /** What each op keeps for its backward pass (beyond its inputs and output). */
 export interface OpStates {
   /** 2-D convolution. */
-  conv2d: { g: ConvGeom; bias: boolean; relu: boolean };
+  conv2d: { g: ConvGeom; bias: boolean; relu: boolean; f16: F16Inputs | null };
   /** `g` is the geometry of the convolution whose input-gradient this op computes. */
-  convTranspose2d: { g: ConvGeom; bias: boolean };
+  convTranspose2d: { g: ConvGeom; bias: boolean; f16: F16Inputs | null };
   /** Max pooling with the argmax indices. */
   maxPool2d: { g: PoolGeom; idx: Storage };
   /** ReLU (uses its output). */
@@ -50,9 +50,17 @@ export interface OpStates {
   /** Sum (or mean, with `scale`) along an axis. */
   sum: { outer: number; len: number; inner: number; scale: number };
   /** Matrix product. */
-  matmul: { m: number; k: number; n: number };
+  matmul: { m: number; k: number; n: number; f16: F16Inputs | null };
   /** Copy into a new shape. */
   reshape: Record<never, never>;
+}
+
+/** Under {@linkcode autocast}: the f16-rounded copies of an op's two inputs (owned by the node). */
+export interface F16Inputs {
+  /** The rounded first input (x, or a). */
+  x: Storage;
+  /** The rounded second input (the weight, or b). */
+  w: Storage;
 }
 
 /** Names of differentiable ops. */
@@ -80,6 +88,47 @@ export type Rule<P extends OpName> = (
 ) => (Storage | null)[];
 
 let gradEnabled = true;
+let autocastF16 = false;
+
+/** Whether convolutions and matmuls currently compute in mixed precision. */
+export function isAutocast(): boolean {
+  return autocastF16;
+}
+
+/**
+ * Runs `fn` with mixed precision, as `torch.autocast`: conv2d, convTranspose2d and matmul take
+ * f16-rounded inputs, accumulate in f32 and give f16-rounded outputs and gradients; the other
+ * ops stay f32. Where the backend has no f16 support it runs `fn` in f32.
+ *
+ * @example
+ * ```ts
+ * import { autocast, matmul, requestDevice, tensor } from "./mod.ts";
+ * import { assertEquals } from "./tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * const a = tensor([1.0001, 2], [1, 2], device), b = tensor([1, 1], [2, 1], device);
+ * assertEquals(Array.from(await autocast(() => matmul(a, b)).toArray()), [3]);
+ * ```
+ */
+export function autocast<T>(fn: () => T, options: { enabled?: boolean } = {}): T {
+  const prev = autocastF16;
+  autocastF16 = options.enabled ?? true;
+  try {
+    return fn();
+  } finally {
+    autocastF16 = prev;
+  }
+}
+
+/**
+ * Rounds `s` to f16 when `on`, freeing the unrounded storage; otherwise returns `s`.
+ */
+export function round16(b: Backend, s: Storage, on: boolean): Storage {
+  if (!on) return s;
+  const r = b.roundF16(s);
+  b.free(s);
+  return r;
+}
 
 /** Whether ops currently record a graph. */
 export function isGradEnabled(): boolean {
@@ -140,13 +189,18 @@ const need = (t: Tensor | undefined): boolean => t !== undefined && t.requiresGr
 export const rules: { [P in OpName]: Rule<P> } = {
   conv2d(node, dy, b) {
     const [x, w, bias] = node.inputs;
-    const { g } = node.state;
-    let d = dy;
-    if (node.state.relu) d = b.reluGrad(dy, node.output.storage);
+    const { g, f16 } = node.state;
+    const on = f16 !== null;
+    let d = node.state.relu ? b.reluGrad(dy, node.output.storage) : dy;
+    if (on) {
+      const r = b.roundF16(d);
+      if (d !== dy) b.free(d);
+      d = r;
+    }
     const grads = [
-      need(x) ? b.conv2dGradInput(d, w.storage, g) : null,
-      need(w) ? b.conv2dGradWeight(d, x.storage, g) : null,
-      need(bias) ? b.channelSum(d, { n: g.n, c: g.k, h: g.oh, w: g.ow }) : null,
+      need(x) ? round16(b, b.conv2dGradInput(d, f16?.w ?? w.storage, g), on) : null,
+      need(w) ? round16(b, b.conv2dGradWeight(d, f16?.x ?? x.storage, g), on) : null,
+      need(bias) ? round16(b, b.channelSum(d, { n: g.n, c: g.k, h: g.oh, w: g.ow }), on) : null,
     ];
     if (d !== dy) b.free(d);
     return grads;
@@ -155,12 +209,16 @@ export const rules: { [P in OpName]: Rule<P> } = {
     // out = convT(x, w) is the input-gradient of a conv from out's space to x's space,
     // so its gradients are that conv's forward and weight-gradient.
     const [x, w, bias] = node.inputs;
-    const { g } = node.state;
-    return [
-      need(x) ? b.conv2d(dy, w.storage, null, g, false) : null,
-      need(w) ? b.conv2dGradWeight(x.storage, dy, g) : null,
-      need(bias) ? b.channelSum(dy, { n: g.n, c: g.c, h: g.h, w: g.w }) : null,
+    const { g, f16 } = node.state;
+    const on = f16 !== null;
+    const d = on ? b.roundF16(dy) : dy;
+    const grads = [
+      need(x) ? round16(b, b.conv2d(d, f16?.w ?? w.storage, null, g, false), on) : null,
+      need(w) ? round16(b, b.conv2dGradWeight(f16?.x ?? x.storage, d, g), on) : null,
+      need(bias) ? round16(b, b.channelSum(d, { n: g.n, c: g.c, h: g.h, w: g.w }), on) : null,
     ];
+    if (d !== dy) b.free(d);
+    return grads;
   },
   maxPool2d(node, dy, b) {
     return [b.maxPool2dGrad(dy, node.state.idx, node.state.g)];
@@ -257,11 +315,15 @@ export const rules: { [P in OpName]: Rule<P> } = {
   },
   matmul(node, dy, b) {
     const [x, y] = node.inputs;
-    const { m, k, n } = node.state;
-    return [
-      need(x) ? b.matmul(dy, y.storage, m, n, k, false, true) : null, // [M,N] @ [N,K]
-      need(y) ? b.matmul(x.storage, dy, k, m, n, true, false) : null, // [K,M] @ [M,N]
+    const { m, k, n, f16 } = node.state;
+    const on = f16 !== null;
+    const d = on ? b.roundF16(dy) : dy;
+    const grads = [
+      need(x) ? round16(b, b.matmul(d, f16?.w ?? y.storage, m, n, k, false, true), on) : null, // [M,N] @ [N,K]
+      need(y) ? round16(b, b.matmul(f16?.x ?? x.storage, d, k, m, n, true, false), on) : null, // [K,M] @ [M,N]
     ];
+    if (d !== dy) b.free(d);
+    return grads;
   },
   reshape(_node, dy, b) {
     return [b.affine(dy, 1, 0)];

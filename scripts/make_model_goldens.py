@@ -267,5 +267,36 @@ def main():
     golden("fcn8s_vgg11_bn", m, x, target)
 
 
+def full():
+    """Full-size parity data (not committed): weights as .pth, input and eval logits."""
+    out = "/tmp/fcn_full"
+    os.makedirs(out, exist_ok=True)
+    gen = torch.Generator().manual_seed(99)
+    x = torch.randn(1, 3, 96, 96, generator=gen)
+    res = {"input": x}
+    torch.manual_seed(3)
+    m = VggFcn("fcn8s", "vgg16", num_classes=21).eval()
+    with torch.no_grad():
+        for name, p in m.named_parameters():  # VGG's own init, as torchvision does
+            if "stage" in name and name.endswith("weight"):
+                nn.init.kaiming_normal_(p, mode="fan_out", nonlinearity="relu")
+            elif "stage" in name:
+                p.zero_()
+        res["fcn8s_out"] = m(x)["out"]
+    torch.save(m.state_dict(), f"{out}/fcn8s_vgg16.pth")
+    torch.manual_seed(4)
+    r = ResNetFcn(21, [3, 4, 6, 3], 1.0).eval()
+    randomize(r, gen)
+    with torch.no_grad():
+        o = r(x)
+    res["resnet50_out"], res["resnet50_aux"] = o["out"], o["aux"]
+    torch.save(r.state_dict(), f"{out}/fcn_resnet50.pth")
+    write_safetensors(f"{out}/logits.safetensors", res)
+    print("wrote", out)
+
+
 if __name__ == "__main__":
-    main()
+    if "--full" in sys.argv:
+        full()
+    else:
+        main()

@@ -73,7 +73,8 @@ export function assertClose(
   let count = 0;
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i], r = expected[i];
-    const ok = Math.abs(a - r) <= atol + rtol * Math.abs(r) || (Number.isNaN(a) && Number.isNaN(r));
+    const ok = a === r || Math.abs(a - r) <= atol + rtol * Math.abs(r) ||
+      (Number.isNaN(a) && Number.isNaN(r));
     if (!ok) {
       count++;
       if (bad.length < 5) bad.push(`[${i}] got ${a}, want ${r}`);

@@ -7,6 +7,7 @@ import type { Backend, Storage } from "../device/backend.ts";
 import type { Device } from "../tensor.ts";
 import type { KernelCase } from "./cases.ts";
 import { randomF32, randomLabels } from "./random.ts";
+import { KernelEstimator, skipNote } from "./estimate.ts";
 import { measure, type TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./types.ts";
 
@@ -114,6 +115,8 @@ export interface KernelBenchOptions {
   timing: TimingOptions;
   /** Called with each result as soon as it is known. */
   onResult?: (r: BenchResult) => void;
+  /** Skip a case estimated (from the earlier ones) to take longer than this, ms (default none). */
+  capMs?: number;
 }
 
 /**
@@ -127,6 +130,8 @@ export async function benchKernels(
 ): Promise<BenchResult[]> {
   const be = device.backend;
   const results: BenchResult[] = [];
+  const estimator = new KernelEstimator();
+  const cap = options.capMs ?? Infinity;
   for (const c of cases) {
     const base = {
       section: "kernels" as const,
@@ -138,9 +143,17 @@ export async function benchKernels(
     };
     let r: BenchResult;
     let k: PreparedKernel | null = null;
+    const est = estimator.estimate(c);
+    if (est !== null && est > cap) {
+      r = { ...base, note: skipNote(est, cap, "call") };
+      results.push(r);
+      options.onResult?.(r);
+      continue;
+    }
     try {
       k = prepareKernel(be, c);
       const t = await measure(k.run, () => device.flush(), options.timing);
+      estimator.record(c, t.median);
       r = {
         ...base,
         ms: t.median,

@@ -11,7 +11,8 @@ import { createModel } from "../models/create.ts";
 import { crossEntropy } from "../ops/loss.ts";
 import { SGD } from "../optim/sgd.ts";
 import { Device, tensor, tidy } from "../tensor.ts";
-import { MODEL_CONFIGS, type ModelCase, type ModelKind, relativeCost } from "./cases.ts";
+import { MODEL_CONFIGS, type ModelCase, type ModelKind } from "./cases.ts";
+import { estimateModelMs, skipNote } from "./estimate.ts";
 import { trackPeak } from "./peak.ts";
 import { randomF32, randomLabels } from "./random.ts";
 import { measure, type TimingOptions } from "./timing.ts";
@@ -25,6 +26,8 @@ export interface ModelBenchOptions {
   capMs: number;
   /** Called with each result as soon as it is known. */
   onResult?: (r: BenchResult) => void;
+  /** Returns why case `c` is not run on this backend, or null to run it. */
+  skip?: (c: ModelCase) => string | null;
 }
 
 /** A result row for a model case. */
@@ -38,17 +41,6 @@ function row(c: ModelCase, impl: string, extra: Partial<BenchResult>): BenchResu
     peer: false,
     ...extra,
   };
-}
-
-/**
- * Estimated ms of case `c` from the most expensive case of the same model measured so far,
- * scaled by pixels x batch (train counting 3 forwards); null before any measurement.
- */
-export function estimateMs(c: ModelCase, done: { c: ModelCase; ms: number }[]): number | null {
-  const same = done.filter((d) => d.c.model === c.model);
-  if (same.length === 0) return null;
-  const ref = same.reduce((a, b) => relativeCost(a.c) >= relativeCost(b.c) ? a : b);
-  return ref.ms * relativeCost(c) / relativeCost(ref.c);
 }
 
 /**
@@ -116,13 +108,17 @@ export async function benchModels(
       const cfg = MODEL_CONFIGS[mk];
       const model = createModel(cfg.name, cfg.options, device);
       for (const c of cases.filter((c) => c.model === mk)) {
-        const est = estimateMs(c, done);
+        if (options.skip?.(c)) {
+          emit(row(c, kind, { note: options.skip(c)! }));
+          continue;
+        }
+        const est = estimateModelMs(c, done);
         if (est !== null && est > options.capMs) {
-          emit(row(c, kind, {
-            note: `skipped: ~${(est / 1000).toFixed(0)} s per ${
-              c.mode === "train" ? "step" : "pass"
-            } estimated > cap ${(options.capMs / 1000).toFixed(0)} s`,
-          }));
+          emit(
+            row(c, kind, {
+              note: skipNote(est, options.capMs, c.mode === "train" ? "step" : "pass"),
+            }),
+          );
           continue;
         }
         emit(await benchCase(device, tracker, model, c, kind, options.timing));

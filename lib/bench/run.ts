@@ -17,6 +17,8 @@ import { benchTfjs, disposeTfjs } from "./tfjs.ts";
 import { benchTorch } from "./torch.ts";
 import type { BenchReport, BenchResult } from "./types.ts";
 
+const START = performance.now();
+
 /** One progress line on stderr per result, so a long run shows where it is. */
 function progress(r: BenchResult): void {
   const figure = r.gflops !== undefined
@@ -29,14 +31,23 @@ function progress(r: BenchResult): void {
   const ms = r.ms !== undefined ? `${fmt(r.ms)} ms${r.cold ? " (1 run)" : ""}` : "";
   const peak = r.peakBytes !== undefined ? `, peak ${fmt(r.peakBytes / 2 ** 20)} MiB` : "";
   const what = [ms, figure].filter((s) => s).join(", ");
-  console.error(`[${r.impl}] ${r.label} ${r.pass}: ${what}${peak}${r.note ? ` (${r.note})` : ""}`);
+  const at = ((performance.now() - START) / 1000).toFixed(0).padStart(4);
+  console.error(
+    `${at}s [${r.impl}] ${r.label} ${r.pass}: ${what}${peak}${r.note ? ` (${r.note})` : ""}`,
+  );
 }
 
-/** The timing rules: quick runs fewer and shorter. */
-export function timingFor(o: BenchOptions): TimingOptions {
-  return o.quick
+/**
+ * The timing rules: quick runs fewer and shorter. `gpu`: a warm-up run of many seconds is kept
+ * as the only sample (software WebGPU is that slow, and pipelines are compiled beforehand or by
+ * earlier cases); CPU implementations always time at least one run after the warm-up, their
+ * first run paying for allocations and, in PyTorch, oneDNN primitive creation.
+ */
+export function timingFor(o: BenchOptions, gpu: boolean): TimingOptions {
+  const t = o.quick
     ? { warmup: 1, reps: o.reps, budgetMs: 1000, singleRunMs: 4000 }
     : { warmup: 1, reps: o.reps, budgetMs: 3000, singleRunMs: 8000 };
+  return gpu ? t : { ...t, singleRunMs: Infinity };
 }
 
 /** Model cases of one backend: FCN-ResNet50 at 480 only on BLAS (the BLAS issue's target). */
@@ -48,7 +59,6 @@ function modelCasesFor(kind: string, all: ModelCase[]): ModelCase[] {
 export async function runBench(o: BenchOptions, args: string[]): Promise<BenchReport> {
   const t0 = performance.now();
   const machine = await describeMachine();
-  const timing = timingFor(o);
   const kernels = o.quick ? quickKernelCases() : kernelCases();
   const models = modelCases({ quick: o.quick, large: true });
   const results: BenchResult[] = [];
@@ -58,6 +68,7 @@ export async function runBench(o: BenchOptions, args: string[]): Promise<BenchRe
   };
 
   for (const kind of o.backends) {
+    const timing = timingFor(o, kind === "webgpu");
     try {
       const device = await requestDevice({ backend: kind });
       machine.backends[kind] = device.description;
@@ -80,12 +91,14 @@ export async function runBench(o: BenchOptions, args: string[]): Promise<BenchRe
   if (o.sections.has("peers")) {
     const peers = o.backends.includes("webgpu") ? ["webgpu", "wasm"] as const : ["wasm"] as const;
     for (const p of peers) {
-      const t = await benchTfjs(p, kernels, { timing, onResult });
+      const t = await benchTfjs(p, kernels, { timing: timingFor(o, p === "webgpu"), onResult });
       machine.peers[`tfjs-${p}`] = t.description;
     }
     await disposeTfjs();
     console.error("[torch] running scripts/bench_torch.py ...");
-    const torch = await benchTorch(kernels, models.filter((c) => c.batch === 1), { timing });
+    const torch = await benchTorch(kernels, models.filter((c) => c.batch === 1), {
+      timing: timingFor(o, false),
+    });
     torch.results.forEach(onResult);
     machine.peers.torch = torch.description;
   }

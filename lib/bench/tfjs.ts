@@ -4,7 +4,7 @@
  * filters, so inputs are laid out that way; the backward passes are tfjs's own kernels
  * (`Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPoolGrad`) run through
  * `tf.engine().runKernel`, and the cross-entropy gradient through `tf.grad` (which includes
- * the forward).
+ * the forward: tfjs has no separate kernel for it).
  *
  * The packages are imported dynamically here only; the library itself does not depend on them.
  *
@@ -12,6 +12,7 @@
  */
 import type { KernelCase } from "./cases.ts";
 import { randomF32, randomLabels } from "./random.ts";
+import { KernelEstimator, skipNote } from "./estimate.ts";
 import { measure, type TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./types.ts";
 
@@ -27,6 +28,8 @@ export interface TfjsBenchOptions {
   timing: TimingOptions;
   /** Called with each result as soon as it is known. */
   onResult?: (r: BenchResult) => void;
+  /** Skip a case estimated (from the earlier ones) to take longer than this, ms (default none). */
+  capMs?: number;
 }
 
 /** What {@linkcode benchTfjs} found: the rows and a description of the peer. */
@@ -151,8 +154,10 @@ function prepare(tf: Tf, c: KernelCase): { run: () => TfTensor; inputs: TfTensor
       const loss = (l: TfTensor) =>
         tf.losses.softmaxCrossEntropy(onehot, l, undefined, 0, tf.Reduction.NONE);
       if (c.pass === "fwd") return { run: () => loss(logits), inputs };
-      const grad = tf.grad((l) => tf.sum(loss(l)));
-      return { run: () => grad(logits), inputs };
+      // The gradient of sum(dy * loss) through tfjs's own custom gradient of the loss.
+      const dy = t([c.n * c.hw], 6);
+      const grad = tf.grad(loss);
+      return { run: () => grad(logits, dy), inputs };
     }
     case "matmul": {
       const a = t([c.m, c.k], 1) as import("@tensorflow/tfjs-core").Tensor2D;
@@ -196,7 +201,14 @@ export async function benchTfjs(
     const adapter = await navigator.gpu.requestAdapter();
     bindLimit = adapter?.limits.maxStorageBufferBindingSize ?? Infinity;
   }
+  const estimator = new KernelEstimator();
+  const cap = options.capMs ?? Infinity;
   for (const c of cases) {
+    const est = estimator.estimate(c);
+    if (est !== null && est > cap) {
+      emit(row(c, impl, { note: skipNote(est, cap, "call") }));
+      continue;
+    }
     const big = largestBytes(c);
     if (big > bindLimit) {
       emit(row(c, impl, {
@@ -220,6 +232,7 @@ export async function benchTfjs(
         first = (await one.data())[0];
         tf.dispose([one, o]);
       }, options.timing);
+      estimator.record(c, timed.median);
       const suspect = (c.kind === "conv" || c.kind === "convT" || c.kind === "matmul") &&
         !(Number.isFinite(first) && first !== 0);
       emit(row(c, impl, {

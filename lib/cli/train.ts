@@ -18,6 +18,8 @@ import {
 } from "../models/create.ts";
 import { describe } from "../nn/module.ts";
 import { SGD } from "../optim/sgd.ts";
+import { GradScaler } from "../optim/grad_scaler.ts";
+import { autocast } from "../autograd.ts";
 import { polySchedule, type Schedule, stepSchedule } from "../optim/schedules.ts";
 import {
   loadLastState,
@@ -137,6 +139,12 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   },
   { name: "workers", type: "int", default: 2, min: 0, help: "data loading workers (0: inline)" },
   {
+    name: "amp",
+    type: "boolean",
+    default: false,
+    help: "mixed precision: f16 convolutions, f32 master weights, dynamic loss scaling",
+  },
+  {
     name: "max-steps",
     type: "int",
     min: 1,
@@ -194,6 +202,7 @@ export interface TrainSettings {
   workers: number;
   maxSteps?: number;
   reportSamples: number;
+  amp?: boolean;
 }
 
 /** What a finished (or stopped) run reports. */
@@ -335,6 +344,13 @@ export async function train(
   const paramNames = [...mainParams, ...auxParams].map((t) =>
     model.namedParameters().find(([, p]) => p === t)![0]
   );
+  let amp = s.amp === true;
+  if (amp && !device.backend.supportsF16) {
+    log(`--amp: ${device.description} has no shader-f16; training in f32`);
+    amp = false;
+  }
+  const scaler = amp ? new GradScaler() : null;
+  if (amp) log("Mixed precision: f16 convolutions with f32 accumulation, dynamic loss scaling");
   const runDir = s.out ?? defaultOut(s.model);
   await Deno.mkdir(runDir, { recursive: true });
   let history: EpochRecord[] = [];
@@ -346,6 +362,7 @@ export async function train(
     step = resumed.state.step;
     best = { meanIoU: resumed.state.bestMeanIoU, epoch: resumed.state.bestEpoch };
     model.seeds.counter = resumed.state.dropoutCounter;
+    if (scaler && resumed.state.scaler) scaler.load(resumed.state.scaler as never);
     history = (await Deno.readTextFile(`${runDir}/history.jsonl`).catch(() => "")).split("\n")
       .filter((l) => l.trim()).map((l) => JSON.parse(l)).filter((h) => h.epoch <= epoch0);
   } else {
@@ -398,17 +415,35 @@ export async function train(
       })
     ) {
       sgd.lr = s.lr * sched.factor(step);
-      const loss = tidy(() => {
+      const forward = () => {
         const o = model.forward(batch.images);
         let l = crossEntropy(o.out, batch.masks);
         if (o.aux && s.auxWeight > 0) {
           l = add(l, scale(crossEntropy(o.aux, batch.masks), s.auxWeight));
         }
-        sgd.zeroGrad();
-        l.backward();
-        sgd.step();
         return l;
-      });
+      };
+      let loss: Tensor;
+      if (scaler) {
+        // Mixed precision: the step is skipped (and the scale halved) when gradients overflow.
+        const [l, scaled] = tidy(() => {
+          const l = autocast(forward);
+          sgd.zeroGrad();
+          return [l.keep(), scaler.scale(l)];
+        });
+        scaled.backward();
+        scaled.dispose();
+        await scaler.step(sgd);
+        loss = l;
+      } else {
+        loss = tidy(() => {
+          const l = forward();
+          sgd.zeroGrad();
+          l.backward();
+          sgd.step();
+          return l;
+        });
+      }
       batch.images.dispose();
       batch.masks.dispose();
       pending.push(loss);
@@ -481,6 +516,7 @@ export async function train(
         bestMeanIoU: best.meanIoU,
         bestEpoch: best.epoch,
         dropoutCounter: model.seeds.counter,
+        ...(scaler ? { scaler: scaler.state() } : {}),
       },
       weights,
       optimizer: namedBuffers(paramNames, await sgd.stateDict()),

@@ -162,6 +162,11 @@ export interface Kernels {
    * H*W: whole channels, `dropout2d`). The same call on `dy` is the backward pass.
    */
   dropout(x: Storage, p: number, seed: number, group: number): Storage;
+  /**
+   * `x` rounded to the nearest f16 value, kept in f32 (mixed precision's casts): values past
+   * f16's range become ±infinity. Only where {@linkcode Backend.supportsF16}.
+   */
+  roundF16(x: Storage): Storage;
 
   /** x `[N, C, H, W]` -> per-channel mean and biased variance, both `[C]`. */
   batchNormStats(x: Storage, p: Planes): { mean: Storage; var: Storage };
@@ -263,6 +268,8 @@ export interface Backend extends Kernels {
   readonly kind: BackendKind;
   /** What it runs on, for people: the adapter or library. */
   readonly description: string;
+  /** Whether {@linkcode Kernels.roundF16} (mixed precision) is available. */
+  readonly supportsF16: boolean;
   /** Upload host data into a new storage. */
   upload(data: HostArray): Storage;
   /** Copy a storage back to the host (waits for pending work). */

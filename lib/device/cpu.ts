@@ -51,6 +51,7 @@ export function i32of(s: Storage): Int32Array {
 export class CpuBackend implements Backend {
   readonly kind: BackendKind = "cpu";
   readonly description: string = "TypeScript reference kernels";
+  readonly supportsF16: boolean = true;
   #live = 0;
 
   /** Tracks a new host storage. */
@@ -96,6 +97,9 @@ export class CpuBackend implements Backend {
   }
   dropout(x: Storage, p: number, seed: number, group: number): Storage {
     return this.track(ew.dropout(f32of(x), p, seed, group));
+  }
+  roundF16(x: Storage): Storage {
+    return this.track(ew.roundF16(f32of(x)));
   }
 
   conv2d(x: Storage, w: Storage, b: Storage | null, g: ConvGeom, relu: boolean): Storage {

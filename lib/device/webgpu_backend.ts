@@ -41,6 +41,10 @@ export class WebGpuBackend implements Backend {
     return new WebGpuBackend(await WebGpuRuntime.create(options));
   }
 
+  get supportsF16(): boolean {
+    return this.rt.hasF16;
+  }
+
   get description(): string {
     const i = this.rt.adapterInfo;
     return [i.description, i.vendor && `vendor ${i.vendor}`, i.architecture].filter((s) => s)
@@ -86,6 +90,9 @@ export class WebGpuBackend implements Backend {
   }
   dropout(x: Storage, p: number, seed: number, group: number): Storage {
     return ew.dropout(this.rt, x, p, seed, group);
+  }
+  roundF16(x: Storage): Storage {
+    return ew.roundF16(this.rt, x);
   }
 
   conv2d(x: Storage, w: Storage, b: Storage | null, g: ConvGeom, relu: boolean): Storage {

@@ -4,7 +4,8 @@
  * @module
  */
 import type { ConvGeom } from "../device/backend.ts";
-import { record } from "../autograd.ts";
+import { type F16Inputs, isAutocast, record, round16 } from "../autograd.ts";
+import type { Backend } from "../device/backend.ts";
 import { Tensor } from "../tensor.ts";
 import { expectF32, expectRank, pair, sameDevice } from "./_util.ts";
 
@@ -74,13 +75,21 @@ export function conv2d(
   const g: ConvGeom = { n, c, h, w, k, kh, kw, oh, ow, strideH, strideW, padH, padW, dilH, dilW };
   const relu = options.relu ?? false;
   const b = x.device.backend;
-  const y = new Tensor(b.conv2d(x.storage, weight.storage, bias?.storage ?? null, g, relu), [
-    n,
-    k,
-    oh,
-    ow,
-  ], x.device);
-  return record(y, "conv2d", bias ? [x, weight, bias] : [x, weight], { g, bias: !!bias, relu });
+  const f16 = castInputs(b, x, weight);
+  const s = b.conv2d(f16?.x ?? x.storage, f16?.w ?? weight.storage, bias?.storage ?? null, g, relu);
+  const y = new Tensor(round16(b, s, f16 !== null), [n, k, oh, ow], x.device);
+  return record(y, "conv2d", bias ? [x, weight, bias] : [x, weight], {
+    g,
+    bias: !!bias,
+    relu,
+    f16,
+  }, f16 ? [f16.x, f16.w] : []);
+}
+
+/** Under autocast (and f16 support): f16-rounded copies of the two inputs, else null. */
+export function castInputs(b: Backend, x: Tensor, w: Tensor): F16Inputs | null {
+  if (!isAutocast() || !b.supportsF16) return null;
+  return { x: b.roundF16(x.storage), w: b.roundF16(w.storage) };
 }
 
 /** Options of {@linkcode convTranspose2d}. */
@@ -161,7 +170,8 @@ export function convTranspose2d(
     dilW,
   };
   const b = x.device.backend;
-  let s = b.conv2dGradInput(x.storage, weight.storage, g);
+  const f16 = castInputs(b, x, weight);
+  let s = b.conv2dGradInput(f16?.x ?? x.storage, f16?.w ?? weight.storage, g);
   if (bias) {
     // Add the bias per output channel: reuse batchNorm's affine form y = x * 1 + bias.
     const ones = b.fill(k, "f32", 1);
@@ -170,6 +180,10 @@ export function convTranspose2d(
     for (const t of [s, ones, zeros]) b.free(t);
     s = biased;
   }
-  const y = new Tensor(s, [n, k, oh, ow], x.device);
-  return record(y, "convTranspose2d", bias ? [x, weight, bias] : [x, weight], { g, bias: !!bias });
+  const y = new Tensor(round16(b, s, f16 !== null), [n, k, oh, ow], x.device);
+  return record(y, "convTranspose2d", bias ? [x, weight, bias] : [x, weight], {
+    g,
+    bias: !!bias,
+    f16,
+  }, f16 ? [f16.x, f16.w] : []);
 }

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { record } from "../autograd.ts";
+import { record, round16 } from "../autograd.ts";
+import { castInputs } from "./conv.ts";
 import { Tensor } from "../tensor.ts";
 import { expectF32, expectRank, sameDevice } from "./_util.ts";
 
@@ -102,8 +103,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
   if (k !== k2) throw new RangeError(`${op}: inner sizes differ: [${a.shape}] @ [${b.shape}]`);
-  const s = a.device.backend.matmul(a.storage, b.storage, m, k, n, false, false);
-  return record(new Tensor(s, [m, n], a.device), op, [a, b], { m, k, n });
+  const be = a.device.backend;
+  const f16 = castInputs(be, a, b);
+  const s = be.matmul(f16?.x ?? a.storage, f16?.w ?? b.storage, m, k, n, false, false);
+  const y = new Tensor(round16(be, s, f16 !== null), [m, n], a.device);
+  return record(y, op, [a, b], { m, k, n, f16 }, f16 ? [f16.x, f16.w] : []);
 }
 
 /**

@@ -60,3 +60,10 @@ export function dropout(x: Float32Array, p: number, seed: number, group: number)
   }
   return y;
 }
+
+/** `x` rounded to the nearest f16 value (kept as f32); past f16's range: ±infinity. */
+export function roundF16(x: Float32Array): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = Math.f16round(x[i]);
+  return y;
+}

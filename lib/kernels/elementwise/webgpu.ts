@@ -27,13 +27,14 @@ function mapKernel(
   outType: "f32" | "i32",
   body: string,
   extraUniforms: string[] = [],
+  enable = "",
 ) {
   const bindings = [
     ...ins.map((n, i) => `@group(0) @binding(${i}) var<storage, read> ${n}: array<f32>;`),
     `@group(0) @binding(${ins.length}) var<storage, read_write> y: array<${outType}>;`,
   ];
   const fields = ["count: u32", ...ins.map((n) => `${n}Base: u32`), "yBase: u32", ...extraUniforms];
-  const src = `${bindings.join("\n")}
+  const src = `${enable}${bindings.join("\n")}
 struct U { ${fields.join(", ")} }
 @group(0) @binding(${ins.length + 1}) var<uniform> u: U;
 ${hashWgsl}
@@ -195,5 +196,34 @@ export function dropout(
       Math.ceil(count / WG),
     );
   }
+  return y;
+}
+
+/**
+ * `x` rounded to the nearest f16 (kept in f32), as a cast to half precision does: values past
+ * f16's range become ±infinity, NaN and infinities pass through. Needs `shader-f16`.
+ */
+export function roundF16(rt: WebGpuRuntime, x: Storage): Storage {
+  if (!rt.hasF16) {
+    throw new Error("roundF16: this adapter has no shader-f16; mixed precision is unavailable");
+  }
+  const y = rt.alloc(x.length, "f32");
+  const k = mapKernel(
+    rt,
+    "round_f16",
+    ["x"],
+    "f32",
+    `let v = x[u.xBase + i];
+  let bits = bitcast<u32>(v);
+  let special = (bits & 0x7f800000u) == 0x7f800000u; // NaN or infinity: keep
+  let inf = bitcast<f32>((bits & 0x80000000u) | 0x7f800000u);
+  // 65520 and beyond round to infinity in IEEE half precision.
+  let big = abs(v) >= 65520.0;
+  let r = f32(f16(clamp(v, -65504.0, 65504.0)));
+  y[u.yBase + i] = select(select(r, inf, big), v, special);`,
+    [],
+    "enable f16;\n",
+  );
+  run(rt, k, [x], y);
   return y;
 }
