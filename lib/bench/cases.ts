@@ -272,12 +272,24 @@ export interface ModelCase {
   mode: "forward" | "train";
 }
 
-/** `createModel` arguments of each model kind (ResNet without the aux head, as for inference). */
-export const MODEL_CONFIGS: Record<ModelKind, {
+/** How a model kind is built: `createModel(name, options)`, and its name for people. */
+export interface ModelSetup {
   name: "fcn8s" | "fcn_resnet50";
-  options: { width?: number; headChannels?: number; aux?: boolean; numClasses: number };
+  options: {
+    numClasses: number;
+    width?: number;
+    headChannels?: number;
+    aux?: boolean;
+    layers?: [number, number, number, number];
+  };
   label: string;
-}> = {
+}
+
+/** `createModel` arguments of each model kind (ResNet without the aux head, as for inference). */
+export const MODEL_CONFIGS: Record<
+  ModelKind,
+  ModelSetup
+> = {
   fcn8s: { name: "fcn8s", options: { numClasses: CLASSES }, label: "FCN-8s VGG16" },
   fcn8s_small: {
     name: "fcn8s",

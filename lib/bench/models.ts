@@ -11,7 +11,7 @@ import { createModel } from "../models/create.ts";
 import { crossEntropy } from "../ops/loss.ts";
 import { SGD } from "../optim/sgd.ts";
 import { Device, tensor, tidy } from "../tensor.ts";
-import { MODEL_CONFIGS, type ModelCase, type ModelKind } from "./cases.ts";
+import { MODEL_CONFIGS, type ModelCase, type ModelKind, type ModelSetup } from "./cases.ts";
 import { estimateModelMs, skipNote } from "./estimate.ts";
 import { trackPeak } from "./peak.ts";
 import { randomF32, randomLabels } from "./random.ts";
@@ -26,6 +26,8 @@ export interface ModelBenchOptions {
   capMs: number;
   /** Called with each result as soon as it is known. */
   onResult?: (r: BenchResult) => void;
+  /** The models built for each kind (default {@linkcode MODEL_CONFIGS}; tests use tiny ones). */
+  configs?: Record<ModelKind, ModelSetup>;
   /** Returns why case `c` is not run on this backend, or null to run it. */
   skip?: (c: ModelCase) => string | null;
 }
@@ -47,8 +49,7 @@ function row(c: ModelCase, impl: string, extra: Partial<BenchResult>): BenchResu
  * Compiles the WebGPU pipelines of a model kind on a tiny model of the same structure (the
  * kernels' sources do not depend on sizes), so the first timed case does not pay for them.
  */
-function prewarm(device: Device, kind: ModelKind): Promise<void> {
-  const cfg = MODEL_CONFIGS[kind];
+function prewarm(device: Device, cfg: ModelSetup): Promise<void> {
   const tiny = cfg.name === "fcn8s"
     ? { ...cfg.options, width: 1 / 16, headChannels: 16 }
     : { ...cfg.options, width: 1 / 16, layers: [1, 1, 1, 1] as [number, number, number, number] };
@@ -104,8 +105,8 @@ export async function benchModels(
     const tracker = trackPeak(base.backend);
     const device = new Device(tracker.backend);
     try {
-      if (kind === "webgpu") await prewarm(device, mk);
-      const cfg = MODEL_CONFIGS[mk];
+      const cfg = (options.configs ?? MODEL_CONFIGS)[mk];
+      if (kind === "webgpu") await prewarm(device, cfg);
       const model = createModel(cfg.name, cfg.options, device);
       for (const c of cases.filter((c) => c.model === mk)) {
         if (options.skip?.(c)) {
@@ -121,7 +122,9 @@ export async function benchModels(
           );
           continue;
         }
-        emit(await benchCase(device, tracker, model, c, kind, options.timing));
+        emit(
+          await benchCase(device, tracker, model, cfg.options.numClasses, c, kind, options.timing),
+        );
         const last = results.at(-1)!;
         if (last.ms !== undefined) done.push({ c, ms: last.ms });
       }
@@ -137,12 +140,12 @@ async function benchCase(
   device: Device,
   tracker: ReturnType<typeof trackPeak>,
   model: ReturnType<typeof createModel>,
+  k: number,
   c: ModelCase,
   impl: string,
   timing: TimingOptions,
 ): Promise<BenchResult> {
   const { size, batch } = c;
-  const k = MODEL_CONFIGS[c.model].options.numClasses;
   const x = tensor(randomF32(batch * 3 * size * size, 11), [batch, 3, size, size], device);
   const t = tensor(randomLabels(batch * size * size, k, 12), [batch, size, size], device);
   let peak = 0;

@@ -5,6 +5,7 @@
  * @module
  */
 import { requestDevice } from "../device/request.ts";
+import type { WebGpuBackend } from "../device/webgpu_backend.ts";
 import type { BenchOptions } from "./args.ts";
 import { kernelCases, type ModelCase, modelCases, quickKernelCases } from "./cases.ts";
 import { benchKernels } from "./kernels.ts";
@@ -69,11 +70,15 @@ export async function runBench(o: BenchOptions, args: string[]): Promise<BenchRe
 
   for (const kind of o.backends) {
     const timing = timingFor(o, kind === "webgpu");
+    let software = false;
     try {
       const device = await requestDevice({ backend: kind });
       machine.backends[kind] = device.description;
       try {
-        if (o.sections.has("kernels")) await benchKernels(device, kernels, { timing, onResult });
+        if (o.sections.has("kernels")) {
+          await benchKernels(device, kernels, { timing, onResult, capMs: o.capMs / 3 });
+        }
+        software = kind === "webgpu" && (device.backend as WebGpuBackend).rt.isSoftware;
       } finally {
         device.destroy();
       }
@@ -83,7 +88,17 @@ export async function runBench(o: BenchOptions, args: string[]): Promise<BenchRe
       continue;
     }
     if (o.sections.has("models")) {
-      await benchModels(kind, modelCasesFor(kind, models), { timing, capMs: o.capMs, onResult });
+      // A software adapter needs a minute for one full-width FCN-8s pass: not in a quick run.
+      const skip = (c: ModelCase) =>
+        o.quick && software && c.model !== "fcn8s_small"
+          ? "skipped: --quick on a software adapter runs only the small model"
+          : null;
+      await benchModels(kind, modelCasesFor(kind, models), {
+        timing,
+        capMs: o.capMs,
+        onResult,
+        skip,
+      });
     }
   }
   if (o.sections.has("loader")) await benchLoaderSection({ epochs: o.quick ? 1 : 3, onResult });
@@ -91,7 +106,11 @@ export async function runBench(o: BenchOptions, args: string[]): Promise<BenchRe
   if (o.sections.has("peers")) {
     const peers = o.backends.includes("webgpu") ? ["webgpu", "wasm"] as const : ["wasm"] as const;
     for (const p of peers) {
-      const t = await benchTfjs(p, kernels, { timing: timingFor(o, p === "webgpu"), onResult });
+      const t = await benchTfjs(p, kernels, {
+        timing: timingFor(o, p === "webgpu"),
+        onResult,
+        capMs: o.capMs / 3,
+      });
       machine.peers[`tfjs-${p}`] = t.description;
     }
     await disposeTfjs();

@@ -42,11 +42,31 @@ export async function localPath(url: URL, files: string[] = []): Promise<string>
   for (const f of files) {
     const target = `${dir}/${f}`;
     if (await Deno.stat(target).then(() => true, () => false)) continue;
+    await Deno.mkdir(target.replace(/\/[^/]*$/, ""), { recursive: true });
     const res = await fetch(new URL(f, url));
     if (!res.ok) throw new Error(`Cannot download ${new URL(f, url).href}: HTTP ${res.status}`);
     await Deno.writeFile(target, new Uint8Array(await res.arrayBuffer()));
   }
   return dir;
+}
+
+/**
+ * The bundled dataset as a local folder: in a checkout, the folder itself; from JSR, a cached
+ * copy fetched file by file (split lists first, then the listed images and masks).
+ */
+export async function bundledData(url: URL = BUNDLED_DATA): Promise<string> {
+  if (url.protocol === "file:") return await localPath(url);
+  const voc = "VOCdevkit/VOC2012/";
+  const lists = ["train", "val"].map((s) => `${voc}ImageSets/Segmentation/${s}.txt`);
+  const files = ["VOCdevkit/classes.json", ...lists];
+  for (const list of lists) {
+    const res = await fetch(new URL(list, url));
+    if (!res.ok) throw new Error(`Cannot download the bundled split ${list}: HTTP ${res.status}`);
+    for (const id of (await res.text()).split("\n").map((l) => l.trim()).filter((l) => l)) {
+      files.push(`${voc}JPEGImages/${id}.jpg`, `${voc}SegmentationClass/${id}.png`);
+    }
+  }
+  return await localPath(url, files);
 }
 
 /** The files of the bundled model folder. */
@@ -70,7 +90,6 @@ export async function openDevice(
 ): Promise<Device> {
   const device = await requestDevice({
     backend: backend ? backend as BackendKind : undefined,
-    verbose: false,
   });
   log(`Device: ${device.kind} (${device.description})`);
   return device;

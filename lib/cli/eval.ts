@@ -8,9 +8,9 @@ import { formatMetrics } from "../metrics/confusion_matrix.ts";
 import { saveJson } from "../io/checkpoint.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
 import {
-  BUNDLED_DATA,
   BUNDLED_MODEL,
   BUNDLED_MODEL_FILES,
+  bundledData,
   localPath,
   openDataset,
   openDevice,
@@ -68,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
   const device = await openDevice(v.backend as string | undefined, console.log);
   const settings = (resolved.settings?.settings ?? {}) as Record<string, number>;
   const baseSize = (v.baseSize as number | undefined) ?? settings.baseSize ?? 520;
-  const root = (v.data as string | undefined) ?? await localPath(BUNDLED_DATA);
+  const root = (v.data as string | undefined) ?? await bundledData();
   const data = await openDataset(v.dataset as string, root, v.split as string, {
     baseSize,
     keepResolution: v.originalSize === true,

@@ -36,7 +36,7 @@ import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
 import { Progress } from "./progress.ts";
 import { type EpochRecord, renderReport, type ReportSample } from "./report.ts";
 import {
-  BUNDLED_DATA,
+  bundledData,
   localPath,
   openDataset,
   openDevice,
@@ -297,7 +297,7 @@ export async function train(
     log(`Resuming ${dir} after epoch ${resumed.state.epoch} (step ${resumed.state.step})`);
   }
   const device = await openDevice(s.backend, log);
-  const root = s.data ?? await localPath(BUNDLED_DATA);
+  const root = s.data ?? await bundledData();
   const transform = { crop: s.crop, baseSize: s.baseSize };
   const trainSet = await openDataset(s.dataset, root, s.trainSplit, transform);
   const valSet = await openDataset(s.dataset, root, s.valSplit, transform);

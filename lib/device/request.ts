@@ -17,7 +17,10 @@ export interface RequestDeviceOptions extends WebGpuOptions {
    * adapter is all there is and BLAS loads, else WebGPU.
    */
   backend?: BackendKind;
-  /** Print which backend was chosen and why (default false). */
+  /**
+   * Say (once per process, on stderr) when the automatic choice takes BLAS over a software
+   * adapter (default true).
+   */
   verbose?: boolean;
 }
 
@@ -26,6 +29,7 @@ export const BACKENDS: readonly BackendKind[] = ["webgpu", "blas", "cpu"];
 
 type BlasFactory = () => Promise<import("./backend.ts").Backend>;
 let blasFactory: BlasFactory | null = null;
+let saidSoftware = false;
 
 /** @internal Registers the BLAS backend's constructor (lib/device/blas.ts calls it). */
 export function registerBlas(factory: BlasFactory): void {
@@ -74,7 +78,8 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   try {
     const blas = await createBlas();
     gpu?.destroy();
-    if (options.verbose) {
+    if ((options.verbose ?? true) && !saidSoftware) {
+      saidSoftware = true;
       console.error(
         `Using BLAS (${blas.description}): ` +
           (gpu

@@ -1,0 +1,88 @@
+/**
+ * The WebGPU runtime's error reporting, the missing-adapter error, and fetching the bundled
+ * files when the module runs from a remote URL (as from JSR).
+ */
+import { KernelError, requestDevice } from "../mod.ts";
+import { WebGpuBackend } from "../lib/device/webgpu_backend.ts";
+import { bundledData, localPath } from "../lib/cli/common.ts";
+import { hasWebGpu } from "./harness.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+
+Deno.test({
+  name: "a kernel that fails to compile is reported with its name and numbered WGSL",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const rt = (device.backend as WebGpuBackend).rt;
+    const k = rt.kernel(
+      "broken_kernel",
+      "@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = nope;\n}\n",
+    );
+    rt.dispatch(k, [], null, 1);
+    const err = await assertRejects(() => device.flush(), "broken_kernel");
+    assert(err instanceof KernelError, "a KernelError");
+    assert(err.message.includes("   3|   let x: f32 = nope;"), err.message);
+    device.destroy();
+  },
+});
+
+Deno.test("no WebGPU adapter: NoWebGpuError says what to install and how to use the CPU", async () => {
+  const code = `import { requestDevice } from "${new URL("../mod.ts", import.meta.url)}";
+try { await requestDevice({ backend: "webgpu" }); console.log("adapter"); }
+catch (e) { console.log(e.name + ": " + e.message); }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { DENO_WEBGPU_BACKEND: "dx12", XDG_RUNTIME_DIR: "/tmp" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (text.startsWith("adapter")) return; // a platform where dx12 exists
+  assert(text.startsWith("NoWebGpuError"), text);
+  for (const part of ["mesa-vulkan-drivers", 'backend: "blas"', "FCN_BACKEND"]) {
+    assert(text.includes(part), `"${part}" in: ${text}`);
+  }
+});
+
+Deno.test("from a remote URL the bundled data and model are fetched into the cache", async () => {
+  const root = new URL("../fixtures/", import.meta.url).pathname;
+  const ac = new AbortController();
+  const requests: string[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      const path = decodeURIComponent(new URL(req.url).pathname);
+      requests.push(path);
+      try {
+        return new Response(await Deno.readFile(root + path.slice(1)));
+      } catch {
+        return new Response("missing", { status: 404 });
+      }
+    },
+  );
+  const cache = await Deno.makeTempDir();
+  const prev = Deno.env.get("XDG_CACHE_HOME");
+  Deno.env.set("XDG_CACHE_HOME", cache);
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}/`;
+    const data = await bundledData(new URL("synthetic/", base));
+    assertEquals(data, `${cache}/x-fcn/synthetic`);
+    const train = await Deno.readTextFile(
+      `${data}/VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt`,
+    );
+    const first = train.split("\n")[0];
+    await Deno.stat(`${data}/VOCdevkit/VOC2012/JPEGImages/${first}.jpg`);
+    await Deno.stat(`${data}/VOCdevkit/classes.json`);
+    const model = await localPath(new URL("model/", base), ["config.json", "best.safetensors"]);
+    await Deno.stat(`${model}/best.safetensors`);
+    const count = requests.length;
+    await bundledData(new URL("synthetic/", base)); // cached: only the split lists again
+    assertEquals(requests.length - count, 2);
+  } finally {
+    if (prev === undefined) Deno.env.delete("XDG_CACHE_HOME");
+    else Deno.env.set("XDG_CACHE_HOME", prev);
+    ac.abort();
+    await server.finished;
+    await Deno.remove(cache, { recursive: true });
+  }
+});
