@@ -43,6 +43,7 @@ export type { TensorOptions } from "./lib/tensor.ts";
 export { autocast, noGrad } from "./lib/autograd.ts";
 export type { F16Inputs } from "./lib/autograd.ts";
 export { requestDevice } from "./lib/device/request.ts";
+export { autotune } from "./lib/device/tune.ts";
 export type { RequestDeviceOptions } from "./lib/device/request.ts";
 export { KernelError, NoWebGpuError } from "./lib/device/webgpu.ts";
 export { conv2d, convTranspose2d } from "./lib/ops/conv.ts";

@@ -4,7 +4,8 @@
 Run by lib/bench/torch.ts as `/usr/bin/python3 scripts/bench_torch.py < spec.json`; prints one
 JSON object on stdout. The spec (written by the bench) lists:
   threads      torch.set_num_threads (2 on the shared dev machine)
-  timing       warmup, reps, budget_ms, single_run_ms: the rules of lib/bench/timing.ts
+  timing       warmup, warmup_ms, reps, budget_ms, min_time_ms, max_reps, single_run_ms: the
+               rules of lib/bench/timing.ts
   kernels      cases of lib/bench/cases.ts: kind conv|convT|pool|ce|matmul, pass, geometry `g`
                (ConvGeom / PoolGeom, NCHW) or sizes
   models       {id, model: fcn8s|fcn8s_small|fcn_resnet50, size, batch, mode: forward|train}
@@ -28,18 +29,26 @@ CLASSES = 21
 
 
 def measure(run, timing):
-    """Warm-up, then timed runs within the budget; the median and every sample, in ms."""
+    """lib/bench/timing.ts's rules: warm-up, timed runs within the budget; ms, every sample."""
     def once():
         t0 = time.perf_counter()
         run()
         return (time.perf_counter() - t0) * 1000
 
-    for _ in range(timing["warmup"]):
+    warm, i = 0.0, 0
+    while i < timing["warmup"] or (warm < timing["warmup_ms"] and i < 5):
         ms = once()
         if ms >= timing["single_run_ms"]:
             return {"ms": ms, "samples": [ms], "cold": True}
+        warm += ms
+        i += 1
     samples, spent = [], 0.0
-    while len(samples) < timing["reps"] and (not samples or spent < timing["budget_ms"]):
+
+    def more():
+        n = len(samples)
+        return (n == 0 or (n < timing["reps"] and spent < timing["budget_ms"])
+                or (n < timing["max_reps"] and spent < timing["min_time_ms"]))
+    while more():
         ms = once()
         samples.append(ms)
         spent += ms

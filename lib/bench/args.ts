@@ -33,7 +33,7 @@ export const BENCH_FLAGS: FlagSpec[] = [
     type: "number",
     min: 1,
     help:
-      "skip model cases estimated to take longer than this many seconds a step (default 60, quick 20)",
+      "skip model cases estimated to take longer than this many seconds a step, kernels a third of it (default 30, quick 15)",
   },
   { name: "reps", type: "int", min: 1, help: "timed runs per case (default 5, quick 3)" },
   { name: "out", type: "string", default: "bench", help: "folder of results.json and results.md" },
@@ -44,7 +44,7 @@ export interface BenchOptions {
   quick: boolean;
   backends: BackendKind[];
   sections: Set<Section>;
-  /** Model cases estimated above this many ms per step are skipped. */
+  /** Model cases estimated above this many ms per step are skipped (kernels: a third). */
   capMs: number;
   reps: number;
   out: string;
@@ -91,7 +91,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | null {
     quick,
     backends: list("backend", v.backend as string, BACKENDS),
     sections: new Set(list("only", v.only as string, SECTIONS)),
-    capMs: ((v.cap as number | undefined) ?? (quick ? 20 : 60)) * 1000,
+    capMs: ((v.cap as number | undefined) ?? (quick ? 15 : 30)) * 1000,
     reps: (v.reps as number | undefined) ?? (quick ? 3 : 5),
     out: v.out as string,
   };

@@ -268,9 +268,12 @@ export interface ModelCase {
   /** Square input side. */
   size: number;
   batch: number;
-  /** Inference, or forward + backward + SGD step. */
-  mode: "forward" | "train";
+  /** Inference, forward + backward + SGD step, or that step in mixed precision. */
+  mode: ModelMode;
 }
+
+/** What a model case times. */
+export type ModelMode = "forward" | "train" | "train-amp";
 
 /** How a model kind is built: `createModel(name, options)`, and its name for people. */
 export interface ModelSetup {
@@ -286,10 +289,7 @@ export interface ModelSetup {
 }
 
 /** `createModel` arguments of each model kind (ResNet without the aux head, as for inference). */
-export const MODEL_CONFIGS: Record<
-  ModelKind,
-  ModelSetup
-> = {
+export const MODEL_CONFIGS: Record<ModelKind, ModelSetup> = {
   fcn8s: { name: "fcn8s", options: { numClasses: CLASSES }, label: "FCN-8s VGG16" },
   fcn8s_small: {
     name: "fcn8s",
@@ -308,7 +308,7 @@ export function modelCase(
   model: ModelKind,
   size: number,
   batch: number,
-  mode: "forward" | "train",
+  mode: ModelMode,
 ): ModelCase {
   return {
     id: `${model}/${size}/b${batch}/${mode}`,
@@ -329,14 +329,18 @@ export function modelCases(options: { quick: boolean; large: boolean }): ModelCa
   const sizes = options.quick ? [64] : [64, 128, 224];
   const out: ModelCase[] = [];
   for (const model of ["fcn8s_small", "fcn8s"] as const) {
+    const grid: ModelCase[] = [];
     for (const size of sizes) {
       for (const batch of [1, 4]) {
         for (const mode of ["forward", "train"] as const) {
-          out.push(modelCase(model, size, batch, mode));
+          grid.push(modelCase(model, size, batch, mode));
         }
       }
     }
+    out.push(...grid.sort((a, b) => relativeCost(a) - relativeCost(b)));
   }
+  // Mixed precision against f32 on the small model (f16-rounded convolutions).
+  for (const size of sizes) out.push(modelCase("fcn8s_small", size, 4, "train-amp"));
   out.push(modelCase("fcn_resnet50", 224, 1, "forward"));
   if (options.large && !options.quick) out.push(modelCase("fcn_resnet50", 480, 1, "forward"));
   return out;
@@ -344,5 +348,5 @@ export function modelCases(options: { quick: boolean; large: boolean }): ModelCa
 
 /** Work of a model case relative to 64 px, batch 1, forward (train counts 3x). */
 export function relativeCost(c: ModelCase): number {
-  return (c.size / 64) ** 2 * c.batch * (c.mode === "train" ? 3 : 1);
+  return (c.size / 64) ** 2 * c.batch * (c.mode === "forward" ? 1 : 3);
 }

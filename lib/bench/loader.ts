@@ -4,6 +4,7 @@
  * @module
  */
 import { benchLoader } from "../data/bench_loader.ts";
+import { defaultWorkers } from "../data/loader.ts";
 import type { BenchResult } from "./types.ts";
 
 /** The bundled synthetic dataset (150 JPEG/PNG pairs, 64..96 px). */
@@ -26,7 +27,12 @@ export async function benchLoaderSection(
 ): Promise<BenchResult[]> {
   const epochs = options.epochs ?? 2;
   const results: BenchResult[] = [];
-  for (const [setting, workers] of [["inline", 0], ["workers (default)", undefined]] as const) {
+  for (
+    const [setting, workers] of [["inline", 0], [
+      `${defaultWorkers()} worker(s) (default)`,
+      undefined,
+    ]] as const
+  ) {
     const base = {
       section: "loader" as const,
       id: `loader/${workers ?? "default"}`,

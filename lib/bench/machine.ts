@@ -26,11 +26,37 @@ export function loadAverage(): number[] {
   }
 }
 
+/** Busy and total jiffies of all CPUs from `/proc/stat`, or null off Linux. */
+async function cpuTimes(): Promise<{ busy: number; total: number } | null> {
+  try {
+    const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = v[3] + (v[4] ?? 0); // idle + iowait
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Percent of all cores' time spent busy during the next `ms` milliseconds (Linux), or null:
+ * taken before the run starts, it says how much other work shares the machine.
+ */
+export async function cpuBusyPercent(ms = 1000): Promise<number | null> {
+  const a = await cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await cpuTimes();
+  if (!a || !b || b.total === a.total) return null;
+  return Math.round((b.busy - a.busy) / (b.total - a.total) * 100);
+}
+
 /** The machine, with the backends and peers filled in later by the run. */
 export async function describeMachine(): Promise<MachineInfo> {
   return {
     cpu: await cpuModel(),
     cores: navigator.hardwareConcurrency,
+    busyBefore: await cpuBusyPercent(),
     loadStart: loadAverage(),
     loadEnd: [],
     backends: {},

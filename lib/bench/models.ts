@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { autocast } from "../autograd.ts";
+import { GradScaler } from "../optim/grad_scaler.ts";
 import { noGrad } from "../autograd.ts";
 import type { BackendKind } from "../device/backend.ts";
 import { requestDevice } from "../device/request.ts";
@@ -149,11 +151,26 @@ async function benchCase(
   const x = tensor(randomF32(batch * 3 * size * size, 11), [batch, 3, size, size], device);
   const t = tensor(randomLabels(batch * size * size, k, 12), [batch, size, size], device);
   let peak = 0;
-  let run: () => void;
+  let run: () => void | Promise<void>;
   let sgd: SGD | null = null;
   if (c.mode === "forward") {
     model.eval();
     run = () => noGrad(() => tidy(() => model.forward(x).out)).dispose();
+  } else if (c.mode === "train-amp") {
+    model.train();
+    const opt = new SGD(model.parameters(), { lr: 1e-4, momentum: 0.9, weightDecay: 1e-4 });
+    sgd = opt;
+    const scaler = new GradScaler();
+    run = async () => {
+      const scaled = tidy(() => {
+        const loss = autocast(() => crossEntropy(model.forward(x).out, t));
+        opt.zeroGrad();
+        return scaler.scale(loss);
+      });
+      scaled.backward();
+      scaled.dispose();
+      await scaler.step(opt);
+    };
   } else {
     model.train();
     const opt = new SGD(model.parameters(), { lr: 1e-4, momentum: 0.9, weightDecay: 1e-4 });
@@ -162,9 +179,9 @@ async function benchCase(
   }
   try {
     const timed = await measure(
-      () => {
+      async () => {
         tracker.reset();
-        run();
+        await run();
         peak = Math.max(peak, tracker.peak());
       },
       () => device.flush(),

@@ -200,16 +200,18 @@ function machineLines(m: MachineInfo, seconds: number): string[] {
     `CPU: ${m.cpu}, ${m.cores} cores; ${m.os}; Deno ${m.deno} (V8 ${m.v8})`,
     ...Object.entries(m.backends).map(([k, v]) => `ours ${k}: ${v}`),
     ...Object.entries(m.peers).map(([k, v]) => `peer ${k}: ${v}`),
-    `load average (1/5/15 min): ${m.loadStart.join(" ")} at start, ${m.loadEnd.join(" ")} at end; ${
-      seconds.toFixed(0)
-    } s in all; ${m.date}`,
+    `other work before the run: ${
+      m.busyBefore ?? "?"
+    }% of all cores busy; load average (1/5/15 min): ${m.loadStart.join(" ")} at start, ${
+      m.loadEnd.join(" ")
+    } at end; ${seconds.toFixed(0)} s in all; ${m.date}`,
   ];
 }
 
 const LEGEND = [
   "Kernels: median of the timed runs after a warm-up, each run ended by a device sync; batch 1.",
   "Peers show (ratio) = their throughput / ours (tfjs-webgpu vs our webgpu; tfjs-wasm and PyTorch vs our blas): above 1 the peer is faster.",
-  "* = a single run (the warm-up itself, too slow to repeat). GB/s counts each input and output once.",
+  "A star after a figure: a single run (the warm-up itself, too slow to repeat). GB/s counts each input and output once.",
   "Models: ms per forward pass (eval, no grad) or per training step (forward + cross-entropy + backward + SGD with momentum); peak MiB = the largest device.liveBytes() seen during a step.",
 ];
 
@@ -226,7 +228,7 @@ export function reportMarkdown(r: BenchReport): string {
       Object.entries(n).map(([k, v]) => `${k} ±${v.toFixed(0)}%`).join(", ") || "n/a"
     }`,
     "",
-    ...LEGEND.map((l) => `${l}  `),
+    ...LEGEND.map((l) => `- ${l}`),
   ];
   const sections: [string, Table][] = [
     ["Kernels", kernelTable(r.results)],
@@ -238,6 +240,7 @@ export function reportMarkdown(r: BenchReport): string {
   }
   const ns = notes(r.results);
   if (ns.length) parts.push("", "## Notes", "", ...ns.map((l) => `- ${l}`));
+  if (r.autotune) parts.push("", "## Autotune choices", "", "```", r.autotune, "```");
   return parts.join("\n") + "\n";
 }
 

@@ -39,7 +39,8 @@ export interface TfjsBench {
   description: string;
 }
 
-async function loadTf(backend: TfjsBackend): Promise<{ tf: Tf; description: string }> {
+/** Imports tfjs-core and the backend package and activates the backend; throws why not. */
+export async function loadTf(backend: TfjsBackend): Promise<{ tf: Tf; description: string }> {
   const tf = await import("@tensorflow/tfjs-core");
   if (backend === "webgpu") {
     if (!("gpu" in navigator) || !(await navigator.gpu.requestAdapter())) {
@@ -81,10 +82,11 @@ function largestBytes(c: KernelCase): number {
 }
 
 /**
- * Builds the inputs of case `c` (NHWC) and returns the call to time; every call returns its
- * output, which the caller reads one element of (the sync) and disposes.
+ * Builds the inputs of case `c` (NHWC, from the same generator and seeds as our NCHW inputs)
+ * and returns the call to time; every call returns its output, which the caller reads one
+ * element of (the sync) and disposes.
  */
-function prepare(tf: Tf, c: KernelCase): { run: () => TfTensor; inputs: TfTensor[] } {
+export function prepareTfjs(tf: Tf, c: KernelCase): { run: () => TfTensor; inputs: TfTensor[] } {
   const inputs: TfTensor[] = [];
   const t = (shape: number[], seed: number, scale = 1) => {
     const v = tf.tensor(randomF32(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
@@ -218,9 +220,9 @@ export async function benchTfjs(
       }));
       continue;
     }
-    let prepared: ReturnType<typeof prepare> | null = null;
+    let prepared: ReturnType<typeof prepareTfjs> | null = null;
     try {
-      prepared = prepare(tf, c);
+      prepared = prepareTfjs(tf, c);
       const p = prepared;
       let out: TfTensor | null = null;
       let first = NaN;

@@ -8,17 +8,25 @@ import { summarize, type Summary } from "./stats.ts";
 
 /** How many runs to time and how long to spend. */
 export interface TimingOptions {
-  /** Untimed runs first (default 1): pipeline compilation, buffer pools, caches. */
+  /** Untimed runs first (default 1): pipeline compilation, buffer pools, JIT, caches. */
   warmup?: number;
+  /** More warm-up runs (up to 5 in all) while the warm-up has taken less than this, ms (default 0). */
+  warmupMs?: number;
   /** Timed runs wanted (default 5). */
   reps?: number;
-  /** Stop adding timed runs once they have taken this long, ms (default 3000); at least one. */
+  /** Stop before `reps` once the timed runs have taken this long, ms (default 3000); at least one. */
   budgetMs?: number;
+  /** Go on past `reps` (up to `maxReps`) while the timed runs have taken less than this, ms (default 0): cheap kernels get more samples. */
+  minTimeMs?: number;
+  /** Most timed runs (default `reps`). */
+  maxReps?: number;
   /**
    * A warm-up run at least this long (ms) is kept as the only sample instead of being
    * repeated (default Infinity): for runs of many seconds, where first-run costs are noise.
    */
   singleRunMs?: number;
+  /** The clock, ms (default `performance.now`; tests pass a fake one). */
+  clock?: () => number;
 }
 
 /** What {@linkcode measure} found. */
@@ -31,8 +39,9 @@ export interface Timing extends Summary {
 
 /**
  * Times `run` followed by `sync` (which must wait until the work is done, e.g.
- * `device.flush()`): `warmup` untimed runs, then up to `reps` timed runs within `budgetMs`.
- * The result is the median with the spread of the runs.
+ * `device.flush()`): `warmup` untimed runs (more while under `warmupMs`), then up to `reps`
+ * timed runs within `budgetMs`, and more (up to `maxReps`) while under `minTimeMs`. The
+ * result is the median with the spread of the runs.
  *
  * @example
  * ```ts
@@ -49,21 +58,28 @@ export async function measure(
   sync: () => Promise<unknown>,
   options: TimingOptions = {},
 ): Promise<Timing> {
-  const { warmup = 1, reps = 5, budgetMs = 3000, singleRunMs = Infinity } = options;
+  const { warmup = 1, warmupMs = 0, reps = 5, budgetMs = 3000, singleRunMs = Infinity } = options;
+  const { minTimeMs = 0, maxReps = reps, clock = () => performance.now() } = options;
   if (!(reps >= 1)) throw new RangeError(`measure: expected reps >= 1 but got ${reps}`);
   const once = async () => {
-    const t0 = performance.now();
+    const t0 = clock();
     await run();
     await sync();
-    return performance.now() - t0;
+    return clock() - t0;
   };
-  for (let i = 0; i < warmup; i++) {
+  let warm = 0;
+  for (let i = 0; i < warmup || (warm < warmupMs && i < 5); i++) {
     const ms = await once();
     if (ms >= singleRunMs) return { ...summarize([ms]), samples: [ms], cold: true };
+    warm += ms;
   }
   const samples: number[] = [];
   let spent = 0;
-  while (samples.length < reps && (samples.length === 0 || spent < budgetMs)) {
+  const more = () =>
+    samples.length === 0 ||
+    (samples.length < reps && spent < budgetMs) ||
+    (samples.length < maxReps && spent < minTimeMs);
+  while (more()) {
     const ms = await once();
     samples.push(ms);
     spent += ms;

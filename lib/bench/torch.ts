@@ -122,8 +122,11 @@ export async function benchTorch(
     threads: options.threads ?? 2,
     timing: {
       warmup: t.warmup ?? 1,
+      warmup_ms: t.warmupMs ?? 0,
       reps: t.reps ?? 5,
       budget_ms: t.budgetMs ?? 3000,
+      min_time_ms: t.minTimeMs ?? 0,
+      max_reps: t.maxReps ?? t.reps ?? 5,
       single_run_ms: Number.isFinite(t.singleRunMs) ? t.singleRunMs : 1e12,
     },
     kernels,

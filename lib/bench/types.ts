@@ -48,6 +48,8 @@ export interface BenchResult {
 export interface MachineInfo {
   cpu: string;
   cores: number;
+  /** Percent of all cores busy (with other work) in the second before the run; null off Linux. */
+  busyBefore: number | null;
   /** Load averages (1, 5, 15 minutes) at the start and end of the run. */
   loadStart: number[];
   loadEnd: number[];
@@ -69,4 +71,6 @@ export interface BenchReport {
   /** Wall time of the whole run, seconds. */
   seconds: number;
   results: BenchResult[];
+  /** The WebGPU kernel variants the autotune chose (its report). */
+  autotune?: string;
 }

@@ -45,6 +45,7 @@ import {
 } from "./common.ts";
 import type { Device } from "../tensor.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { autotune } from "../device/tune.ts";
 
 /** The flags of `train`, with their defaults (the bundled demo's settings). */
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -449,6 +450,10 @@ export async function train(
       pending.push(loss);
       step++;
       i++;
+      if (step === 1 && device.kind === "webgpu") {
+        // The kernels' shapes are known now: pick each family's fastest variant (cached per adapter).
+        for (const line of (await autotune(device)).split("\n").slice(0, 1)) log(line);
+      }
       if (pending.length >= 4 || i === itersPerEpoch) {
         const n = pending.length;
         await drain();

@@ -32,6 +32,18 @@ export type Sgemm = (
   ldc: number,
 ) => void;
 
+/** `y = alpha * x + y` over `n` contiguous elements (`cblas_saxpy`). */
+export type Saxpy = (n: number, alpha: number, x: Float32Array, y: Float32Array) => void;
+
+/** `y = alpha * x + beta * y` over `n` contiguous elements (OpenBLAS's `cblas_saxpby`). */
+export type Saxpby = (
+  n: number,
+  alpha: number,
+  x: Float32Array,
+  beta: number,
+  y: Float32Array,
+) => void;
+
 /** A loaded BLAS library. */
 export interface BlasLibrary {
   /** The path (or name) it was opened from. */
@@ -44,6 +56,8 @@ export interface BlasLibrary {
   readonly fortran: boolean;
   /** Row-major single-precision GEMM. */
   readonly sgemm: Sgemm;
+  /** `cblas_saxpy` and OpenBLAS's `cblas_saxpby`, or null where the library lacks either. */
+  readonly axpby: { saxpy: Saxpy; saxpby: Saxpby } | null;
 }
 
 /** Options of {@linkcode loadBlas}. */
@@ -103,6 +117,17 @@ const SYMBOLS = {
       "buffer", // c
       "buffer", // ldc
     ],
+    result: "void",
+    optional: true,
+  },
+  cblas_saxpy: {
+    parameters: ["i32", "f32", "buffer", "i32", "buffer", "i32"], // n, alpha, x, incx, y, incy
+    result: "void",
+    optional: true,
+  },
+  cblas_saxpby: {
+    // n, alpha, x, incx, beta, y, incy
+    parameters: ["i32", "f32", "buffer", "i32", "f32", "buffer", "i32"],
     result: "void",
     optional: true,
   },
@@ -295,11 +320,18 @@ export function loadBlas(options: LoadBlasOptions = {}): BlasLibrary {
         c,
         ldc,
       );
+  const { cblas_saxpy: axpy, cblas_saxpby: axpby } = lib.symbols;
   return {
     path,
     name: describe(lib, path),
     threads: setThreads ? threads : null,
     fortran,
     sgemm,
+    axpby: axpy && axpby
+      ? {
+        saxpy: (n, alpha, x, y) => axpy(n, alpha, x, 1, y, 1),
+        saxpby: (n, alpha, x, beta, y) => axpby(n, alpha, x, 1, beta, y, 1),
+      }
+      : null,
   };
 }

@@ -21,7 +21,9 @@ export interface GradScalerOptions {
 
 /** The resumable part of a scaler. */
 export interface GradScalerState {
+  /** The current loss scale. */
   scale: number;
+  /** Clean steps since the scale last changed. */
   growthTracker: number;
 }
 

@@ -2,20 +2,34 @@
  * Convolution through GEMM (BLAS backend), per image, or per band of output rows where one
  * image's scratch would pass the budget (64 MB by default); one scratch buffer is reused.
  *
- * Column stride 1 (every VGG/FCN layer but fc6-like ones with more filters than output
- * pixels) goes through `./gemm_shifted.ts`: an im2col over kernel rows only and KW GEMMs on
- * shifted views of it. Everything else goes through the full im2col of `./gemm_im2col.ts`.
+ * Pointwise convolutions (1x1, stride 1, no padding) are GEMMs on the tensors themselves
+ * (`./gemm_direct.ts`). Stride 1 with 16 input channels or more (every other VGG/FCN layer but
+ * fc6-like ones with more filters than output pixels) goes through `./gemm_taps.ts`: one
+ * padded copy of the input and a GEMM per kernel tap on shifted views of it; other column
+ * stride 1 layers through `./gemm_shifted.ts`: an im2col over kernel rows only and KW GEMMs
+ * on shifted views of it. Everything else goes through the full im2col of
+ * `./gemm_im2col.ts`.
  * The bias is the GEMM's initial C (beta 1); the ReLU is a branch-free pass over the output.
+ * Outputs come from `ctx.alloc` (the backend's pool: any contents) and are fully written.
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
+import type { ConvGeom, Planes } from "../../device/backend.ts";
 import { reluInPlace } from "../elementwise/blas.ts";
-import type { GemmContext } from "./gemm_context.ts";
+import { allocate, type GemmContext } from "./gemm_context.ts";
+import * as direct from "./gemm_direct.ts";
 import * as im2col from "./gemm_im2col.ts";
 import * as shifted from "./gemm_shifted.ts";
+import * as taps from "./gemm_taps.ts";
 
 export { type GemmContext, Scratch, SCRATCH_ELEMS } from "./gemm_context.ts";
+
+/** The GEMM layout of a geometry: pointwise, per tap, shifted or full im2col. */
+function layout(g: ConvGeom): typeof direct | typeof taps | typeof shifted | typeof im2col {
+  if (direct.applies(g)) return direct;
+  if (taps.applies(g)) return taps;
+  return shifted.applies(g) ? shifted : im2col;
+}
 
 /** Throws unless `a` holds `n` elements: BLAS would read past a short array instead of failing. */
 function expectLength(what: string, a: Float32Array, n: number, g: ConvGeom): void {
@@ -38,9 +52,10 @@ export function conv2d(
   expectLength("conv2d input x", x, g.n * g.c * g.h * g.w, g);
   expectLength("conv2d weight w", w, g.k * g.c * g.kh * g.kw, g);
   if (b) expectLength("conv2d bias b", b, g.k, g);
-  const y = new Float32Array(g.n * g.k * g.oh * g.ow);
-  if (y.length === 0) return y;
-  (shifted.applies(g) ? shifted : im2col).forward(ctx, x, w, b, g, y);
+  const size = g.n * g.k * g.oh * g.ow;
+  if (size === 0) return new Float32Array(0);
+  const y = allocate(ctx, size);
+  layout(g).forward(ctx, x, w, b, g, y);
   if (relu) reluInPlace(y);
   return y;
 }
@@ -54,9 +69,11 @@ export function conv2dGradInput(
 ): Float32Array {
   expectLength("conv2dGradInput dy", dy, g.n * g.k * g.oh * g.ow, g);
   expectLength("conv2dGradInput weight w", w, g.k * g.c * g.kh * g.kw, g);
-  const dx = new Float32Array(g.n * g.c * g.h * g.w);
-  if (dx.length === 0 || g.oh * g.ow === 0 || g.k === 0) return dx;
-  (shifted.applies(g) ? shifted : im2col).backwardData(ctx, dy, w, g, dx);
+  const size = g.n * g.c * g.h * g.w;
+  if (size === 0 || g.oh * g.ow === 0 || g.k === 0) return new Float32Array(size);
+  const dx = allocate(ctx, size);
+  if (direct.applies(g)) direct.backwardData(ctx, dy, w, g, dx);
+  else layout(g).backwardData(ctx, dy, w, g, dx.fill(0));
   return dx;
 }
 
@@ -70,9 +87,33 @@ export function conv2dGradWeight(
   expectLength("conv2dGradWeight dy", dy, g.n * g.k * g.oh * g.ow, g);
   expectLength("conv2dGradWeight input x", x, g.n * g.c * g.h * g.w, g);
   const size = g.k * g.c * g.kh * g.kw;
-  if (size === 0 || g.oh * g.ow === 0) return new Float32Array(size);
-  if (shifted.applies(g)) return shifted.backwardWeight(ctx, dy, x, g);
-  const dw = new Float32Array(size);
-  im2col.backwardWeight(ctx, dy, x, g, dw);
+  if (size === 0 || g.n * g.oh * g.ow === 0) return new Float32Array(size);
+  const path = layout(g);
+  if (path === taps) return taps.backwardWeight(ctx, dy, x, g);
+  if (path === shifted) return shifted.backwardWeight(ctx, dy, x, g);
+  const dw = allocate(ctx, size);
+  (path === direct ? direct : im2col).backwardWeight(ctx, dy, x, g, dw);
   return dw;
+}
+
+/** x `[N, C, H, W]` -> `[C]` channel sums in f64 (the bias gradient), the reference's order. */
+export function channelSum(x: Float32Array, p: Planes, out?: Float32Array): Float32Array {
+  const hw = p.h * p.w;
+  if (x.length !== p.n * p.c * hw) {
+    throw new RangeError(
+      `channelSum: expected x of ${p.n * p.c * hw} elements [N, C, H, W] but got ${x.length}`,
+    );
+  }
+  if (out && out.length !== p.c) {
+    throw new RangeError(`channelSum: expected out of ${p.c} elements but got ${out.length}`);
+  }
+  const y = out ?? new Float32Array(p.c);
+  for (let c = 0; c < p.c; c++) {
+    let acc = 0;
+    for (let n = 0; n < p.n; n++) {
+      for (let i = (n * p.c + c) * hw, e = i + hw; i < e; i++) acc += x[i];
+    }
+    y[c] = acc;
+  }
+  return y;
 }

@@ -4,6 +4,7 @@ import { f32of } from "../../device/cpu.ts";
 import { assertClose, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
 import * as ref from "./reference.ts";
+import { channelSum } from "./blas.ts";
 
 const blas: BlasBackend | null = (() => {
   try {
@@ -59,6 +60,10 @@ const CASES: [string, ConvGeom][] = [
   ["more filters than outputs (fc6-like: im2col)", geom([1, 3, 4, 4, 20, 3, 3])],
   ["3x1 kernel (taps are the weights)", geom([2, 3, 6, 5, 4, 3, 1], [1, 1], [1, 0])],
   ["1x1 with more filters than outputs", geom([1, 4, 2, 3, 9, 1, 1])],
+  // Bands of 128 columns or more take the untransposed im2col GEMMs.
+  ["3x3 stride 2 with wide bands", geom([2, 3, 24, 26, 4, 3, 3], [2, 2], [1, 1])],
+  ["fc6-like with wide bands", geom([1, 2, 12, 12, 160, 3, 3], [1, 1], [1, 1])],
+  ["5x5 taps, the generic packing", geom([1, 3, 9, 8, 4, 5, 5], [1, 1], [2, 2])],
 ];
 
 function checkAll(be: BlasBackend, label: string): void {
@@ -152,4 +157,12 @@ Deno.test({
       "conv2dGradWeight dy: expected 48 elements",
     );
   },
+});
+
+Deno.test("blas channelSum: the reference's f64 sums, into an output of any contents", () => {
+  const p = { n: 3, c: 4, h: 5, w: 6 }, x = randn(3 * 4 * 5 * 6, 77, -1e3, 1e3);
+  const out = new Float32Array(4).fill(NaN);
+  assertEquals(channelSum(x, p, out), ref.channelSum(x, p));
+  assertEquals(out, ref.channelSum(x, p));
+  assertThrows(() => channelSum(x, { ...p, c: 5 }), "expected x of 450 elements");
 });

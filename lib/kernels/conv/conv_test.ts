@@ -5,7 +5,12 @@ import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import { checkOp, devices, hasWebGpu, randn, rng } from "../../../tests/harness.ts";
 import { geom } from "./_testing.ts";
+import { directConv, directFits, forwardProblem, gradInputProblem } from "./direct.ts";
+import { directWeightFits } from "./direct_weight.ts";
+import { gemvApplies } from "./gemv.ts";
+import { genericConv2d, genericGradInput, genericGradWeight } from "./generic.ts";
 import * as ref from "./reference.ts";
+import { directFamily, genericFamily, gradWeightWith, weightFamily } from "./tuning.ts";
 
 /** Backends other than the reference that checkOp must have compared. */
 async function expectedOthers(): Promise<number> {
@@ -211,18 +216,25 @@ Deno.test({
     const device = await requestDevice({ backend: "webgpu" });
     const b = device.backend as WebGpuBackend;
     try {
-      const counts: number[] = [];
-      for (
-        const g of [geom(1, 3, 8, 8, 4, 3, { pad: 1 }), geom(2, 5, 11, 7, 6, 5, { stride: 2 })]
-      ) {
-        const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
-        const dy = randn(g.n * g.k * g.oh * g.ow, 3);
-        await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, true), [x, w]);
-        await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]);
-        await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]);
-        counts.push(b.rt.pipelineCount);
+      // Pairs of layers that take the same paths: direct 3x3, direct 1x1 (both with widths
+      // that are multiples of 4, which pick the vec4 variants), general (strided).
+      const pairs = [
+        [geom(1, 3, 8, 8, 4, 3, { pad: 1 }), geom(2, 5, 11, 12, 6, 3, { pad: 1 })],
+        [geom(1, 3, 8, 8, 4, 1), geom(2, 6, 5, 12, 3, 1)],
+        [geom(1, 3, 8, 8, 4, 3, { stride: 2 }), geom(2, 5, 11, 7, 6, 5, { stride: 2 })],
+      ];
+      for (const gs of pairs) {
+        const counts: number[] = [];
+        for (const g of gs) {
+          const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
+          const dy = randn(g.n * g.k * g.oh * g.ow, 3);
+          await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, true), [x, w]);
+          await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]);
+          await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]);
+          counts.push(b.rt.pipelineCount);
+        }
+        assertEquals(counts[1], counts[0], `pipelines after ${JSON.stringify(gs[1])}`);
       }
-      assertEquals(counts[1], counts[0]);
     } finally {
       device.destroy();
     }
@@ -257,6 +269,214 @@ Deno.test({
         await run(b, ([s]) => b.channelSum(s, { n: 0, c: 3, h: 2, w: 2 }), [empty]),
         new Float32Array(3),
       );
+    } finally {
+      device.destroy();
+    }
+  },
+});
+
+/** Tolerances of the WebGPU-vs-reference comparisons (as for the other WebGPU kernels). */
+const TOL = { atol: 2e-4, rtol: 1e-4 };
+
+Deno.test({
+  name: "direct conv on WebGPU: every candidate tile, forward and backward-data",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const b = device.backend as WebGpuBackend;
+    try {
+      const cases: [string, ConvGeom][] = [
+        ["3x3 pad 1, ragged tiles", geom(2, 5, 9, 13, 19, 3, { pad: 1 })],
+        ["3x3 pad 0", geom(1, 3, 8, 7, 6, 3)],
+        // Widths that are multiples of 4: whole-vec4 stores for tiles 4 or 8 columns wide.
+        ["3x3 pad 1, width 8", geom(2, 3, 6, 8, 5, 3, { pad: 1 })],
+        ["3x3 pad 2 (backward-data pads 0)", geom(1, 2, 6, 5, 3, 3, { pad: 2 })],
+        // Windows of weights: several chunks of input channels and several output blocks.
+        ["3x3 many channels", geom(1, 120, 6, 6, 40, 3, { pad: 1 })],
+        ["1x1 (vec4 loads and stores)", geom(2, 7, 5, 8, 21, 1)],
+        ["1x1 width 5", geom(1, 6, 3, 5, 9, 1)],
+        ["1x1 many channels", geom(1, 700, 3, 4, 30, 1)],
+      ];
+      for (const [name, g] of cases) {
+        const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
+        const bias = randn(g.k, 3), dy = randn(g.n * g.k * g.oh * g.ow, 4);
+        const fwd = forwardProblem(g)!, dx = gradInputProblem(g)!;
+        const wantY = ref.conv2d(x, w, bias, g, true), wantDx = ref.conv2dGradInput(dy, w, g);
+        for (const t of directFamily(g.kh, g.kw).candidates) {
+          const tn = `${name} tile ${JSON.stringify(t)}`;
+          assert(directFits(b.rt, fwd, t) && directFits(b.rt, dx, t), `${tn}: fits`);
+          assertClose(
+            await run(b, ([sx, sw, sb]) => directConv(b.rt, sx, sw, sb, fwd, true, false, t), [
+              x,
+              w,
+              bias,
+            ]),
+            wantY,
+            { ...TOL, name: `direct forward ${tn}` },
+          );
+          assertClose(
+            await run(b, ([sdy, sw]) => directConv(b.rt, sdy, sw, null, dx, false, true, t), [
+              dy,
+              w,
+            ]),
+            wantDx,
+            { ...TOL, name: `direct backward-data ${tn}` },
+          );
+        }
+      }
+    } finally {
+      device.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "direct conv on WebGPU: chunked over images with a small binding limit",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    // 1000 floats per binding: one image of x (400) or y (800) at a time.
+    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4000 });
+    const b = device.backend as WebGpuBackend;
+    try {
+      const g = geom(4, 4, 10, 10, 8, 3, { pad: 1 });
+      const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * 9, 2);
+      const dy = randn(g.n * g.k * g.oh * g.ow, 3);
+      const before = b.rt.dispatchCount;
+      assertClose(
+        await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, false), [x, w]),
+        ref.conv2d(x, w, null, g, false),
+        { ...TOL, name: "direct forward chunked" },
+      );
+      // One pack and one dispatch per image.
+      assertEquals(b.rt.dispatchCount - before, 1 + g.n);
+      assertClose(
+        await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]),
+        ref.conv2dGradWeight(dy, x, g),
+        { ...TOL, name: "direct backward-weight chunked" },
+      );
+    } finally {
+      device.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "backward-weight on WebGPU: every candidate, slices and bands",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const b = device.backend as WebGpuBackend;
+    try {
+      const cases: [string, ConvGeom][] = [
+        // Few channels: the rows of a band are split into slices summed afterwards.
+        ["3x3 pad 1, few channels", geom(2, 5, 9, 13, 19, 3, { pad: 1 })],
+        // Wide rows: several bands per image, read-modify-write of dw.
+        ["3x3 wide, many channels", geom(1, 70, 10, 100, 19, 3, { pad: 1 })],
+        ["3x3 pad 0", geom(2, 3, 7, 8, 5, 3)],
+        ["1x1", geom(2, 7, 5, 8, 21, 1)],
+      ];
+      for (const [name, g] of cases) {
+        const x = randn(g.n * g.c * g.h * g.w, 1), dy = randn(g.n * g.k * g.oh * g.ow, 4);
+        const want = ref.conv2dGradWeight(dy, x, g);
+        for (const c of weightFamily(g.kh, g.kw).candidates) {
+          if (c.kind === "direct") assert(directWeightFits(b.rt, g, c), `${name}: fits`);
+          assertClose(
+            await run(b, ([sdy, sx]) => gradWeightWith(b.rt, sdy, sx, g, c), [dy, x]),
+            want,
+            { ...TOL, name: `backward-weight ${name} ${JSON.stringify(c)}` },
+          );
+        }
+      }
+    } finally {
+      device.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "general conv kernels on WebGPU: every candidate tile",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const b = device.backend as WebGpuBackend;
+    try {
+      const cases: [string, ConvGeom][] = [
+        ["3x3 stride 2 pad 1", geom(2, 4, 9, 7, 6, 3, { stride: 2, pad: 1 })],
+        ["FCN upsampler 4x4 stride 2 pad 1", geom(1, 3, 12, 10, 5, 4, { stride: 2, pad: 1 })],
+        ["3x5 dilation 2", geom(2, 3, 11, 13, 5, 3, { kw: 5, pad: 2, dil: 2 })],
+      ];
+      for (const [name, g] of cases) {
+        const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
+        const bias = randn(g.k, 3), dy = randn(g.n * g.k * g.oh * g.ow, 4);
+        for (const t of genericFamily("forward").candidates) {
+          const tn = `${name} ${JSON.stringify(t)}`;
+          assertClose(
+            await run(b, ([sx, sw, sb]) => genericConv2d(b.rt, sx, sw, sb, g, true, t), [
+              x,
+              w,
+              bias,
+            ]),
+            ref.conv2d(x, w, bias, g, true),
+            { ...TOL, name: `general forward ${tn}` },
+          );
+        }
+        for (const t of genericFamily("gradInput").candidates) {
+          assertClose(
+            await run(b, ([sdy, sw]) => genericGradInput(b.rt, sdy, sw, g, t), [dy, w]),
+            ref.conv2dGradInput(dy, w, g),
+            { ...TOL, name: `general backward-data ${name} ${JSON.stringify(t)}` },
+          );
+        }
+        for (const t of genericFamily("gradWeight").candidates) {
+          assertClose(
+            await run(b, ([sdy, sx]) => genericGradWeight(b.rt, sdy, sx, g, t), [dy, x]),
+            ref.conv2dGradWeight(dy, x, g),
+            { ...TOL, name: `general backward-weight ${name} ${JSON.stringify(t)}` },
+          );
+        }
+      }
+    } finally {
+      device.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "few-pixel conv on WebGPU: fc6-like layers, strides, padding, dilation, windows",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const b = device.backend as WebGpuBackend;
+    try {
+      const cases: [string, ConvGeom][] = [
+        ["7x7 over 7x7 (fc6)", geom(1, 8, 7, 7, 10, 7)],
+        // 400 * 49 columns: two uniform windows of the reduction.
+        ["7x7 over 7x7, long reduction", geom(1, 400, 7, 7, 7, 7)],
+        ["2x2 stride 2, two images", geom(2, 4, 3, 3, 5, 2, { stride: 2 })],
+        ["3x3 stride 3 pad 1, four pixels", geom(1, 12, 5, 5, 9, 3, { pad: 1, stride: 3 })],
+        ["1x1 over 1x1, three images (fc7)", geom(3, 4, 1, 1, 6, 1)],
+        ["4x4 dilation 2 stride 4", geom(1, 2, 9, 9, 3, 4, { dil: 2, stride: 4 })],
+      ];
+      for (const [name, g] of cases) {
+        assert(gemvApplies(b.rt, g), `${name}: takes the few-pixel path`);
+        const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
+        const bias = randn(g.k, 3), dy = randn(g.n * g.k * g.oh * g.ow, 4);
+        assertClose(
+          await run(b, ([sx, sw, sb]) => b.conv2d(sx, sw, sb, g, true), [x, w, bias]),
+          ref.conv2d(x, w, bias, g, true),
+          { ...TOL, name: `few-pixel forward ${name}` },
+        );
+        assertClose(
+          await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]),
+          ref.conv2dGradInput(dy, w, g),
+          { ...TOL, name: `few-pixel backward-data ${name}` },
+        );
+        assertClose(
+          await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]),
+          ref.conv2dGradWeight(dy, x, g),
+          { ...TOL, name: `few-pixel backward-weight ${name}` },
+        );
+      }
     } finally {
       device.destroy();
     }

@@ -52,6 +52,16 @@ export interface GemmContext {
   sgemm: Sgemm;
   /** The reused buffer for column matrices and wide outputs. */
   scratch: Scratch;
+  /**
+   * Where outputs come from: an array of `length` elements whose contents may be anything (the
+   * backend's pool of freed arrays); the kernels write every element. Default: a new array.
+   */
+  alloc?: (length: number) => Float32Array;
+}
+
+/** An output array of `length` elements from the context (contents undefined). */
+export function allocate(ctx: GemmContext, length: number): Float32Array {
+  return ctx.alloc ? ctx.alloc(length) : new Float32Array(length);
 }
 
 /** Output rows per band so that `fixed + perRow * rows` elements fit the budget (>= 1). */

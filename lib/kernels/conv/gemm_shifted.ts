@@ -10,12 +10,13 @@
  * threads, batch 1, forward / backward-data / backward-weight in ms, shifted against im2col:
  * 64 -> 64 channels 3x3 at 224x224: 38 / 37 / 36 against 67 / 61 / 54;
  * 128 -> 256 channels 3x3 at 112x112: 40 / 38 / 36 against 52 / 45 / 43.
- * Outputs are allocated, zeroed, by the caller; buffer sizes are checked there too.
+ * Outputs are allocated by the caller (zeroed for backward-data), except backward-weight's;
+ * buffer sizes are checked there too.
  *
  * @module
  */
 import type { ConvGeom } from "../../device/backend.ts";
-import { bandRows, fillBias, type GemmContext } from "./gemm_context.ts";
+import { allocate, bandRows, fillBias, type GemmContext } from "./gemm_context.ts";
 import * as sh from "./shifted.ts";
 
 /** Whether this layout pays: column stride 1, and weights no larger than the outputs. */
@@ -123,7 +124,10 @@ export function backwardData(
   }
 }
 
-/** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`, summed over the batch. */
+/**
+ * dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`, summed over the batch, in an
+ * array from `ctx.alloc` (at least one band: N, OH > 0; the first overwrites, beta 0).
+ */
 export function backwardWeight(
   ctx: GemmContext,
   dy: Float32Array,
@@ -132,15 +136,17 @@ export function backwardWeight(
 ): Float32Array {
   const ckh = g.c * g.kh, { rows, tapBuf, zBuf, wideBuf } = plan(ctx, g);
   // With KW = 1 the taps are laid out as the weights: accumulate into the result directly.
-  const dwt = g.kw === 1 ? new Float32Array(g.k * ckh) : tapBuf.fill(0);
+  const dwt = g.kw === 1 ? allocate(ctx, g.k * ckh) : tapBuf;
+  let beta = 0;
   for (const { n, r0, r1, len, cols, ld } of bands(g, rows)) {
     const dyw = wideBuf.subarray(0, g.k * ld);
     sh.copyWide(dy, n * g.k * g.oh * g.ow, g, r0, r1, dyw, true);
     sh.buildRows(x, n * g.c * g.h * g.w, g, r0, r1, zBuf);
     for (let kj = 0; kj < g.kw; kj++) {
       const tap = dwt.subarray(kj * g.k * ckh), z = zBuf.subarray(kj * g.dilW);
-      ctx.sgemm(false, true, g.k, ckh, cols, 1, dyw, ld, z, len, 1, tap, ckh);
+      ctx.sgemm(false, true, g.k, ckh, cols, 1, dyw, ld, z, len, beta, tap, ckh);
     }
+    beta = 1;
   }
-  return g.kw === 1 ? dwt : sh.unpackTaps(dwt, g);
+  return g.kw === 1 ? dwt : sh.unpackTaps(dwt, g, allocate(ctx, g.k * ckh * g.kw));
 }

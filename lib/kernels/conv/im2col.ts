@@ -57,8 +57,9 @@ export function im2col(
 }
 
 /**
- * Adds the column gradient `dcol` (`[C*KH*KW, (r1-r0)*OW]`) of output rows `[r0, r1)` into the
- * input gradient of the image at `dx[dxOff..]`: the transpose of {@linkcode im2col}.
+ * Adds the column gradient `dcol` of output rows `[r0, r1)` into the input gradient of the image
+ * at `dx[dxOff..]`: the transpose of {@linkcode im2col}. `dcol` is `[C*KH*KW, (r1-r0)*OW]`
+ * (row-major), or its transpose `[(r1-r0)*OW, C*KH*KW]` when `transposed`.
  */
 export function col2im(
   dcol: Float32Array,
@@ -67,23 +68,26 @@ export function col2im(
   r1: number,
   dx: Float32Array,
   dxOff: number,
+  transposed = false,
 ): void {
   const { c, h, w, kh, kw, ow, strideH, strideW, padH, padW, dilH, dilW } = g;
-  let src = 0;
+  // Element (row, q) of the column matrix lies at row * rs + q * cs.
+  const rs = transposed ? 1 : (r1 - r0) * ow, cs = transposed ? c * kh * kw : 1;
+  let row = 0;
   for (let ch = 0; ch < c; ch++) {
     const plane = dxOff + ch * h * w;
     for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++) {
+      for (let kj = 0; kj < kw; kj++, row++) {
         const shift = kj * dilW - padW;
         const [lo, hi] = validRange(shift, strideW, w, ow);
-        for (let oh = r0; oh < r1; oh++, src += ow) {
+        for (let oh = r0; oh < r1; oh++) {
           const ih = oh * strideH - padH + ki * dilH;
           if (ih < 0 || ih >= h) continue;
-          const dst = plane + ih * w + shift;
-          if (strideW === 1) {
+          const dst = plane + ih * w + shift, src = row * rs + (oh - r0) * ow * cs;
+          if (strideW === 1 && cs === 1) {
             for (let j = lo; j < hi; j++) dx[dst + j] += dcol[src + j];
           } else {
-            for (let j = lo; j < hi; j++) dx[dst + j * strideW] += dcol[src + j];
+            for (let j = lo; j < hi; j++) dx[dst + j * strideW] += dcol[src + j * cs];
           }
         }
       }

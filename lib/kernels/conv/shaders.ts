@@ -1,13 +1,16 @@
 /**
- * WGSL of the convolution kernels, all implicit GEMMs with a register tile per invocation and
- * no workgroup memory. Only the tile constants are baked into the source; every size, stride,
- * padding and window offset comes from the uniform block, so one pipeline serves every layer.
+ * WGSL of the general convolution kernels (any stride, padding, dilation, kernel size), all
+ * implicit GEMMs with a register tile per invocation and no workgroup memory. Only the tile
+ * (see {@linkcode GenericTile}) is baked into the source; every size, stride, padding and
+ * window offset comes from the uniform block, so one pipeline per tile serves every layer.
  *
  * Each workgroup owns a few channels (the tile's rows) shared by all its invocations, so the
- * weight (or dy) loads are uniform: llvmpipe turns them into one scalar load per workgroup
- * instead of a gather. The tile's columns (pixels, or weight taps) spread over the lanes, the
- * `j`-th of an invocation being `WG * j` after the first. All control flow inside the loops is
- * uniform; per-lane conditions (padding, ragged edges) become `select`s.
+ * weight (or dy) addresses are the same in every lane. (llvmpipe does not exploit that: on
+ * Mesa 22.3 every storage load is a loop over the 8 lanes, uniform or not, which is why the
+ * stride-1 layers have faster kernels of their own, `direct_shaders.ts`.) The tile's columns
+ * (pixels, or weight taps) spread over the lanes, the `j`-th of an invocation being `WG * j`
+ * after the first. All control flow inside the loops is uniform; per-lane conditions (padding,
+ * ragged edges) become `select`s.
  *
  * Window layout: every storage is bound as a window starting at its chunk's first element, and
  * `*Base` is the offset of that element inside the bound window (see `WebGpuRuntime.bind`).
@@ -16,18 +19,29 @@
  */
 import { each, grid, uniformStruct } from "../matmul/blocks.ts";
 
-/** Invocations per workgroup. */
-export const WG = 64;
-/** Channels per invocation (rows of the register tile, uniform across the workgroup). */
-export const TC = 16;
-/** Pixels (or weight taps) per invocation (columns of the register tile). */
-export const TP = 8;
+/** Register tile of the general kernels. */
+export interface GenericTile {
+  /** Channels per invocation (rows of the register tile, uniform across the workgroup). */
+  tc: number;
+  /** Pixels (or weight taps) per invocation (columns of the register tile). */
+  tp: number;
+  /** Invocations per workgroup. */
+  wg: number;
+}
 
-const MAIN = `@compute @workgroup_size(${WG})
+/** The tile the general kernels were written with (and the default without tuning). */
+export const GENERIC_TILE: GenericTile = { tc: 16, tp: 8, wg: 64 };
+
+/** Invocations per workgroup of the small reduction kernels. */
+export const WG = 64;
+
+function main(wg: number): string {
+  return `@compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
   let g = wid.x + wid.y * nwg.x;
   if (g >= u.groups) { return; }`;
+}
 
 const GEOM = ["c", "h", "w", "k", "kh", "kw", "oh", "ow", "sh", "sw", "ph", "pw", "dh", "dw"];
 
@@ -52,7 +66,8 @@ export const FORWARD_FIELDS = [
  * Forward: y `[N, K, OH, OW]` = w `[K, C*KH*KW]` @ im2col(x) `[C*KH*KW, N*OH*OW]` + b.
  * Bindings: x, w, (bias), y, uniforms.
  */
-export function forwardSource(bias: boolean): string {
+export function forwardSource(bias: boolean, tile: GenericTile = GENERIC_TILE): string {
+  const { tc: TC, tp: TP, wg: WG } = tile;
   const yBinding = bias ? 3 : 2;
   return `@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
@@ -61,7 +76,7 @@ ${bias ? "@group(0) @binding(2) var<storage, read> bias: array<f32>;" : ""}
 ${uniformStruct(FORWARD_FIELDS)}
 @group(0) @binding(${yBinding + 1}) var<uniform> u: U;
 
-${MAIN}
+${main(WG)}
   let P = u.oh * u.ow;
   let HW = u.h * u.w;
   let KK = u.kh * u.kw;
@@ -138,14 +153,15 @@ export const GRAD_INPUT_FIELDS = [
  * are the same for every pixel, so a workgroup (one phase) loops over those taps only, and
  * strided layers (FCN's upsamplers) cost no wasted multiply. Bindings: dy, w, dx, uniforms.
  */
-export function gradInputSource(): string {
+export function gradInputSource(tile: GenericTile = GENERIC_TILE): string {
+  const { tc: TC, tp: TP, wg: WG } = tile;
   return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 ${uniformStruct(GRAD_INPUT_FIELDS)}
 @group(0) @binding(3) var<uniform> u: U;
 
-${MAIN}
+${main(WG)}
   let P = u.oh * u.ow;
   let HW = u.h * u.w;
   let KK = u.kh * u.kw;
@@ -171,14 +187,18 @@ ${
   // Tap i reaches input row ih from output row (ih + ph - i * dh) / sh when that divides
   // exactly, which depends on the phase only: the hitting taps are i0, i0 + stepH, ...
   // (loops with uniform bounds: llvmpipe runs a skipped branch anyway, masked).
+  // offH/offW (multiples of the strides, at least the taps' reach) keep the operands of % and /
+  // non-negative: signed remainders of negative values are undefined on some backends (GLSL).
+  let offH = u.sh * u.kh * u.dh;
+  let offW = u.sw * u.kw * u.dw;
   var i0 = u.kh;
   for (var i = 0u; i < u.stepH; i++) {
-    let hit = (i32(fh + u.ph) - i32(i * u.dh)) % i32(u.sh) == 0;
+    let hit = (fh + u.ph + offH - i * u.dh) % u.sh == 0u;
     i0 = select(i0, i, hit && i0 == u.kh);
   }
   var j0 = u.kw;
   for (var jj = 0u; jj < u.stepW; jj++) {
-    let hit = (i32(fw + u.pw) - i32(jj * u.dw)) % i32(u.sw) == 0;
+    let hit = (fw + u.pw + offW - jj * u.dw) % u.sw == 0u;
     j0 = select(j0, jj, hit && j0 == u.kw);
   }
 ${grid(TC, TP, (t, j) => `  var acc${t}_${j} = 0.0;`)}
@@ -186,7 +206,7 @@ ${grid(TC, TP, (t, j) => `  var acc${t}_${j} = 0.0;`)}
     let wk = kk * u.c * KK;
     let dyk = kk * P;
     for (var i = i0; i < u.kh; i += u.stepH) {
-      let oho = (i32(fh + u.ph) - i32(i * u.dh)) / i32(u.sh);
+      let oho = i32((fh + u.ph + offH - i * u.dh) / u.sh) - i32(u.kh * u.dh);
 ${
     each(TP, (j) =>
       `      let r${j} = i32(a${j}) + oho;
@@ -194,7 +214,7 @@ ${
       let dr${j} = i32(dyo${j} + dyk) + r${j} * i32(u.ow);`)
   }
       for (var jj = j0; jj < u.kw; jj += u.stepW) {
-        let owo = (i32(fw + u.pw) - i32(jj * u.dw)) / i32(u.sw);
+        let owo = i32((fw + u.pw + offW - jj * u.dw) / u.sw) - i32(u.kw * u.dw);
 ${
     each(TP, (j) =>
       `        let s${j} = i32(b${j}) + owo;
@@ -238,14 +258,15 @@ export const GRAD_WEIGHT_FIELDS = [
  * N*OH*OW optionally cut into slices (workgroups along the grid's last axis) whose partial
  * sums land `sliceStride` apart. Bindings: dy, x, dw, uniforms.
  */
-export function gradWeightSource(): string {
+export function gradWeightSource(tile: GenericTile = GENERIC_TILE): string {
+  const { tc: TC, tp: TP, wg: WG } = tile;
   return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
 ${uniformStruct(GRAD_WEIGHT_FIELDS)}
 @group(0) @binding(3) var<uniform> u: U;
 
-${MAIN}
+${main(WG)}
   let P = u.oh * u.ow;
   let HW = u.h * u.w;
   let KK = u.kh * u.kw;
@@ -321,7 +342,7 @@ export function channelSumSource(): string {
 ${uniformStruct(CHANNEL_SUM_FIELDS)}
 @group(0) @binding(2) var<uniform> u: U;
 
-${MAIN}
+${main(WG)}
   let i = g * ${WG}u + lid.x;
   if (i >= u.count) { return; }
   let cl = i / u.slices;
@@ -348,7 +369,7 @@ export function sumSlicesSource(): string {
 ${uniformStruct(SUM_SLICES_FIELDS)}
 @group(0) @binding(2) var<uniform> u: U;
 
-${MAIN}
+${main(WG)}
   let i = g * ${WG}u + lid.x;
   if (i >= u.len) { return; }
   var acc = 0.0;

@@ -1,6 +1,6 @@
 import { assertEquals } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
-import { relu, reluGrad, reluInPlace } from "./blas.ts";
+import { affine, binary, dropout, relu, reluGrad, reluInPlace } from "./blas.ts";
 import * as ref from "./reference.ts";
 
 /** Values where bit tricks could go wrong: signed zeros, NaNs, infinities, subnormals. */
@@ -44,4 +44,33 @@ Deno.test("blas reluInPlace: clears negatives and -0, keeps positives, works on 
   reluInPlace(y.subarray(1, 9));
   assertEquals(Array.from(y), [9, 0, 0, 0, 2.25, 0, Math.fround(1e-40), Infinity, 0, -9]);
   assertEquals(Object.is(y[3], 0), true);
+});
+
+Deno.test("blas binary and affine: bit for bit the reference, scalar b and specials too", () => {
+  const a = new Float32Array(1000 + SPECIAL.length), b = new Float32Array(a.length);
+  a.set(randn(1000, 11));
+  a.set(SPECIAL, 1000);
+  b.set(randn(1000, 12));
+  b.set(SPECIAL.slice().reverse(), 1000);
+  const scalar = new Float32Array([-0.75]);
+  for (const op of ["add", "sub", "mul", "div"] as const) {
+    assertEquals(bitsOf(binary(op, a, b)), bitsOf(ref.binary(op, a, b)), `${op}`);
+    assertEquals(bitsOf(binary(op, a, scalar)), bitsOf(ref.binary(op, a, scalar)), `${op} scalar`);
+    const out = new Float32Array(a.length).fill(NaN);
+    assertEquals(binary(op, a, b, out), out);
+  }
+  assertEquals(bitsOf(affine(a, 1.5, -2)), bitsOf(ref.affine(a, 1.5, -2)));
+  assertEquals(bitsOf(affine(a, 1, 0)), bitsOf(ref.affine(a, 1, 0)));
+});
+
+Deno.test("blas dropout: the reference's mask and scale, element-wise and per channel", () => {
+  const x = randn(6 * 49, 13);
+  for (const [p, group] of [[0.5, 1], [0.5, 49], [0.1, 49], [0.9, 7], [0.5, 0.5]]) {
+    const out = new Float32Array(x.length).fill(NaN);
+    assertEquals(
+      bitsOf(dropout(x, p, 1234, group, out)),
+      bitsOf(ref.dropout(x, p, 1234, group)),
+      `p ${p}, group ${group}`,
+    );
+  }
 });

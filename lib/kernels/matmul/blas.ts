@@ -5,7 +5,10 @@
  */
 import type { Sgemm } from "../../device/blas_ffi.ts";
 
-/** `a [M, K] @ b [K, N] -> [M, N]`; a stored `[K, M]` if transA, b `[N, K]` if transB. */
+/**
+ * `a [M, K] @ b [K, N] -> [M, N]`; a stored `[K, M]` if transA, b `[N, K]` if transB. The
+ * result goes into `out` (any contents: it is overwritten) when given, else a new array.
+ */
 export function matmul(
   sgemm: Sgemm,
   a: Float32Array,
@@ -15,6 +18,7 @@ export function matmul(
   n: number,
   transA: boolean,
   transB: boolean,
+  out?: Float32Array,
 ): Float32Array {
   // BLAS reads past a short array instead of failing: check before the call.
   if (a.length !== m * k || b.length !== k * n) {
@@ -23,8 +27,11 @@ export function matmul(
         `but found ${a.length} and ${b.length}`,
     );
   }
-  const y = new Float32Array(m * n);
-  if (m === 0 || n === 0 || k === 0) return y;
+  if (out && out.length !== m * n) {
+    throw new RangeError(`matmul: expected out of ${m * n} elements but got ${out.length}`);
+  }
+  const y = out ?? new Float32Array(m * n);
+  if (m === 0 || n === 0 || k === 0) return y.fill(0);
   sgemm(transA, transB, m, n, k, 1, a, transA ? m : k, b, transB ? k : n, 0, y, n);
   return y;
 }

@@ -4,8 +4,10 @@ import { requestDevice } from "../../device/request.ts";
 import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
+import { directConv } from "../conv/direct.ts";
 import { planBlocks, ranges, span } from "./blocks.ts";
 import * as ref from "./reference.ts";
+import { asConv, DIRECT_TILES } from "./webgpu.ts";
 
 Deno.test("matmul reference: hand-computed products in every layout", () => {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]); // [2, 3]
@@ -105,6 +107,43 @@ Deno.test({
         false,
       ]);
       assertEquals(z, new Float32Array(6));
+    } finally {
+      device.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "matmul on WebGPU: the direct path with every candidate tile",
+  ignore: !hasWebGpu,
+  fn: async () => {
+    const device = await requestDevice({ backend: "webgpu" });
+    const b = device.backend as WebGpuBackend;
+    try {
+      // N a multiple of 4 (vec4 loads and stores) or not; M not a multiple of the tiles.
+      const cases: [number, number, number][] = [[37, 45, 29], [21, 70, 64], [5, 300, 7]];
+      for (const [m, k, n] of cases) {
+        for (const transA of [false, true]) {
+          const a = randn(m * k, m + k), bm = randn(k * n, k + n);
+          const want = ref.matmul(a, bm, m, k, n, transA, false);
+          for (const t of DIRECT_TILES) {
+            const sa = b.upload(a), sb = b.upload(bm);
+            const c = directConv(b.rt, sb, sa, null, asConv(m, k, n), false, transA, t);
+            assertClose(await b.read(c) as Float32Array, want, {
+              atol: 1e-4,
+              rtol: 1e-4,
+              name: `matmul ${m}x${k}x${n} transA=${transA} tile ${JSON.stringify(t)}`,
+            });
+            for (const s of [sa, sb, c]) b.free(s);
+          }
+          // The public entry takes the direct path too.
+          assertClose(await run(b, a, bm, [m, k, n, transA, false]), want, {
+            atol: 1e-4,
+            rtol: 1e-4,
+            name: `matmul ${m}x${k}x${n} transA=${transA}`,
+          });
+        }
+      }
     } finally {
       device.destroy();
     }

@@ -1,17 +1,26 @@
 /**
- * Matrix product on WebGPU. One pipeline serves every size and layout: the sizes and the
- * strides of both operands (which encode `transA`/`transB`) travel in the uniform block.
+ * Matrix product on WebGPU.
  *
- * Each invocation computes a register tile of {@linkcode TM} rows by {@linkcode TN} columns
- * without workgroup memory. The rows of a workgroup are shared by all its invocations, so the
- * loads of `a` are uniform (one scalar load on llvmpipe); the columns spread over the lanes.
- * Operands or results larger than one binding are split into blocks of rows, columns and (with
- * accumulation into the result) of the reduction dimension.
+ * When `b` is not transposed and every operand fits one binding, `a @ b` is a 1x1 convolution
+ * of `b` (`K` channels of an `N`-pixel image) by `a` (`M` output channels of `K` weights, read
+ * transposed when `transA`): the direct conv kernel (`../conv/direct.ts`) computes it with `a`
+ * in uniform windows, `b` and the result moved 4 columns at a time, and a tile chosen by the
+ * autotuner (family `matmul.direct`).
+ *
+ * Otherwise the general kernel below runs. One pipeline serves every size and layout: the sizes
+ * and the strides of both operands (which encode `transA`/`transB`) travel in the uniform
+ * block. Each invocation computes a register tile of {@linkcode TM} rows by {@linkcode TN}
+ * columns without workgroup memory. The rows of a workgroup are shared by all its invocations;
+ * the columns spread over the lanes. Operands or results larger than one binding are split into
+ * blocks of rows, columns and (with accumulation into the result) of the reduction dimension.
  *
  * @module
  */
 import type { Storage } from "../../device/backend.ts";
 import type { WebGpuRuntime } from "../../device/webgpu.ts";
+import { choose, type Family } from "../autotune.ts";
+import { directConv, directFits, type DirectProblem } from "../conv/direct.ts";
+import { directSource, type DirectTile, packSource } from "../conv/direct_shaders.ts";
 import { fill } from "../elementwise/webgpu.ts";
 import { each, grid, pack, planBlocks, ranges, uniformStruct, type WindowSpec } from "./blocks.ts";
 
@@ -75,6 +84,49 @@ ${
 }`;
 }
 
+/** Tiles of the direct path (1x1 convolution), the first being the default. */
+export const DIRECT_TILES: readonly DirectTile[] = [
+  { tc: 32, r: 1, p: 16, wg: 8 },
+  { tc: 16, r: 1, p: 16, wg: 8 },
+  { tc: 24, r: 1, p: 8, wg: 8 },
+];
+
+/** The 1x1 convolution computing `a @ b` (b `[K, N]` as K channels of a 1 x N image). */
+export function asConv(m: number, k: number, n: number): DirectProblem {
+  return { n: 1, c: k, h: 1, w: n, k: m, kh: 1, kw: 1, oh: 1, ow: n, ph: 0, pw: 0 };
+}
+
+/** The tuned family of the direct path; problems are `[m, k, n, transA]`. */
+export const directFamily: Family<DirectTile> = {
+  name: "matmul.direct",
+  candidates: DIRECT_TILES,
+  fallback: DIRECT_TILES[0],
+  sources: () =>
+    DIRECT_TILES.flatMap((t) => [
+      directSource(1, 1, t),
+      directSource(1, 1, t, true),
+      packSource(1, t.tc),
+    ]),
+  bench(rt, problem) {
+    const [m, k, n, transA] = problem as [number, number, number, boolean];
+    // Enough columns for a few milliseconds, as many as the real problem has at most.
+    const cols = Math.min(n, Math.max(64, Math.ceil(5e7 / (m * k) / 16) * 16));
+    const fill = (len: number) => rt.upload(new Float32Array(len).fill(0.5));
+    const a = fill(m * k), b = fill(k * cols);
+    const d = asConv(m, k, cols);
+    return {
+      run: (t) => rt.free(directConv(rt, b, a, null, d, false, transA, t)),
+      dispose: () => [a, b].forEach((s) => rt.free(s)),
+    };
+  },
+};
+
+/** Shape class of a product for the autotuner. */
+function shapeClass(m: number, k: number, n: number, transA: boolean): string {
+  const c = (v: number) => (v < 64 ? `${v}` : v < 512 ? "<512" : ">=512");
+  return `m${c(m)} k${c(k)} n${c(n)}${transA ? " transA" : ""}`;
+}
+
 /**
  * `a [M, K] @ b [K, N] -> [M, N]`, with `a` stored `[K, M]` when `transA` and `b` stored
  * `[N, K]` when `transB`.
@@ -95,12 +147,32 @@ export function matmul(
   if (b.length !== k * n) {
     throw new RangeError(`matmul: expected b of ${k * n} elements but got ${b.length}`);
   }
-  const c = rt.alloc(m * n, "f32"); // [M, N]
-  if (c.length === 0) return c;
-  if (k === 0) {
-    rt.free(c);
-    return fill(rt, m * n, "f32", 0); // an empty sum
+  if (m * n === 0) return rt.alloc(0, "f32");
+  if (k === 0) return fill(rt, m * n, "f32", 0); // an empty sum
+  if (!transB) {
+    const d = asConv(m, k, n);
+    const fits = (t: DirectTile) => directFits(rt, d, t);
+    const t = choose(rt, directFamily, shapeClass(m, k, n, transA), [m, k, n, transA], fits);
+    if (fits(t)) return directConv(rt, b, a, null, d, false, transA, t);
   }
+  return generalMatmul(rt, a, b, m, k, n, transA, transB);
+}
+
+/**
+ * The general kernel (any layout, operands of any size, chunked to the binding limit); `k` and
+ * `m * n` must be positive.
+ */
+export function generalMatmul(
+  rt: WebGpuRuntime,
+  a: Storage,
+  b: Storage,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): Storage {
+  const c = rt.alloc(m * n, "f32"); // [M, N]
   const [sAm, sAk] = transA ? [1, m] : [k, 1];
   const [sBk, sBn] = transB ? [1, k] : [n, 1];
   const windows: WindowSpec[] = [

@@ -3,10 +3,15 @@
  * operations (so bit for bit the same results), with each channel's constants hoisted out of
  * a loop over its planes instead of a division and a modulo per element. On [1, 256, 112, 112]:
  * stats 4.4 ms against 37.2, forward 6.5 against 15.6, backward 13.2 against 61.6 (training).
+ * The big outputs (y, dx) may be passed in as `out`: every element is written.
  *
  * @module
  */
 import type { Planes } from "../../device/backend.ts";
+import type { Saxpy } from "../../device/blas_ffi.ts";
+
+/** Planes of at least this many elements take the BLAS forward (below, calls cost more). */
+export const BLAS_PLANE = 1024;
 
 /** Throws unless `a` holds `want` elements. */
 function expectLength(op: string, name: string, a: Float32Array, want: number): void {
@@ -65,7 +70,14 @@ export function batchNormStats(
   return { mean: Float32Array.from(mean), var: Float32Array.from(sq, (s) => s / m) };
 }
 
-/** `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]` of x `[N, C, H, W]`. */
+/**
+ * `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]` of x `[N, C, H, W]`, bit for
+ * bit the reference; or, given `saxpy` and planes of {@linkcode BLAS_PLANE} elements or more,
+ * as `y = x * s[c] + t[c]` (`s = gamma / sqrt(var + eps)`, `t = beta - mean * s`, PyTorch's
+ * form): each plane filled with t, then `saxpy(s, x)` added, twice as fast (an eval-mode
+ * ResNet at 480 px runs 54 of these) but rounded differently, within a few f32 ulps of |y|
+ * plus those of |mean * s|.
+ */
 export function batchNorm(
   x: Float32Array,
   mean: Float32Array,
@@ -74,10 +86,23 @@ export function batchNorm(
   beta: Float32Array,
   p: Planes,
   eps: number,
+  out?: Float32Array,
+  saxpy?: Saxpy,
 ): Float32Array {
   const hw = p.h * p.w;
   expectLength("batchNorm", "x", x, p.n * p.c * hw);
-  const y = new Float32Array(x.length);
+  if (out) expectLength("batchNorm", "out", out, x.length);
+  const y = out ?? new Float32Array(x.length);
+  if (saxpy && hw >= BLAS_PLANE) {
+    for (let c = 0; c < p.c; c++) {
+      const s = gamma[c] / Math.sqrt(variance[c] + eps), t = beta[c] - mean[c] * s;
+      for (let n = 0; n < p.n; n++) {
+        const o = (n * p.c + c) * hw, yc = y.subarray(o, o + hw);
+        saxpy(hw, s, x.subarray(o, o + hw), yc.fill(t));
+      }
+    }
+    return y;
+  }
   for (let n = 0; n < p.n; n++) {
     for (let c = 0; c < p.c; c++) {
       const m = mean[c], inv = 1 / Math.sqrt(variance[c] + eps), g = gamma[c], b = beta[c];
@@ -100,6 +125,7 @@ export function batchNormGrad(
   p: Planes,
   eps: number,
   training: boolean,
+  out?: Float32Array,
 ): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
   const hw = p.h * p.w, m = p.n * hw;
   expectLength("batchNormGrad", "dy", dy, p.n * p.c * hw);
@@ -107,7 +133,8 @@ export function batchNormGrad(
   const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
   const sdy = channelSums(dy, p, null);
   const dot = channelDots(dy, x, mean, p); // sum(dy * (x - mean))
-  const dx = new Float32Array(x.length);
+  if (out) expectLength("batchNormGrad", "out", out, x.length);
+  const dx = out ?? new Float32Array(x.length);
   for (let n = 0; n < p.n; n++) {
     for (let c = 0; c < p.c; c++) {
       const o = (n * p.c + c) * hw, e = o + hw;

@@ -1,5 +1,6 @@
 import type { Planes } from "../../device/backend.ts";
-import { assertEquals } from "../../../tests/assert.ts";
+import { loadBlas } from "../../device/blas_ffi.ts";
+import { assertClose, assertEquals } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
 import * as blas from "./blas.ts";
 import * as ref from "./reference.ts";
@@ -32,4 +33,31 @@ Deno.test("blas batch norm kernels: bit for bit the reference, training and eval
       );
     }
   });
+});
+
+const saxpy = (() => {
+  try {
+    return loadBlas().axpby?.saxpy ?? null;
+  } catch {
+    return null;
+  }
+})();
+
+Deno.test({
+  name: "blas batch norm forward through saxpy: close to the reference, small planes exact",
+  ignore: saxpy === null,
+  fn() {
+    for (const p of [{ n: 2, c: 3, h: 32, w: 40 }, { n: 1, c: 5, h: 40, w: 26 }, CASES[3]]) {
+      const len = p.n * p.c * p.h * p.w;
+      const x = randn(len, 50, -2, 3), gamma = randn(p.c, 51, 0.5, 1.5);
+      const beta = randn(p.c, 52), mean = randn(p.c, 53), variance = randn(p.c, 54, 0.1, 2);
+      const want = ref.batchNorm(x, mean, variance, gamma, beta, p, 1e-5);
+      const out = new Float32Array(len).fill(NaN);
+      const got = blas.batchNorm(x, mean, variance, gamma, beta, p, 1e-5, out, saxpy!);
+      assertEquals(got, out);
+      const name = JSON.stringify(p);
+      if (p.h * p.w < blas.BLAS_PLANE) assertEquals(got, want, `exact on small planes ${name}`);
+      else assertClose(got, want, { atol: 1e-6, rtol: 1e-6, name: `saxpy form on ${name}` });
+    }
+  },
 });
