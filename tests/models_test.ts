@@ -186,3 +186,21 @@ Deno.test({
     device.destroy();
   },
 });
+
+Deno.test("inference frees each intermediate once the next layer has used it", async () => {
+  const { Sequential, ReLU } = await import("../lib/nn/layers.ts");
+  const { noGrad } = await import("../mod.ts");
+  const device = await requestDevice({ backend: "cpu" });
+  const x = tensor(randn(1000, 1), [1, 10, 10, 10], device);
+  const before = device.liveBytes();
+  const seq = new Sequential([new ReLU(), new ReLU(), new ReLU()]);
+  const y = noGrad(() => seq.forward(x));
+  assertEquals(device.liveBytes() - before, 4000, "only the output is left");
+  assert(!x.disposed, "the input is never freed");
+  // With a graph, intermediates stay for backward.
+  const w = tensor(randn(1000, 2), [1, 10, 10, 10], device, { requiresGrad: true });
+  const mid = device.liveBytes();
+  const z = seq.forward(w);
+  assertEquals(device.liveBytes() - mid, 3 * 4000);
+  for (const t of [x, y, w, z]) t.dispose();
+});

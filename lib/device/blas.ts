@@ -1,14 +1,14 @@
 /**
  * The BLAS backend: host memory (typed arrays, as in {@linkcode CpuBackend}), convolutions and
  * matrix products through a native BLAS `sgemm` loaded with `Deno.dlopen` (needs
- * `--allow-ffi`). The memory-bound kernels are the TypeScript ones, with branch-free ReLUs,
- * an unrolled 2x2 max pool and plane-wise batch norm loops where those measured faster than
- * the reference loops.
+ * `--allow-ffi`). The memory-bound kernels are TypeScript loops (branch-free ReLUs, an
+ * unrolled 2x2 max pool, plane-wise batch norm, cross entropy swept plane by plane), or BLAS
+ * level-1 passes where the library has them (SGD, eval batch norm, sums of tensors).
  *
- * Freed storages go to a {@linkcode HostPool}, and the kernels above write their outputs into
- * arrays taken from it: a training step then reuses the last step's arrays instead of paying
- * page faults and zeroing for ~1 GB of fresh memory (FCN-8s at 224 px). `liveBytes()` still
- * counts live storages only.
+ * Freed storages go to a {@linkcode HostPool}, and every kernel here writes its output into an
+ * array taken from it: a training step then reuses the last step's arrays instead of paying
+ * page faults (~2 ms per MB on the dev VM) for ~1 GB of fresh memory (FCN-8s at 224 px).
+ * `liveBytes()` still counts live storages only.
  *
  * Importing this module registers the backend with `requestDevice({ backend: "blas" })`.
  *

@@ -21,7 +21,20 @@ import type { DType, HostArray } from "./backend.ts";
 /** Default capacity: 2 GiB of idle arrays (FCN-ResNet50 at 480 px frees 1.6 GB per forward). */
 export const POOL_BYTES = 2 ** 31;
 
-/** Freed typed arrays by dtype and length, reused by later allocations of the same size. */
+/**
+ * Freed typed arrays by dtype and length, reused by later allocations of the same size.
+ *
+ * @example Reuse a returned array
+ * ```ts
+ * import { HostPool } from "./blas_pool.ts";
+ * import { assert } from "../../tests/assert.ts";
+ *
+ * const pool = new HostPool();
+ * const a = pool.f32(1024); // fresh: the pool had none of this size
+ * pool.put(a); // its storage was freed
+ * assert(pool.f32(1024) === a); // handed out again, old contents and all
+ * ```
+ */
 export class HostPool {
   /** Most bytes of idle arrays kept. */
   readonly capacity: number;

@@ -11,6 +11,7 @@ import type { Device, Tensor } from "../tensor.ts";
 import type { Rng } from "../nn/init.ts";
 import {
   BatchNorm2d,
+  chain,
   Conv2d,
   Dropout,
   Layer,
@@ -20,6 +21,7 @@ import {
   Sequential,
 } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
+import { isGradEnabled } from "../autograd.ts";
 import type { SegmentationOutput } from "./types.ts";
 import type { ModelConfig } from "./create.ts";
 import { scaled } from "./vgg_fcn.ts";
@@ -81,11 +83,26 @@ export class Bottleneck extends Layer {
 
   /** `relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x))))))) + identity)`. */
   forward(x: Tensor): Tensor {
-    let y = relu(this.bn1.forward(this.conv1.forward(x)));
-    y = relu(this.bn2.forward(this.conv2.forward(y)));
-    y = this.bn3.forward(this.conv3.forward(y));
+    const y = chain(x, [
+      (t) => this.conv1.forward(t),
+      (t) => this.bn1.forward(t),
+      relu,
+      (t) => this.conv2.forward(t),
+      (t) => this.bn2.forward(t),
+      relu,
+      (t) => this.conv3.forward(t),
+      (t) => this.bn3.forward(t),
+    ]);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return relu(add(y, identity));
+    const sum = add(y, identity);
+    if (!isGradEnabled()) {
+      // Inference: free the branch outputs as soon as they are summed.
+      y.dispose();
+      if (identity !== x) identity.dispose();
+    }
+    const out = relu(sum);
+    if (!isGradEnabled()) sum.dispose();
+    return out;
   }
 }
 
@@ -134,11 +151,16 @@ export class ResNetBackbone extends Module {
 
   /** x `[N, 3, H, W]` -> layer3 `[N, 1024w, H/8, W/8]` and layer4 `[N, 2048w, H/8, W/8]`. */
   forward(x: Tensor): { aux: Tensor; out: Tensor } {
-    let y = relu(this.bn1.forward(this.conv1.forward(x)));
-    y = this.maxpool.forward(y);
-    y = this.stages[0].forward(y);
-    y = this.stages[1].forward(y);
+    const y = chain(x, [
+      (t) => this.conv1.forward(t),
+      (t) => this.bn1.forward(t),
+      relu,
+      (t) => this.maxpool.forward(t),
+      (t) => this.stages[0].forward(t),
+      (t) => this.stages[1].forward(t),
+    ]);
     const aux = this.stages[2].forward(y);
+    if (!isGradEnabled()) y.dispose();
     return { aux, out: this.stages[3].forward(aux) };
   }
 }

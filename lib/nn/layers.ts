@@ -9,6 +9,7 @@ import { dropout, dropout2d, relu } from "../ops/elementwise.ts";
 import { batchNorm2d } from "../ops/norm.ts";
 import { maxPool2d } from "../ops/pool.ts";
 import type { Device, Tensor } from "../tensor.ts";
+import { isGradEnabled } from "../autograd.ts";
 import { bilinearKernel, defaultConvInit, kaimingNormal, type Rng } from "./init.ts";
 import { type HostScalar, hostTensor, Module } from "./module.ts";
 
@@ -220,14 +221,30 @@ export class Sequential extends Layer {
 
   /** Applies the layers in order. */
   forward(x: Tensor): Tensor {
-    let y = x;
+    const fns: ((t: Tensor) => Tensor)[] = [];
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i];
       if (l instanceof Conv2d && this.layers[i + 1] instanceof ReLU) {
-        y = l.forward(y, true);
+        fns.push((t) => l.forward(t, true));
         i++;
-      } else y = l.forward(y);
+      } else fns.push((t) => l.forward(t));
     }
-    return y;
+    return chain(x, fns);
   }
+}
+
+/**
+ * Applies `fns` in order. Without a graph (under `noGrad`), each intermediate is freed as soon
+ * as the next function has used it, so inference holds one or two activations at a time; `x`,
+ * kept tensors and pass-through results are never freed.
+ */
+export function chain(x: Tensor, fns: ((t: Tensor) => Tensor)[]): Tensor {
+  const free = !isGradEnabled();
+  let y = x;
+  for (const fn of fns) {
+    const next = fn(y);
+    if (free && y !== x && next !== y && !y.kept) y.dispose();
+    y = next;
+  }
+  return y;
 }
