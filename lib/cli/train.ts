@@ -35,14 +35,7 @@ import { paletteOf } from "../data/palette.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
 import { Progress } from "./progress.ts";
 import { type EpochRecord, renderReport, type ReportSample } from "./report.ts";
-import {
-  bundledData,
-  localPath,
-  openDataset,
-  openDevice,
-  readWeights,
-  type SegDataset,
-} from "./common.ts";
+import { bundledData, openDataset, openDevice, readWeights, type SegDataset } from "./common.ts";
 import type { Device } from "../tensor.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { autotune } from "../device/tune.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type Tensor, tidy } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
 import { scale } from "../ops/elementwise.ts";
 import type { SGD } from "./sgd.ts";
 
