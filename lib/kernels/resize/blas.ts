@@ -76,48 +76,5 @@ function expectLength(op: string, name: string, a: Float32Array, n: number): voi
   }
 }
 
-/** `x[:, :, top:top+oh, left:left+ow]` of x `[N, C, H, W]`, into `out` (any contents). */
-export function crop(
-  x: Float32Array,
-  p: Planes,
-  oh: number,
-  ow: number,
-  top: number,
-  left: number,
-  out?: Float32Array,
-): Float32Array {
-  const planes = p.n * p.c;
-  expectLength("crop", "x", x, planes * p.h * p.w);
-  if (out) expectLength("crop", "out", out, planes * oh * ow);
-  const y = out ?? new Float32Array(planes * oh * ow);
-  for (let pl = 0; pl < planes; pl++) {
-    for (let oy = 0; oy < oh; oy++) {
-      const src = (pl * p.h + top + oy) * p.w + left;
-      y.set(x.subarray(src, src + ow), (pl * oh + oy) * ow);
-    }
-  }
-  return y;
-}
-
-/** Backward of crop: dy `[N, C, oh, ow]` placed into zeros `[N, C, H, W]` (`out`: any contents). */
-export function cropGrad(
-  dy: Float32Array,
-  p: Planes,
-  oh: number,
-  ow: number,
-  top: number,
-  left: number,
-  out?: Float32Array,
-): Float32Array {
-  const planes = p.n * p.c;
-  expectLength("cropGrad", "dy", dy, planes * oh * ow);
-  if (out) expectLength("cropGrad", "out", out, planes * p.h * p.w);
-  const dx = out ? out.fill(0) : new Float32Array(planes * p.h * p.w);
-  for (let pl = 0; pl < planes; pl++) {
-    for (let oy = 0; oy < oh; oy++) {
-      const src = (pl * oh + oy) * ow;
-      dx.set(dy.subarray(src, src + ow), (pl * p.h + top + oy) * p.w + left);
-    }
-  }
-  return dx;
-}
+/** Crop and its backward: the reference loops, writing into a pooled `out` when given. */
+export { crop, cropGrad } from "./reference.ts";

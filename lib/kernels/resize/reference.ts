@@ -109,9 +109,13 @@ export function crop(
   ow: number,
   top: number,
   left: number,
+  out?: Float32Array,
 ): Float32Array {
   const planes = p.n * p.c;
-  const y = new Float32Array(planes * oh * ow);
+  const y = out ?? new Float32Array(planes * oh * ow);
+  if (y.length !== planes * oh * ow) {
+    throw new RangeError(`crop: expected out of ${planes * oh * ow} elements but got ${y.length}`);
+  }
   for (let pl = 0; pl < planes; pl++) {
     for (let oy = 0; oy < oh; oy++) {
       const src = (pl * p.h + top + oy) * p.w + left;
@@ -121,7 +125,7 @@ export function crop(
   return y;
 }
 
-/** Backward of crop: dy `[N, C, oh, ow]` placed into zeros `[N, C, H, W]`. */
+/** Backward of crop: dy `[N, C, oh, ow]` placed into zeros `[N, C, H, W]` (`out`: any contents). */
 export function cropGrad(
   dy: Float32Array,
   p: Planes,
@@ -129,9 +133,15 @@ export function cropGrad(
   ow: number,
   top: number,
   left: number,
+  out?: Float32Array,
 ): Float32Array {
   const planes = p.n * p.c;
-  const dx = new Float32Array(planes * p.h * p.w);
+  const dx = out ? out.fill(0) : new Float32Array(planes * p.h * p.w);
+  if (dx.length !== planes * p.h * p.w) {
+    throw new RangeError(
+      `cropGrad: expected out of ${planes * p.h * p.w} elements but got ${dx.length}`,
+    );
+  }
   for (let pl = 0; pl < planes; pl++) {
     for (let oy = 0; oy < oh; oy++) {
       const src = (pl * oh + oy) * ow;
