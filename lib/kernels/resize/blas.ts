@@ -69,12 +69,5 @@ export function interpolate(
   return y;
 }
 
-/** Throws unless `a` holds `n` elements. */
-function expectLength(op: string, name: string, a: Float32Array, n: number): void {
-  if (a.length !== n) {
-    throw new RangeError(`${op}: expected ${name} of ${n} elements but got ${a.length}`);
-  }
-}
-
 /** Crop and its backward: the reference loops, writing into a pooled `out` when given. */
 export { crop, cropGrad } from "./reference.ts";
