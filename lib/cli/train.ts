@@ -39,6 +39,7 @@ import { bundledData, openDataset, openDevice, readWeights, type SegDataset } fr
 import type { Device } from "../tensor.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { autotune } from "../device/tune.ts";
+import { pendingCount } from "../kernels/autotune.ts";
 
 /** The flags of `train`, with their defaults (the bundled demo's settings). */
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -445,7 +446,13 @@ export async function train(
       i++;
       if (step === 1 && device.kind === "webgpu") {
         // The kernels' shapes are known now: pick each family's fastest variant (cached per adapter).
-        for (const line of (await autotune(device)).split("\n").slice(0, 1)) log(line);
+        const classes = pendingCount();
+        const t0 = performance.now();
+        await autotune(device);
+        log(
+          `Autotune: ${classes} kernel shape classes tuned or read from the cache ` +
+            `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+        );
       }
       if (pending.length >= 4 || i === itersPerEpoch) {
         const n = pending.length;
