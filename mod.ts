@@ -75,7 +75,7 @@ export {
 } from "./lib/models/create.ts";
 export type { FcnModel, ModelConfig, ModelName, ModelOptions } from "./lib/models/create.ts";
 export type { SegmentationOutput } from "./lib/models/types.ts";
-export type { VggBackbone, VggName } from "./lib/models/vgg_fcn.ts";
+export type { VggBackbone, VggName } from "./lib/models/types.ts";
 export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
 export { readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
 export type { Safetensors } from "./lib/io/safetensors.ts";

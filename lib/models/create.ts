@@ -5,15 +5,19 @@
  */
 import type { HostTensor, StateDict } from "../io/host_tensor.ts";
 import { Rng } from "../nn/init.ts";
-import type { SeedSource } from "../nn/layers.ts";
-import type { Module } from "../nn/module.ts";
-import type { Device, Tensor } from "../tensor.ts";
+import type { Device } from "../tensor.ts";
 import { ResNetFcn } from "./resnet_fcn.ts";
-import type { SegmentationOutput } from "./types.ts";
-import { VGG_STAGES, type VggBackbone, VggFcn, type VggName } from "./vgg_fcn.ts";
+import type {
+  FcnModel,
+  ModelConfig,
+  ModelName,
+  ModelOptions,
+  VggBackbone,
+  VggName,
+} from "./types.ts";
+import { VGG_STAGES, VggFcn } from "./vgg_fcn.ts";
 
-/** Model names. */
-export type ModelName = "fcn32s" | "fcn16s" | "fcn8s" | "fcn_resnet50" | "fcn_resnet101";
+export type { FcnModel, ModelConfig, ModelName, ModelOptions } from "./types.ts";
 
 /** Every model name, for validation and help texts. */
 export const MODEL_NAMES: readonly ModelName[] = [
@@ -27,39 +31,6 @@ export const MODEL_NAMES: readonly ModelName[] = [
 /** Every VGG backbone name. */
 export const VGG_BACKBONES: readonly VggBackbone[] = (Object.keys(VGG_STAGES) as VggName[])
   .flatMap((n) => [n, `${n}_bn` as const]);
-
-/** Options of {@linkcode createModel}; everything but the name is optional. */
-export interface ModelOptions {
-  /** Classes (default 21, PASCAL VOC). */
-  numClasses?: number;
-  /** VGG backbone of fcn8s/16s/32s (default "vgg16"). */
-  backbone?: VggBackbone;
-  /** Multiplies every backbone width (default 1). */
-  width?: number;
-  /** Channels of the VGG head's fc6/fc7 (default 4096). */
-  headChannels?: number;
-  /** ResNet blocks per stage (default [3, 4, 6, 3] / [3, 4, 23, 3]). */
-  layers?: [number, number, number, number];
-  /** Build the aux head of FCN-ResNet (default true). */
-  aux?: boolean;
-  /** Dropout in the head (default 0.5 for VGG, 0.1 for ResNet). */
-  dropout?: number;
-  /** Seed of the initial weights and dropout masks (default 0). */
-  seed?: number;
-}
-
-/** A complete model config: enough to rebuild the model (saved as `config.json`). */
-export type ModelConfig = Required<ModelOptions> & { name: ModelName };
-
-/** A built FCN. */
-export interface FcnModel extends Module {
-  /** x `[N, 3, H, W]` (normalised) -> `{ out: [N, K, H, W], aux? }`. */
-  forward(x: Tensor): SegmentationOutput;
-  /** Everything needed to rebuild the model (`config.json`). */
-  readonly config: ModelConfig;
-  /** Dropout seeds, saved in a resumable state. */
-  readonly seeds: SeedSource;
-}
 
 /** Fills in every default of a model config and validates it. */
 export function resolveConfig(name: ModelName, options: ModelOptions = {}): ModelConfig {

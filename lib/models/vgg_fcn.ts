@@ -21,13 +21,8 @@ import {
   Sequential,
 } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
-import type { SegmentationOutput } from "./types.ts";
-import type { ModelConfig } from "./create.ts";
+import type { ModelConfig, SegmentationOutput, VggBackbone, VggName } from "./types.ts";
 
-/** VGG depths (torchvision names). */
-export type VggName = "vgg11" | "vgg13" | "vgg16" | "vgg19";
-/** VGG backbones, with or without batch norm. */
-export type VggBackbone = VggName | `${VggName}_bn`;
 /** The FCN variants on VGG. */
 export type VggFcnName = "fcn32s" | "fcn16s" | "fcn8s";
 
