@@ -21,7 +21,6 @@
  *
  * @module
  */
-import "./lib/autograd.ts";
 
 export type {
   Backend,

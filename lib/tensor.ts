@@ -8,7 +8,7 @@
  * @module
  */
 import type { Backend, BackendKind, DType, HostArray, Storage } from "./device/backend.ts";
-import type { Node } from "./autograd.ts";
+import { backward, type Node, type TapeTensor } from "./autograd.ts";
 
 /**
  * A compute device: one backend (WebGPU, BLAS or the TypeScript reference) behind one API.
@@ -72,7 +72,7 @@ const scopes: Set<Tensor>[] = [];
  * assertEquals(Array.from(await t.toArray()), [1, 2, 3, 4]);
  * ```
  */
-export class Tensor {
+export class Tensor implements TapeTensor {
   /** Unique id, for debugging. */
   readonly id: number = nextId++;
   /** Dimensions, outermost first (`[N, C, H, W]` for images). */
@@ -164,7 +164,13 @@ export class Tensor {
 
   /** Computes gradients of this scalar with respect to every leaf that requires them. */
   backward(): void {
-    backwardHook(this);
+    backward(this);
+  }
+
+  /** Replaces {@linkcode Tensor.grad} by a kept tensor on `g` (taken over); backward() calls it. */
+  setGrad(g: Storage): void {
+    this.grad?.dispose();
+    this.grad = new Tensor(g, this.shape, this.device).keep();
   }
 
   /** Frees the storage; later use throws. Safe to call twice. */
@@ -180,15 +186,6 @@ export class Tensor {
   [Symbol.dispose](): void {
     this.dispose();
   }
-}
-
-let backwardHook: (t: Tensor) => void = () => {
-  throw new Error("autograd is not loaded");
-};
-
-/** @internal Installs autograd's backward (avoids an import cycle). */
-export function setBackward(fn: (t: Tensor) => void): void {
-  backwardHook = fn;
 }
 
 /**
@@ -245,7 +242,7 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
-  const out = new Set<Tensor>();
+  const out = new Set<TapeTensor>();
   collect(result, out);
   // The graphs behind returned tensors stay alive until their backward() frees them.
   const stack = [...out];
@@ -265,7 +262,7 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-function collect(v: unknown, out: Set<Tensor>): void {
+function collect(v: unknown, out: Set<TapeTensor>): void {
   if (v instanceof Tensor) out.add(v);
   else if (Array.isArray(v)) { for (const x of v) collect(x, out); }
   else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {

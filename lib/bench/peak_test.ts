@@ -1,7 +1,6 @@
 import { CpuBackend } from "../device/cpu.ts";
 import { Device, tensor, tidy } from "../tensor.ts";
 import { relu } from "../ops/elementwise.ts";
-import "../autograd.ts";
 import { assertEquals } from "../../tests/assert.ts";
 import { trackPeak } from "./peak.ts";
 
