@@ -82,6 +82,7 @@ export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
 export { polySchedule, stepSchedule } from "./lib/optim/schedules.ts";
 export type { PolyScheduleOptions, Schedule, StepScheduleOptions } from "./lib/optim/schedules.ts";
 export * from "./lib/data/mod.ts";
+export { deriveSeed, Rng } from "./lib/random.ts";
 export { ConfusionMatrix, formatMetrics, nanmean } from "./lib/metrics/confusion_matrix.ts";
 export type {
   ConfusionMatrixOptions,

@@ -9,18 +9,13 @@ import type { BackendKind, HostArray } from "../lib/device/backend.ts";
 import { requestDevice } from "../lib/device/request.ts";
 import { type Device, type Tensor, tensor } from "../lib/tensor.ts";
 import { mul, sum } from "../mod.ts";
+import { Rng } from "../lib/random.ts";
 import { assertClose } from "./assert.ts";
 
-/** A seeded generator of floats in [0, 1) (mulberry32). */
+/** A seeded generator of floats in [0, 1): the project's {@linkcode Rng} as a function. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** `n` uniform values in [lo, hi). */

@@ -32,7 +32,6 @@ export {
 export type { Mask, ReadMaskOptions, RgbImage } from "./image.ts";
 export { paletteOf, vocPalette } from "./palette.ts";
 export type { Rgb } from "./palette.ts";
-export { deriveSeed, Rng } from "./random.ts";
 export {
   cropPad,
   evalTransform,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { HostTensor, StateDict } from "../io/host_tensor.ts";
-import { Rng } from "../nn/init.ts";
+import { Rng } from "../random.ts";
 import type { Device } from "../tensor.ts";
 import { ResNetFcn } from "./resnet_fcn.ts";
 import type {

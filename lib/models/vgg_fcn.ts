@@ -8,7 +8,7 @@
 import { add } from "../ops/elementwise.ts";
 import { crop, pad } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
-import type { Rng } from "../nn/init.ts";
+import type { Rng } from "../random.ts";
 import {
   BatchNorm2d,
   Conv2d,

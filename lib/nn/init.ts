@@ -1,48 +1,9 @@
 /**
- * Seeded random numbers and PyTorch's weight initialisers.
+ * PyTorch's weight initialisers, drawing from the project's seeded {@linkcode Rng}.
  *
  * @module
  */
-
-/** A small seeded generator (mulberry32) whose state can be saved and restored. */
-export class Rng {
-  /** The 32-bit state. */
-  state: number;
-
-  /** Seeds the generator. */
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** A 32-bit unsigned integer. */
-  nextU32(): number {
-    return Math.floor(this.next() * 4294967296) >>> 0;
-  }
-
-  /** A standard normal value (Box-Muller; the second value of each pair is kept for the next call). */
-  normal(): number {
-    if (this.#spare !== null) {
-      const v = this.#spare;
-      this.#spare = null;
-      return v;
-    }
-    const r = Math.sqrt(-2 * Math.log(1 - this.next()));
-    const a = 2 * Math.PI * this.next();
-    this.#spare = r * Math.sin(a);
-    return r * Math.cos(a);
-  }
-
-  #spare: number | null = null;
-}
+import type { Rng } from "../random.ts";
 
 /** Fan-in and fan-out of a conv weight `[K, C, KH, KW]` (or a linear `[K, C]`). */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {

@@ -1,18 +1,19 @@
 /**
- * A small seeded PRNG (mulberry32) whose whole state is one 32-bit integer, and a hash that
- * derives independent seeds from `(seed, epoch, index)` tuples.
+ * The one seeded random number generator of the project (mulberry32), used for weight init,
+ * dropout seeds, augmentation, shuffling, the synthetic dataset and the tests' inputs, and a
+ * hash that derives independent seeds from `(seed, epoch, index)` tuples.
  *
  * @module
  */
 
 /**
- * Mulberry32: 32 bits of state, period 2^32, fast and good enough for augmentation and shuffling.
- * The state can be read and restored for an exact resume.
+ * Mulberry32: 32 bits of state, period 2^32, fast and good enough for initialisation,
+ * augmentation and shuffling. The state can be read and restored for an exact resume.
  *
  * @example Save and restore the state
  * ```ts
- * import { Rng } from "./random.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { Rng } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const rng = new Rng(42);
  * rng.next();
@@ -24,13 +25,17 @@
  */
 export class Rng {
   #s: number;
+  #spare: number | null = null;
 
   /** Starts the generator from `seed` (any number; only its low 32 bits count). */
   constructor(seed: number) {
     this.#s = seed >>> 0;
   }
 
-  /** The whole generator state, an unsigned 32-bit integer. */
+  /**
+   * The generator state, an unsigned 32-bit integer (a pending second value of
+   * {@linkcode Rng.normal} is not part of it).
+   */
   get state(): number {
     return this.#s;
   }
@@ -49,6 +54,11 @@ export class Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
+  /** A uniform unsigned 32-bit integer. */
+  nextU32(): number {
+    return Math.floor(this.next() * 4294967296) >>> 0;
+  }
+
   /** A uniform float in [lo, hi). */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
@@ -60,6 +70,32 @@ export class Rng {
       throw new RangeError(`Expected n to be an integer greater than 0 but found ${n}`);
     }
     return Math.floor(this.next() * n);
+  }
+
+  /**
+   * A standard normal value (Box-Muller; the second value of each pair is kept for the next
+   * call).
+   *
+   * @example
+   * ```ts
+   * import { Rng } from "@x/fcn";
+   * import { assert } from "../tests/assert.ts";
+   *
+   * const rng = new Rng(1);
+   * const xs = Array.from({ length: 1000 }, () => rng.normal());
+   * assert(Math.abs(xs.reduce((a, b) => a + b) / xs.length) < 0.1);
+   * ```
+   */
+  normal(): number {
+    if (this.#spare !== null) {
+      const v = this.#spare;
+      this.#spare = null;
+      return v;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - this.next()));
+    const a = 2 * Math.PI * this.next();
+    this.#spare = r * Math.sin(a);
+    return r * Math.cos(a);
   }
 
   /** Shuffles `items` in place (Fisher-Yates) and returns it. */
@@ -78,8 +114,8 @@ export class Rng {
  *
  * @example
  * ```ts
- * import { deriveSeed } from "./random.ts";
- * import { assert } from "../../tests/assert.ts";
+ * import { deriveSeed } from "@x/fcn";
+ * import { assert } from "../tests/assert.ts";
  *
  * assert(deriveSeed(1, 0, 5) === deriveSeed(1, 0, 5));
  * assert(deriveSeed(1, 0, 5) !== deriveSeed(1, 1, 5));
