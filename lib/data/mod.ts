@@ -55,7 +55,5 @@ export { findVocRoot, parseSplit, VOC_CLASSES, vocClasses, VocDataset } from "./
 export type { VocOptions } from "./voc.ts";
 export { FolderDataset, splitIds } from "./folder.ts";
 export type { FolderOptions } from "./folder.ts";
-export { benchLoader, openDataset } from "./bench_loader.ts";
-export type { BenchLoaderOptions } from "./bench_loader.ts";
 export { drawSample, makeSyntheticDataset, SYNTHETIC_CLASSES } from "./synthetic.ts";
 export type { SyntheticOptions } from "./synthetic.ts";

@@ -116,7 +116,7 @@ export async function benchTorch(
   });
   if (!(await torchAvailable())) return skipped(`${PYTHON} -c "import torch" failed`);
   const script = options.script ??
-    new URL("../../scripts/bench_torch.py", import.meta.url).pathname;
+    new URL("../scripts/bench_torch.py", import.meta.url).pathname;
   const t = options.timing;
   const spec = {
     threads: options.threads ?? 2,

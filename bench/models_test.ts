@@ -1,4 +1,4 @@
-import { assert, assertAlmostEquals, assertEquals } from "../../tests/assert.ts";
+import { assert, assertAlmostEquals, assertEquals } from "../tests/assert.ts";
 import { MODEL_CONFIGS, modelCase } from "./cases.ts";
 import { benchModels } from "./models.ts";
 

@@ -1,6 +1,6 @@
-import type { ConvGeom } from "../device/backend.ts";
-import { CpuBackend, f32of } from "../device/cpu.ts";
-import { assertClose, assertEquals } from "../../tests/assert.ts";
+import type { ConvGeom } from "../lib/device/backend.ts";
+import { CpuBackend, f32of } from "../lib/device/cpu.ts";
+import { assertClose, assertEquals } from "../tests/assert.ts";
 import { convGeom, type KernelCase } from "./cases.ts";
 import { randomF32 } from "./random.ts";
 import { benchTfjs, loadTf, prepareTfjs } from "./tfjs.ts";

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../tests/assert.ts";
+import { assertEquals, assertThrows } from "../tests/assert.ts";
 import { parseBenchArgs } from "./args.ts";
 
 Deno.test("bench defaults: both accelerated backends, every section, 30 s cap", () => {

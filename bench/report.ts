@@ -42,7 +42,7 @@ function rate(r: BenchResult): number | undefined {
  * @example
  * ```ts
  * import { peerRatio } from "./report.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const base = { section: "kernels", id: "a", label: "a", pass: "fwd" } as const;
  * const ours = { ...base, impl: "blas", peer: false, gflops: 10 };

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { autotuneReport } from "../kernels/autotune.ts";
-import { requestDevice } from "../device/request.ts";
-import type { WebGpuBackend } from "../device/webgpu_backend.ts";
+import { autotuneReport } from "../lib/kernels/autotune.ts";
+import { requestDevice } from "../lib/device/request.ts";
+import type { WebGpuBackend } from "../lib/device/webgpu_backend.ts";
 import type { BenchOptions } from "./args.ts";
 import { kernelCases, type ModelCase, modelCases, quickKernelCases } from "./cases.ts";
 import { benchKernels } from "./kernels.ts";

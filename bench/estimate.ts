@@ -14,7 +14,7 @@ import { type KernelCase, type ModelCase, relativeCost } from "./cases.ts";
  * ```ts
  * import { KernelEstimator } from "./estimate.ts";
  * import { kernelCases } from "./cases.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const [a, , , b] = kernelCases(); // conv 3->64 and 64->64 at 224, forward
  * const e = new KernelEstimator();
@@ -50,7 +50,7 @@ export class KernelEstimator {
  * ```ts
  * import { estimateModelMs } from "./estimate.ts";
  * import { modelCase } from "./cases.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const done = [{ c: modelCase("fcn8s", 64, 1, "forward"), ms: 100 }];
  * assertEquals(estimateModelMs(modelCase("fcn8s", 128, 4, "train"), done), 100 * 4 * 4 * 3);

@@ -1,4 +1,4 @@
-import { assert, assertAlmostEquals, assertEquals } from "../../tests/assert.ts";
+import { assert, assertAlmostEquals, assertEquals } from "../tests/assert.ts";
 import { convGeom, type KernelCase, modelCase } from "./cases.ts";
 import { benchTorch, torchAvailable, torchResults } from "./torch.ts";
 

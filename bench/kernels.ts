@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { autotune } from "../device/tune.ts";
-import type { Backend, Storage } from "../device/backend.ts";
-import type { Device } from "../tensor.ts";
+import { autotune } from "../lib/device/tune.ts";
+import type { Backend, Storage } from "../lib/device/backend.ts";
+import type { Device } from "../lib/tensor.ts";
 import type { KernelCase } from "./cases.ts";
 import { randomF32, randomLabels } from "./random.ts";
 import { KernelEstimator, skipNote } from "./estimate.ts";
@@ -25,7 +25,7 @@ export interface PreparedKernel {
  *
  * @example Time a matmul on the reference backend
  * ```ts
- * import { CpuBackend } from "../device/cpu.ts";
+ * import { CpuBackend } from "../lib/device/cpu.ts";
  * import { prepareKernel } from "./kernels.ts";
  *
  * const be = new CpuBackend();

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { measure } from "./timing.ts";
 
 /** A fake clock and a run that advances it by the next of `durations` (the last repeats). */

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../tests/assert.ts";
 import { cpuBusyPercent, describeMachine, loadAverage } from "./machine.ts";
 
 Deno.test("the machine description names the CPU, cores and Deno", async () => {

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { kernelCases, modelCase } from "./cases.ts";
 import { estimateModelMs, KernelEstimator, skipNote } from "./estimate.ts";
 

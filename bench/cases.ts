@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ConvGeom, PoolGeom } from "../device/backend.ts";
+import type { ConvGeom, PoolGeom } from "../lib/device/backend.ts";
 
 /** Passes of a kernel: forward, backward-data (input gradient), backward-weight. */
 export type Pass = "fwd" | "bwd_data" | "bwd_weight";

@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * import { randomF32 } from "./random.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * assertEquals(randomF32(4, 7), randomF32(4, 7));
  * ```
@@ -32,7 +32,7 @@ export function randomF32(n: number, seed: number, scale = 1): Float32Array {
  * @example
  * ```ts
  * import { randomLabels } from "./random.ts";
- * import { assert } from "../../tests/assert.ts";
+ * import { assert } from "../tests/assert.ts";
  *
  * assert(randomLabels(100, 21, 1).every((v) => v >= 0 && v < 21));
  * ```

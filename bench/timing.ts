@@ -46,7 +46,7 @@ export interface Timing extends Summary {
  * @example
  * ```ts
  * import { measure } from "./timing.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * let calls = 0;
  * const t = await measure(() => calls++, () => Promise.resolve(), { warmup: 1, reps: 3 });

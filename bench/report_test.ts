@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../tests/assert.ts";
 import {
   fmt,
   implementations,

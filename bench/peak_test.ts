@@ -1,7 +1,7 @@
-import { CpuBackend } from "../device/cpu.ts";
-import { Device, tensor, tidy } from "../tensor.ts";
-import { relu } from "../ops/elementwise.ts";
-import { assertEquals } from "../../tests/assert.ts";
+import { CpuBackend } from "../lib/device/cpu.ts";
+import { Device, tensor, tidy } from "../lib/tensor.ts";
+import { relu } from "../lib/ops/elementwise.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { trackPeak } from "./peak.ts";
 
 Deno.test("trackPeak sees the transient peak of a chain of ops, not just the end state", () => {

@@ -24,7 +24,7 @@ export interface Summary {
  * @example
  * ```ts
  * import { median } from "./stats.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * assertEquals(median([5, 1, 3]), 3);
  * assertEquals(median([4, 1, 3, 2]), 2.5);
@@ -43,7 +43,7 @@ export function median(values: readonly number[]): number {
  * @example
  * ```ts
  * import { summarize } from "./stats.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * assertEquals(summarize([9, 10, 11]).spreadPct, 10);
  * ```

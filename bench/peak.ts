@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Backend } from "../device/backend.ts";
+import type { Backend } from "../lib/device/backend.ts";
 
 /** A backend that records the largest `liveBytes()` seen since the last `reset()`. */
 export interface PeakTracker {
@@ -21,9 +21,9 @@ export interface PeakTracker {
  *
  * @example
  * ```ts
- * import { CpuBackend } from "../device/cpu.ts";
+ * import { CpuBackend } from "../lib/device/cpu.ts";
  * import { trackPeak } from "./peak.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const t = trackPeak(new CpuBackend());
  * t.reset();

@@ -4,15 +4,15 @@
  *
  * @module
  */
-import { autocast } from "../autograd.ts";
-import { GradScaler } from "../optim/grad_scaler.ts";
-import { noGrad } from "../autograd.ts";
-import type { BackendKind } from "../device/backend.ts";
-import { requestDevice } from "../device/request.ts";
-import { createModel } from "../models/create.ts";
-import { crossEntropy } from "../ops/loss.ts";
-import { SGD } from "../optim/sgd.ts";
-import { Device, tensor, tidy } from "../tensor.ts";
+import { autocast } from "../lib/autograd.ts";
+import { GradScaler } from "../lib/optim/grad_scaler.ts";
+import { noGrad } from "../lib/autograd.ts";
+import type { BackendKind } from "../lib/device/backend.ts";
+import { requestDevice } from "../lib/device/request.ts";
+import { createModel } from "../lib/models/create.ts";
+import { crossEntropy } from "../lib/ops/loss.ts";
+import { SGD } from "../lib/optim/sgd.ts";
+import { Device, tensor, tidy } from "../lib/tensor.ts";
 import { MODEL_CONFIGS, type ModelCase, type ModelKind, type ModelSetup } from "./cases.ts";
 import { estimateModelMs, skipNote } from "./estimate.ts";
 import { trackPeak } from "./peak.ts";
@@ -73,8 +73,8 @@ function prewarm(device: Device, cfg: ModelSetup): Promise<void> {
 function trainStep(
   model: ReturnType<typeof createModel>,
   sgd: SGD,
-  x: import("../tensor.ts").Tensor,
-  t: import("../tensor.ts").Tensor,
+  x: import("../lib/tensor.ts").Tensor,
+  t: import("../lib/tensor.ts").Tensor,
 ) {
   return tidy(() => {
     const loss = crossEntropy(model.forward(x).out, t);

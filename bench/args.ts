@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { BackendKind } from "../device/backend.ts";
-import { BACKENDS } from "../device/request.ts";
-import { type FlagSpec, helpText, parseFlags, UsageError } from "../cli/flags.ts";
+import type { BackendKind } from "../lib/device/backend.ts";
+import { BACKENDS } from "../lib/device/request.ts";
+import { type FlagSpec, helpText, parseFlags, UsageError } from "../lib/cli/flags.ts";
 import { type Section, SECTIONS } from "./types.ts";
 
 /** Flags of `deno task bench`. */
@@ -70,7 +70,7 @@ function list<T extends string>(flag: string, value: string, allowed: readonly T
  * @example
  * ```ts
  * import { parseBenchArgs } from "./args.ts";
- * import { assertEquals } from "../../tests/assert.ts";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const o = parseBenchArgs(["--quick", "--backend", "blas", "--only", "kernels,peers"])!;
  * assertEquals([o.quick, o.backends, [...o.sections], o.reps], [true, ["blas"], ["kernels", "peers"], 3]);

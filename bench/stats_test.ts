@@ -1,4 +1,4 @@
-import { assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { assertAlmostEquals, assertEquals, assertThrows } from "../tests/assert.ts";
 import { median, summarize } from "./stats.ts";
 
 Deno.test("median of odd and even counts, unsorted input left untouched", () => {

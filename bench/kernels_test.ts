@@ -1,6 +1,6 @@
-import { CpuBackend } from "../device/cpu.ts";
-import { Device } from "../tensor.ts";
-import { assert, assertAlmostEquals, assertEquals } from "../../tests/assert.ts";
+import { CpuBackend } from "../lib/device/cpu.ts";
+import { Device } from "../lib/tensor.ts";
+import { assert, assertAlmostEquals, assertEquals } from "../tests/assert.ts";
 import { convGeom, type KernelCase } from "./cases.ts";
 import { benchKernels, prepareKernel } from "./kernels.ts";
 
