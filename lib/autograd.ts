@@ -129,8 +129,8 @@ export function isAutocast(): boolean {
  *
  * @example
  * ```ts
- * import { autocast, matmul, requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { autocast, matmul, requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const a = tensor([1.0001, 2], [1, 2], device), b = tensor([1, 1], [2, 1], device);
@@ -167,8 +167,8 @@ export function isGradEnabled(): boolean {
  *
  * @example
  * ```ts
- * import { noGrad, relu, requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { noGrad, relu, requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const x = tensor([1, -1], [2], device, { requiresGrad: true });

@@ -114,7 +114,7 @@ export class Rng {
  *
  * @example
  * ```ts
- * import { deriveSeed } from "@x/fcn";
+ * import { deriveSeed } from "./random.ts";
  * import { assert } from "../tests/assert.ts";
  *
  * assert(deriveSeed(1, 0, 5) === deriveSeed(1, 0, 5));

@@ -15,10 +15,10 @@ import { backward, type Node, type TapeTensor } from "./autograd.ts";
  * Create it with `requestDevice()`.
  */
 export class Device {
-  /** The runtime that owns memory and runs kernels. */
+  /** @internal The runtime that owns memory and runs kernels (lib/device/backend.ts). */
   readonly backend: Backend;
 
-  /** Wraps a backend. Prefer `requestDevice()`. */
+  /** @internal Wraps a backend. Use `requestDevice()`. */
   constructor(backend: Backend) {
     this.backend = backend;
   }
@@ -63,8 +63,8 @@ const scopes: Set<Tensor>[] = [];
  *
  * @example Create, read and free
  * ```ts
- * import { requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * using t = tensor(new Float32Array([1, 2, 3, 4]), [2, 2], device);
@@ -72,7 +72,7 @@ const scopes: Set<Tensor>[] = [];
  * assertEquals(Array.from(await t.toArray()), [1, 2, 3, 4]);
  * ```
  */
-export class Tensor implements TapeTensor {
+export class Tensor {
   /** Unique id, for debugging. */
   readonly id: number = nextId++;
   /** Dimensions, outermost first (`[N, C, H, W]` for images). */
@@ -85,13 +85,13 @@ export class Tensor implements TapeTensor {
   requiresGrad: boolean;
   /** Accumulated gradient after `backward()` (leaves only). */
   grad: Tensor | null = null;
-  /** How this tensor was made, when it is part of a graph. */
+  /** @internal How this tensor was made, when it is part of a graph (lib/autograd.ts). */
   node: Node | null = null;
   /** Exempt from `tidy()` and from being freed by `backward()`. */
   kept = false;
   #storage: Storage | null;
 
-  /** Wraps a storage. Prefer {@linkcode tensor} or the ops. */
+  /** @internal Wraps a backend storage. Use {@linkcode tensor} or the ops. */
   constructor(storage: Storage, shape: readonly number[], device: Device, requiresGrad = false) {
     const size = shape.reduce((a, b) => a * b, 1);
     if (size !== storage.length) {
@@ -107,7 +107,7 @@ export class Tensor implements TapeTensor {
     scopes.at(-1)?.add(this);
   }
 
-  /** The backend storage; throws if the tensor was disposed. */
+  /** @internal The backend storage; throws if the tensor was disposed. */
   get storage(): Storage {
     if (this.#storage === null) {
       throw new Error(
@@ -142,8 +142,8 @@ export class Tensor implements TapeTensor {
   }
 
   /**
-   * Replaces the data with `s` (same length and dtype) and frees the old storage: how optimizers
-   * and batch norm update parameters and buffers in place.
+   * @internal Replaces the data with `s` (same length and dtype) and frees the old storage: how
+   * optimizers and batch norm update parameters and buffers in place.
    */
   assign(s: Storage): void {
     const old = this.storage;
@@ -167,7 +167,7 @@ export class Tensor implements TapeTensor {
     backward(this);
   }
 
-  /** Replaces {@linkcode Tensor.grad} by a kept tensor on `g` (taken over); backward() calls it. */
+  /** @internal Replaces `grad` by a kept tensor on `g` (taken over); backward() calls it. */
   setGrad(g: Storage): void {
     this.grad?.dispose();
     this.grad = new Tensor(g, this.shape, this.device).keep();
@@ -193,8 +193,8 @@ export class Tensor implements TapeTensor {
  *
  * @example
  * ```ts
- * import { requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const w = tensor(new Float32Array(6), [2, 3], device, { requiresGrad: true });
@@ -222,8 +222,8 @@ export function tensor(
  *
  * @example
  * ```ts
- * import { relu, requestDevice, tensor, tidy } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { relu, requestDevice, tensor, tidy } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const x = tensor([-1, 2], [2], device);

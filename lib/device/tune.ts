@@ -15,7 +15,7 @@ import { WebGpuBackend } from "./webgpu_backend.ts";
  *
  * @example
  * ```ts
- * import { autotune, requestDevice } from "../../mod.ts";
+ * import { autotune, requestDevice } from "@x/fcn";
  * import { assert } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

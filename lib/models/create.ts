@@ -68,7 +68,7 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
  *
  * @example A small FCN-8s
  * ```ts
- * import { createModel, requestDevice, tensor } from "../../mod.ts";
+ * import { createModel, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

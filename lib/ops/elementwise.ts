@@ -13,7 +13,7 @@ import { expectF32, sameDevice } from "./_util.ts";
  *
  * @example
  * ```ts
- * import { relu, requestDevice, tensor } from "../../mod.ts";
+ * import { relu, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -45,7 +45,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { add, requestDevice, tensor } from "../../mod.ts";
+ * import { add, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -109,7 +109,7 @@ function dropoutImpl(x: Tensor, options: DropoutOptions, perChannel: boolean): T
  *
  * @example
  * ```ts
- * import { dropout, requestDevice, tensor } from "../../mod.ts";
+ * import { dropout, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
