@@ -350,3 +350,8 @@ export function modelCases(options: { quick: boolean; large: boolean }): ModelCa
 export function relativeCost(c: ModelCase): number {
   return (c.size / 64) ** 2 * c.batch * (c.mode === "forward" ? 1 : 3);
 }
+
+/** A kernel case's rate at `ms` per call: GFLOP/s, or GB/s for a memory-bound case (0 flops). */
+export function caseRate(c: KernelCase, ms: number): { gflops: number } | { gbps: number } {
+  return c.flops > 0 ? { gflops: c.flops / ms / 1e6 } : { gbps: c.bytes / ms / 1e6 };
+}

@@ -6,10 +6,10 @@
 import { autotune } from "../lib/device/tune.ts";
 import type { Backend, Storage } from "../lib/device/backend.ts";
 import type { Device } from "../lib/tensor.ts";
-import type { KernelCase } from "./cases.ts";
+import { caseRate, type KernelCase } from "./cases.ts";
 import { randomF32, randomLabels } from "./random.ts";
 import { KernelEstimator, skipNote } from "./estimate.ts";
-import { measure, type TimingOptions } from "./timing.ts";
+import { measure, timingFields, type TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./types.ts";
 
 /** A prepared kernel case: `run` makes one call and frees its outputs. */
@@ -161,16 +161,7 @@ export async function benchKernels(
       }
       const t = await measure(k.run, () => device.flush(), options.timing);
       estimator.record(c, t.median);
-      r = {
-        ...base,
-        ms: t.median,
-        samples: t.samples,
-        spreadPct: t.spreadPct,
-        cold: t.cold,
-        ...(c.flops > 0
-          ? { gflops: c.flops / t.median / 1e6 }
-          : { gbps: c.bytes / t.median / 1e6 }),
-      };
+      r = { ...base, ...timingFields(t), ...caseRate(c, t.median) };
     } catch (e) {
       r = { ...base, note: `n/a: ${(e as Error).message.split("\n")[0]}` };
     } finally {

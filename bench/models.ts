@@ -17,7 +17,7 @@ import { MODEL_CONFIGS, type ModelCase, type ModelKind, type ModelSetup } from "
 import { estimateModelMs, skipNote } from "./estimate.ts";
 import { trackPeak } from "./peak.ts";
 import { randomF32, randomLabels } from "./random.ts";
-import { measure, type TimingOptions } from "./timing.ts";
+import { measure, timingFields, type TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./types.ts";
 
 /** Options of {@linkcode benchModels}. */
@@ -188,10 +188,7 @@ async function benchCase(
       timing,
     );
     return row(c, impl, {
-      ms: timed.median,
-      samples: timed.samples,
-      spreadPct: timed.spreadPct,
-      cold: timed.cold,
+      ...timingFields(timed),
       imagesPerSec: batch / (timed.median / 1000),
       peakBytes: peak,
     });

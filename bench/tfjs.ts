@@ -10,10 +10,10 @@
  *
  * @module
  */
-import type { KernelCase } from "./cases.ts";
+import { caseRate, type KernelCase } from "./cases.ts";
 import { randomF32, randomLabels } from "./random.ts";
 import { KernelEstimator, skipNote } from "./estimate.ts";
-import { measure, type TimingOptions } from "./timing.ts";
+import { measure, timingFields, type TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./types.ts";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
@@ -238,13 +238,8 @@ export async function benchTfjs(
       const suspect = (c.kind === "conv" || c.kind === "convT" || c.kind === "matmul") &&
         !(Number.isFinite(first) && first !== 0);
       emit(row(c, impl, {
-        ms: timed.median,
-        samples: timed.samples,
-        spreadPct: timed.spreadPct,
-        cold: timed.cold,
-        ...(c.flops > 0
-          ? { gflops: c.flops / timed.median / 1e6 }
-          : { gbps: c.bytes / timed.median / 1e6 }),
+        ...timingFields(timed),
+        ...caseRate(c, timed.median),
         ...(suspect ? { note: `suspect: first output element is ${first}` } : {}),
         ...(c.kind === "ce" && c.pass === "bwd_data"
           ? { note: "tf.grad: includes the forward" }

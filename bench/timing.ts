@@ -86,3 +86,10 @@ export async function measure(
   }
   return { ...summarize(samples), samples, cold: false };
 }
+
+/** The fields of a result row that a {@linkcode Timing} gives: median ms, samples, spread, cold. */
+export function timingFields(
+  t: Timing,
+): { ms: number; samples: number[]; spreadPct: number; cold: boolean } {
+  return { ms: t.median, samples: t.samples, spreadPct: t.spreadPct, cold: t.cold };
+}

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { KernelCase, ModelCase } from "./cases.ts";
+import { caseRate, type KernelCase, type ModelCase } from "./cases.ts";
 import type { TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./types.ts";
 
@@ -83,7 +83,7 @@ export function torchResults(
       fill(
         byId.get(c.id),
         { section: "kernels", id: c.id, label: c.label, pass: c.pass },
-        (ms) => c.flops > 0 ? { gflops: c.flops / ms / 1e6 } : { gbps: c.bytes / ms / 1e6 },
+        (ms) => caseRate(c, ms),
       )
     ),
     ...models.map((c) =>
