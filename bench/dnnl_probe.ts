@@ -14,6 +14,8 @@
  *
  * @module
  */
+// onnxruntime-node is a bench-only peer, never a dependency of the toolkit: kept inline.
+// deno-lint-ignore no-import-prefix
 import * as ort from "npm:onnxruntime-node@1.30.0";
 import { BlasBackend } from "../lib/device/blas.ts";
 import { DnnlConv2d } from "../lib/kernels/conv/dnnl.ts";
