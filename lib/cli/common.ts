@@ -10,6 +10,7 @@ import type { TransformOptions } from "../data/transforms.ts";
 import { requestDevice } from "../device/request.ts";
 import type { BackendKind } from "../device/backend.ts";
 import { readSafetensors } from "../io/safetensors.ts";
+import { readWhole } from "../io/read_whole.ts";
 import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import { type ModelConfig, resolveConfig } from "../models/create.ts";
@@ -99,7 +100,7 @@ export async function openDevice(
 export async function readWeights(path: string): Promise<StateDict> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readWhole(path);
   } catch (e) {
     throw new UsageError(`Cannot read weights "${path}": ${(e as Error).message}`);
   }

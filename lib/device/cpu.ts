@@ -63,6 +63,9 @@ export class CpuBackend implements Backend {
   upload(data: HostArray): Storage {
     return this.track(data.slice());
   }
+  adopt(data: HostArray): Storage {
+    return this.track(data);
+  }
   read(s: Storage): Promise<HostArray> {
     return Promise.resolve((s as HostStorage).data.slice());
   }
