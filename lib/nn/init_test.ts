@@ -1,7 +1,8 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { requestDevice } from "../device/request.ts";
 import { createModel } from "../models/create.ts";
-import { initSkipped, kaimingNormal, Rng, skipInit, uniform } from "./init.ts";
+import { Rng } from "../random.ts";
+import { initSkipped, kaimingNormal, skipInit, uniform } from "./init.ts";
 
 Deno.test("skipInit returns zeros without drawing, and only inside its callback", () => {
   const rng = new Rng(5);
