@@ -66,6 +66,7 @@ export type { ParamGroup, SgdOptions } from "./lib/optim/sgd.ts";
 export { Module } from "./lib/nn/module.ts";
 export type { HostScalar, LoadOptions, LoadReport } from "./lib/nn/module.ts";
 export { SeedSource } from "./lib/nn/layers.ts";
+export { skipInit } from "./lib/nn/init.ts";
 export {
   createModel,
   mapPretrainedBackbone,
