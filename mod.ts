@@ -59,6 +59,7 @@ export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
 export { Module } from "./lib/nn/module.ts";
 export type { HostScalar, LoadOptions, LoadReport } from "./lib/nn/module.ts";
 export type { SeedSource } from "./lib/nn/layers.ts";
+export { skipInit } from "./lib/nn/init.ts";
 export {
   createModel,
   mapPretrainedBackbone,

@@ -73,6 +73,7 @@ const VALUES = [
   "resizeNearest",
   "resolveConfig",
   "scale",
+  "skipInit",
   "stepSchedule",
   "sub",
   "sum",

@@ -3,15 +3,15 @@
  * through `Deno.dlopen` (needs `--allow-ffi`). Optional: nothing needs it to run; the conv
  * engine in `lib/kernels/conv/dnnl.ts` uses it where it is found.
  *
- * `FCN_DNNL=/path/to/libdnnl.so.2` overrides the search; otherwise `libdnnl.so.2` (then
- * `libdnnl.so.3`'s v2-compatible predecessor is not tried: v3 changed the descriptor API) in the
- * loader's path and the distribution's usual folders. The thread count (oneDNN runs on OpenMP
+ * `FCN_DNNL=/path/to/libdnnl.so.2` overrides the search; otherwise `libdnnl.so.2` in the loader's
+ * path and the distribution's usual folders (v3, `libdnnl.so.3`, changed the descriptor API and
+ * is refused). The thread count (oneDNN runs on OpenMP
  * here) follows `FCN_DNNL_THREADS`, else `OMP_NUM_THREADS`, else `navigator.hardwareConcurrency`;
  * it is fixed when the library is first opened.
  *
  * Only what the conv engine needs is bound. Descriptors (`dnnl_memory_desc_t`,
  * `dnnl_convolution_desc_t`) are plain C structs the library fills in: they live in byte buffers
- * larger than the structs (checked against the v2.6 layout: a memory descriptor is 1.2 KB).
+ * larger than the structs (v2.x: a memory descriptor is about 1 KB, a conv descriptor about 10).
  *
  * @module
  */
@@ -49,9 +49,9 @@ export const DNNL = {
   scratchpadUser: 1,
 } as const;
 
-/** Bytes reserved for one `dnnl_memory_desc_t` (1.2 KB in v2.6). */
+/** Bytes reserved for one `dnnl_memory_desc_t` (about 1 KB in v2.x). */
 export const MD_BYTES = 4096;
-/** Bytes reserved for one op descriptor (`dnnl_convolution_desc_t`: ~10 KB in v2.6). */
+/** Bytes reserved for one op descriptor (`dnnl_convolution_desc_t`: about 10 KB in v2.x). */
 export const OP_DESC_BYTES = 32768;
 
 const SYMBOLS = {

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import type { ConvGeom } from "../../device/backend.ts";
 import {
   check,
   DNNL,
@@ -652,4 +653,36 @@ export function dnnlConv(
   let conv = cache.get(key);
   if (!conv) cache.set(key, conv = new DnnlConv2d(shape, options));
   return conv;
+}
+
+/**
+ * The backends' conv forward (`Kernels.conv2d`'s geometry) on oneDNN, writing into `out`: how
+ * the BLAS backend can route spatial convs here (see the module doc for the weight cache: a
+ * weight array changed in place, as SGD does, needs {@linkcode forgetDnnlWeights}).
+ */
+export function conv2dGeom(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  g: ConvGeom,
+  { relu = false, out }: { relu?: boolean; out?: Float32Array } = {},
+): Float32Array {
+  const conv = dnnlConv({ n: g.n, c: g.c, h: g.h, w: g.w, k: g.k, kh: g.kh, kw: g.kw }, {
+    stride: [g.strideH, g.strideW],
+    padding: [g.padH, g.padW],
+    dilation: [g.dilH, g.dilW],
+    relu,
+    bias: b !== null,
+  });
+  if (conv.oh !== g.oh || conv.ow !== g.ow) {
+    throw new RangeError(
+      `conv/dnnl: the geometry says ${g.oh}x${g.ow} outputs but its sizes give ${conv.oh}x${conv.ow}`,
+    );
+  }
+  return conv.forward({ x, weight: w, bias: b, out });
+}
+
+/** Drops every cached reordering of `weight` (call after updating it in place). */
+export function forgetDnnlWeights(weight: Float32Array): void {
+  for (const conv of cache.values()) conv.forgetWeights(weight);
 }

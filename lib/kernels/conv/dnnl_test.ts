@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { hasDnnl } from "../../device/dnnl_ffi.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "./reference.ts";
-import { DnnlConv2d } from "./dnnl.ts";
+import { conv2dGeom, DnnlConv2d, forgetDnnlWeights } from "./dnnl.ts";
 
 const available = hasDnnl();
 
@@ -120,4 +120,32 @@ Deno.test({
   }
   assertEquals(message, "conv/dnnl: x has 5 elements, expected 32");
   conv.dispose();
+});
+
+Deno.test({
+  name: "conv2dGeom takes the backends' geometry; forgetDnnlWeights drops stale packs",
+  ignore: !available,
+}, () => {
+  const g = {
+    n: 1,
+    c: 8,
+    h: 9,
+    w: 7,
+    k: 16,
+    kh: 3,
+    kw: 3,
+    oh: 5,
+    ow: 4,
+    strideH: 2,
+    strideW: 2,
+    padH: 1,
+    padW: 1,
+    dilH: 1,
+    dilW: 1,
+  };
+  const x = seeded(8 * 9 * 7, 11), w = seeded(16 * 8 * 9, 12), b = seeded(16, 13);
+  close(conv2dGeom(x, w, b, g, { relu: true }), conv2d(x, w, b, g, true), 1e-4, "geom");
+  w.fill(0.5); // in place, as SGD updates weights
+  forgetDnnlWeights(w);
+  close(conv2dGeom(x, w, b, g, { relu: true }), conv2d(x, w, b, g, true), 1e-4, "after update");
 });
