@@ -9,11 +9,20 @@ import type { SeedSource } from "../nn/layers.ts";
 import type { Module } from "../nn/module.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import { ResNetFcn } from "./resnet_fcn.ts";
+import { Fcn8sBnHead } from "./fcn8s_bnhead.ts";
+import { FcnFusion } from "./fcn_fusion.ts";
 import type { SegmentationOutput } from "./types.ts";
 import { VGG_STAGES, type VggBackbone, VggFcn, type VggName } from "./vgg_fcn.ts";
 
 /** Model names. */
-export type ModelName = "fcn32s" | "fcn16s" | "fcn8s" | "fcn_resnet50" | "fcn_resnet101";
+export type ModelName =
+  | "fcn32s"
+  | "fcn16s"
+  | "fcn8s"
+  | "fcn_resnet50"
+  | "fcn_resnet101"
+  | "fcn8s_bnhead"
+  | "fcn_fusion";
 
 /** Every model name, for validation and help texts. */
 export const MODEL_NAMES: readonly ModelName[] = [
@@ -22,6 +31,8 @@ export const MODEL_NAMES: readonly ModelName[] = [
   "fcn8s",
   "fcn_resnet50",
   "fcn_resnet101",
+  "fcn8s_bnhead",
+  "fcn_fusion",
 ];
 
 /** Every VGG backbone name. */
@@ -46,6 +57,8 @@ export interface ModelOptions {
   dropout?: number;
   /** Seed of the initial weights and dropout masks (default 0). */
   seed?: number;
+  /** Biases on fcn_fusion's transposed convs (default false). */
+  upsampleBias?: boolean;
 }
 
 /** A complete model config: enough to rebuild the model (saved as `config.json`). */
@@ -71,7 +84,7 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new RangeError(`numClasses must be a positive integer, got ${numClasses}`);
   }
-  const backbone = options.backbone ?? "vgg16";
+  const backbone = options.backbone ?? (name === "fcn_fusion" ? "vgg16_bn" : "vgg16");
   if (!resnet && !VGG_BACKBONES.includes(backbone)) {
     throw new RangeError(
       `Unknown backbone "${backbone}"; expected one of ${VGG_BACKBONES.join(", ")}`,
@@ -87,8 +100,9 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
     headChannels: options.headChannels ?? 4096,
     layers: options.layers ?? (name === "fcn_resnet101" ? [3, 4, 23, 3] : [3, 4, 6, 3]),
     aux: options.aux ?? true,
-    dropout: options.dropout ?? (resnet ? 0.1 : 0.5),
+    dropout: options.dropout ?? (resnet || name === "fcn8s_bnhead" ? 0.1 : 0.5),
     seed: options.seed ?? 0,
+    upsampleBias: options.upsampleBias ?? false,
   };
 }
 
@@ -113,6 +127,8 @@ export function createModel(name: ModelName, options: ModelOptions, device: Devi
   if (c.name === "fcn_resnet50" || c.name === "fcn_resnet101") {
     return new ResNetFcn(device, c, rng);
   }
+  if (c.name === "fcn8s_bnhead") return new Fcn8sBnHead(device, c, rng);
+  if (c.name === "fcn_fusion") return new FcnFusion(device, c, rng);
   return new VggFcn(device, { ...c, name: c.name }, rng);
 }
 
