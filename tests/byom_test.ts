@@ -227,3 +227,27 @@ for (const [file, g] of parityCases) {
     for (const device of (await devices()).values()) await parity(device, byom(file), g);
   });
 }
+
+Deno.test("byom: predict takes a checkpoint without config.json", async () => {
+  const { run } = await import("../lib/cli/main.ts");
+  const out = await Deno.makeTempDir();
+  const image = new URL(
+    "../fixtures/synthetic/VOCdevkit/VOC2012/JPEGImages/",
+    import.meta.url,
+  ).pathname;
+  const first = [...Deno.readDirSync(image)].map((e) => e.name).sort()[0];
+  const code = await run([
+    "predict",
+    "--backend",
+    "cpu",
+    "--weights",
+    byom("fcn_fusion_fouen6.pth"),
+    "--out",
+    out,
+    `${image}${first}`,
+  ]);
+  assertEquals(code, 0);
+  const files = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+  assertEquals(files.length, 2, `${files}`);
+  await Deno.remove(out, { recursive: true });
+});

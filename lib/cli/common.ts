@@ -11,6 +11,7 @@ import { requestDevice } from "../device/request.ts";
 import type { BackendKind } from "../device/backend.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
+import { detectWeights } from "../models/load.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import { type ModelConfig, resolveConfig } from "../models/create.ts";
 import type { Device } from "../tensor.ts";
@@ -156,6 +157,7 @@ export async function resolveWeights(given: string): Promise<ResolvedWeights> {
   try {
     json = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
   } catch (e) {
+    if (e instanceof Deno.errors.NotFound && !await isDir(path)) return await detectWeights(path);
     throw new UsageError(
       `Cannot read ${dir}/config.json (${(e as Error).message}); ` +
         "the weights need the config of the model that made them",

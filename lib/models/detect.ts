@@ -226,7 +226,9 @@ function widthText(w: number): string {
  * const t = (...shape: number[]) => ({ dtype: "f32" as const, shape, data: new Float32Array(0) });
  * const d = {
  *   "backbone.conv1.weight": t(64, 3, 7, 7), "backbone.bn1.weight": t(64),
- *   "backbone.layer1.0.conv1.weight": t(64, 64, 1, 1), "backbone.layer4.0.conv3.weight": t(2048, 512, 1, 1),
+ *   "backbone.layer1.0.conv1.weight": t(64, 64, 1, 1), "backbone.layer2.0.conv1.weight": t(128, 256, 1, 1),
+ *   "backbone.layer3.0.conv1.weight": t(256, 512, 1, 1), "backbone.layer4.0.conv1.weight": t(512, 1024, 1, 1),
+ *   "backbone.layer4.0.conv3.weight": t(2048, 512, 1, 1),
  *   "classifier.0.weight": t(512, 2048, 3, 3), "classifier.1.weight": t(512),
  *   "classifier.4.weight": t(21, 512, 1, 1),
  * };

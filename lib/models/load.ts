@@ -133,3 +133,31 @@ export async function loadModel(
     reinitialised: adapted.reinitialised,
   };
 }
+
+/**
+ * For the CLI's `--weights FILE` without a config.json beside it: the detected config of `path`
+ * (the model is built by the caller) and, with a `classes` option, its class names/colours
+ * (without, the CLI uses the dataset's names and VOC's palette, as {@linkcode classNames} would).
+ * `say` prints the one line of what was detected.
+ */
+export async function detectWeights(
+  path: string,
+  say: (line: string) => void = console.log,
+  options: LoadModelOptions = {},
+): Promise<{
+  weightsPath: string;
+  config: ModelConfig;
+  classes?: { names: string[]; colors: [number, number, number][] };
+  settings: Record<string, unknown>;
+}> {
+  const { config, summary } = detectModel(await readStateDict(path), path, options);
+  say(`Detected ${summary} (no config.json beside ${path})`);
+  if (!options.classes) return { weightsPath: path, config, settings: {} };
+  const { names, colors } = await classNames(config.numClasses, options.classes);
+  return {
+    weightsPath: path,
+    config,
+    classes: { names, colors: colors.map((c) => [c[0], c[1], c[2]]) },
+    settings: {},
+  };
+}
