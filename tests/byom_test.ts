@@ -6,6 +6,7 @@
  */
 import {
   add,
+  createModel,
   crossEntropy,
   detectModel,
   type Device,
@@ -250,4 +251,62 @@ Deno.test("byom: predict takes a checkpoint without config.json", async () => {
   const files = [...Deno.readDirSync(out)].map((e) => e.name).sort();
   assertEquals(files.length, 2, `${files}`);
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("byom: sides that are not multiples of 32 are padded and cropped back", async () => {
+  const [device] = (await devices()).values();
+  for (const f of ["fcn8s_bnhead.pth", "fcn_fusion_fouen6.pth"]) {
+    const { model } = await loadModel(byom(f), device);
+    model.eval();
+    const x = tensor(new Float32Array(3 * 33 * 45), [1, 3, 33, 45], device);
+    const { out } = model.forward(x);
+    assertEquals(out.shape, [1, 3, 33, 45], f);
+    for (const t of [x, out]) t.dispose();
+    model.dispose();
+  }
+});
+
+Deno.test("byom: fcn_fusion stages re-indexed from 0 load as torchvision's indices", async () => {
+  const [device] = (await devices()).values();
+  const dict = await readStateDict(byom("fcn_fusion_fouen6.pth"));
+  const first: Record<string, number> = {};
+  for (const k of Object.keys(dict)) {
+    const m = /^stage(\d)\.(\d+)\./.exec(k);
+    if (m) first[m[1]] = Math.min(first[m[1]] ?? Infinity, Number(m[2]));
+  }
+  assertEquals(first, { 1: 0, 2: 7, 3: 14, 4: 24, 5: 34 });
+  const reindexed: StateDict = {};
+  for (const [k, v] of Object.entries(dict)) {
+    const m = /^stage(\d)\.(\d+)\.(.+)$/.exec(k);
+    reindexed[m ? `stage${m[1]}.${Number(m[2]) - first[m[1]]}.${m[3]}` : k] = v;
+  }
+  const { config } = detectModel(reindexed, "reindexed.pth");
+  const a = (await loadModel(byom("fcn_fusion_fouen6.pth"), device)).model;
+  const b = createModel(config.name, config, device);
+  b.loadStateDict(reindexed);
+  const sa = await a.stateDict(), sb = await b.stateDict();
+  for (const k of Object.keys(sa)) assertClose(sb[k].data, sa[k].data, { atol: 0, name: k });
+  a.dispose();
+  b.dispose();
+});
+
+Deno.test("byom: a foreign layout (a U-Net) is refused with its keys named", () => {
+  const t = (...shape: number[]) => ({ dtype: "f32" as const, shape, data: new Float32Array(0) });
+  const unet: StateDict = {
+    "inc.double_conv.0.weight": t(64, 3, 3, 3),
+    "down1.maxpool_conv.1.double_conv.0.weight": t(128, 64, 3, 3),
+    "outc.conv.weight": t(2, 64, 1, 1),
+  };
+  let message = "";
+  try {
+    detectModel(unet, "unet.pth");
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(message.startsWith("unet.pth: the 3 tensors match no known model. Closest: "), message);
+  assert(
+    message.includes("unexpected keys: 3 (inc.double_conv.0.weight, down1.maxpool_conv"),
+    message,
+  );
+  assert(message.includes("Pass --model"), message);
 });

@@ -27,7 +27,9 @@ export interface LoadModelOptions extends DetectOptions {
 
 /** What {@linkcode loadModel} returns. */
 export interface LoadedModel {
+  /** The built model, with the file's weights loaded. */
   model: FcnModel;
+  /** Its complete config (what a `config.json` would hold). */
   config: ModelConfig;
   /** One line saying what was detected (for the console). */
   summary: string;
