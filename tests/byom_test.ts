@@ -310,3 +310,30 @@ Deno.test("byom: a foreign layout (a U-Net) is refused with its keys named", () 
   );
   assert(message.includes("Pass --model"), message);
 });
+
+Deno.test("byom: torchvision's real fcn_resnet50/101 key lists are detected", async () => {
+  const lists = JSON.parse(await Deno.readTextFile(golden("torchvision_keys.json"))) as Record<
+    string,
+    [string, number[]][]
+  >;
+  for (const name of ["fcn_resnet50", "fcn_resnet101"]) {
+    const d: StateDict = {};
+    for (const [k, shape] of lists[name]) d[k] = { dtype: "f32", shape, data: new Float32Array(0) };
+    const { config, summary } = detectModel(d, `${name}_coco.pth`);
+    assertEquals(summary, `${name} (torchvision layout), 21 classes, aux head`);
+    assertEquals(config.name, name);
+  }
+  // And torchvision's ImageNet VGG16 is a backbone, not a segmentation model.
+  const vgg: StateDict = {};
+  for (const [k, shape] of lists.vgg16) vgg[k] = { dtype: "f32", shape, data: new Float32Array(0) };
+  let message = "";
+  try {
+    detectModel(vgg, "vgg16.pth");
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(
+    message.includes("ImageNet classifier") && message.includes("--pretrained-backbone"),
+    message,
+  );
+});

@@ -245,6 +245,13 @@ export function detectModel(dict: StateDict, name: string, options: DetectOption
     const fits = FAMILIES.map((f) => fit(f, dict)).sort((a, b) => b.score - a.score);
     const best = fits[0];
     if (best.missing.length > 0 || best.unexpected.length > 0) {
+      if ("features.0.weight" in dict || "fc.weight" in dict) {
+        throw new Error(
+          `${name} holds an ImageNet classifier (torchvision's VGG/ResNet keys: features.*, ` +
+            "classifier.* or fc.*), not a segmentation model: give it to `train " +
+            "--pretrained-backbone` instead",
+        );
+      }
       throw new Error(
         `${name}: the ${Object.keys(dict).length} tensors match no known model. Closest: ` +
           `${best.family.name} (${best.family.layout}), missing keys: ${few(best.missing)}; ` +
