@@ -89,6 +89,10 @@ export type {
   ConfusionMatrixOptions,
   SegmentationMetrics,
 } from "./lib/metrics/confusion_matrix.ts";
+export { adaptClassLayers, classLayerKeys, detectModel } from "./lib/models/detect.ts";
+export type { Detection, DetectOptions } from "./lib/models/detect.ts";
+export { classNames, loadModel, readStateDict } from "./lib/models/load.ts";
+export type { LoadedModel, LoadModelOptions } from "./lib/models/load.ts";
 
 // Data: datasets, transforms, batches, images and masks.
 export { SegmentationDataset } from "./lib/data/dataset.ts";

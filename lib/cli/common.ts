@@ -12,6 +12,7 @@ import type { BackendKind } from "../device/backend.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { readWhole } from "../io/read_whole.ts";
 import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
+import { detectWeights } from "../models/load.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import { type ModelConfig, resolveConfig } from "../models/create.ts";
 import type { Device } from "../tensor.ts";
@@ -157,6 +158,7 @@ export async function resolveWeights(given: string): Promise<ResolvedWeights> {
   try {
     json = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
   } catch (e) {
+    if (e instanceof Deno.errors.NotFound && !await isDir(path)) return await detectWeights(path);
     throw new UsageError(
       `Cannot read ${dir}/config.json (${(e as Error).message}); ` +
         "the weights need the config of the model that made them",

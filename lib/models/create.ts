@@ -16,6 +16,8 @@ import type {
   VggName,
 } from "./types.ts";
 import { VGG_STAGES, VggFcn } from "./vgg_fcn.ts";
+import { Fcn8sBnHead } from "./fcn8s_bnhead.ts";
+import { FcnFusion } from "./fcn_fusion.ts";
 
 export type { FcnModel, ModelConfig, ModelName, ModelOptions } from "./types.ts";
 
@@ -26,6 +28,8 @@ export const MODEL_NAMES: readonly ModelName[] = [
   "fcn8s",
   "fcn_resnet50",
   "fcn_resnet101",
+  "fcn8s_bnhead",
+  "fcn_fusion",
 ];
 
 /** Every VGG backbone name. */
@@ -42,7 +46,7 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new RangeError(`numClasses must be a positive integer, got ${numClasses}`);
   }
-  const backbone = options.backbone ?? "vgg16";
+  const backbone = options.backbone ?? (name === "fcn_fusion" ? "vgg16_bn" : "vgg16");
   if (!resnet && !VGG_BACKBONES.includes(backbone)) {
     throw new RangeError(
       `Unknown backbone "${backbone}"; expected one of ${VGG_BACKBONES.join(", ")}`,
@@ -58,8 +62,9 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
     headChannels: options.headChannels ?? 4096,
     layers: options.layers ?? (name === "fcn_resnet101" ? [3, 4, 23, 3] : [3, 4, 6, 3]),
     aux: options.aux ?? true,
-    dropout: options.dropout ?? (resnet ? 0.1 : 0.5),
+    dropout: options.dropout ?? (resnet || name === "fcn8s_bnhead" ? 0.1 : 0.5),
     seed: options.seed ?? 0,
+    upsampleBias: options.upsampleBias ?? false,
   };
 }
 
@@ -84,6 +89,8 @@ export function createModel(name: ModelName, options: ModelOptions, device: Devi
   if (c.name === "fcn_resnet50" || c.name === "fcn_resnet101") {
     return new ResNetFcn(device, c, rng);
   }
+  if (c.name === "fcn8s_bnhead") return new Fcn8sBnHead(device, c, rng);
+  if (c.name === "fcn_fusion") return new FcnFusion(device, c, rng);
   return new VggFcn(device, { ...c, name: c.name }, rng);
 }
 

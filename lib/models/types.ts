@@ -9,7 +9,14 @@ import type { Module } from "../nn/module.ts";
 import type { Tensor } from "../tensor.ts";
 
 /** Model names. */
-export type ModelName = "fcn32s" | "fcn16s" | "fcn8s" | "fcn_resnet50" | "fcn_resnet101";
+export type ModelName =
+  | "fcn32s"
+  | "fcn16s"
+  | "fcn8s"
+  | "fcn_resnet50"
+  | "fcn_resnet101"
+  | "fcn8s_bnhead"
+  | "fcn_fusion";
 
 /** VGG depths (torchvision names). */
 export type VggName = "vgg11" | "vgg13" | "vgg16" | "vgg19";
@@ -34,6 +41,8 @@ export interface ModelOptions {
   dropout?: number;
   /** Seed of the initial weights and dropout masks (default 0). */
   seed?: number;
+  /** Biases on fcn_fusion's transposed convs (default false). */
+  upsampleBias?: boolean;
 }
 
 /** A complete model config: enough to rebuild the model (saved as `config.json`). */
