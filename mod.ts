@@ -88,6 +88,17 @@ export type {
   ConfusionMatrixOptions,
   SegmentationMetrics,
 } from "./lib/metrics/confusion_matrix.ts";
+export { DEFAULT_BUCKET_BYTES, openCommunicator, SingleProcess } from "./lib/dist/communicator.ts";
+export type {
+  BucketOptions,
+  Communicator,
+  MpiArray,
+  OpenCommunicatorOptions,
+} from "./lib/dist/communicator.ts";
+export { launcherOf } from "./lib/dist/env.ts";
+export type { EnvReader, LaunchInfo, MpiFlavor } from "./lib/dist/env.ts";
+export { parseShard, ShardError, shardOf } from "./lib/dist/shard.ts";
+export type { ParseShardOptions, Shard } from "./lib/dist/shard.ts";
 
 if (import.meta.main) {
   const { run } = await import("./lib/cli/main.ts");
