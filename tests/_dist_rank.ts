@@ -1,13 +1,15 @@
 /**
  * Run by tests/dist_mpi_test.ts under `mpirun -np 2`: `allreduce` checks exact sums (bucketed
  * over arrays of odd sizes, f32/f64/i32, max, broadcast) and prints one JSON line per rank;
- * `throw` makes rank 1 throw while rank 0 waits in a collective.
+ * `throw` makes rank 1 throw while rank 0 waits in a collective; `exit` makes rank 1 exit with 3
+ * (as a command that caught its error does).
  */
 import { openCommunicator } from "../lib/dist/communicator.ts";
 
 const comm = openCommunicator();
 const mode = Deno.args[0];
-if (mode === "throw") {
+if (mode === "throw" || mode === "exit") {
+  if (comm.rank === 1 && mode === "exit") Deno.exit(3);
   if (comm.rank === 1) throw new Error("rank 1 fails on purpose");
   comm.barrier(); // rank 0 would wait here forever without MPI_Abort
   console.log("rank 0 passed the barrier (should not happen)");

@@ -1,6 +1,6 @@
 /**
  * The MPI communicator under `mpirun -np 2` (Open MPI): exact sums, bucketing over arrays of odd
- * sizes, and a rank that throws ending the job non-zero within a minute. Skipped where mpirun is
+ * sizes, and a rank that throws (or exits non-zero) ending the job non-zero within a minute. Skipped where mpirun is
  * missing, except under CI=true, where that is a failure.
  */
 import { bucketed } from "../lib/dist/communicator.ts";
@@ -87,6 +87,18 @@ Deno.test({
     assert(r.code !== 0 && r.code !== 124, `mpirun exited ${r.code}:\n${r.err}`);
     assert(r.s < 60, `took ${r.s.toFixed(1)} s`);
     assert(r.err.includes("rank 1 fails on purpose"), r.err);
+    assert(!r.out.includes("passed the barrier"), r.out);
+  },
+});
+
+Deno.test({
+  name: "mpi: a rank that exits non-zero (an error caught by the command) aborts the job",
+  ignore: !mpirun,
+  async fn() {
+    const r = await run2("exit");
+    assert(r.code !== 0 && r.code !== 124, `mpirun exited ${r.code}:\n${r.err}`);
+    assert(r.s < 60, `took ${r.s.toFixed(1)} s`);
+    assert(r.err.includes("rank 1: exiting with 3; calling MPI_Abort"), r.err);
     assert(!r.out.includes("passed the barrier"), r.out);
   },
 });

@@ -194,7 +194,12 @@ function installExitHooks(comm: Communicator, mpi: MpiLibrary): void {
   globalThis.addEventListener("unload", () => {
     if (done) return;
     done = true;
-    mpi.finalize();
+    // A rank that exits non-zero (a command that caught its error) must not leave the others
+    // waiting in a collective: MPI_Abort ends them all; a clean exit finalises.
+    if (Deno.exitCode !== 0) {
+      console.error(`rank ${comm.rank}: exiting with ${Deno.exitCode}; calling MPI_Abort`);
+      mpi.abort(Deno.exitCode);
+    } else mpi.finalize();
   });
 }
 
