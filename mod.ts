@@ -96,7 +96,7 @@ export type {
   OpenCommunicatorOptions,
 } from "./lib/dist/communicator.ts";
 export { launcherOf } from "./lib/dist/env.ts";
-export type { EnvReader, LaunchInfo, MpiFlavor } from "./lib/dist/env.ts";
+export type { EnvReader, Launcher, LaunchInfo, MpiFlavor } from "./lib/dist/env.ts";
 export { parseShard, ShardError, shardOf } from "./lib/dist/shard.ts";
 export type { ParseShardOptions, Shard } from "./lib/dist/shard.ts";
 

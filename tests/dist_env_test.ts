@@ -5,7 +5,7 @@ import { assertEquals, assertThrows } from "./assert.ts";
 
 const envOf = (vars: Record<string, string>) => (k: string) => vars[k];
 
-Deno.test("launcherOf: Open MPI's and MPICH's variables, Open MPI first, none", () => {
+Deno.test("launcherOf: Open MPI's, MPICH's and srun PMIx's variables, Open MPI first, none", () => {
   assertEquals(
     launcherOf(envOf({ OMPI_COMM_WORLD_RANK: "3", OMPI_COMM_WORLD_SIZE: "8" })),
     { flavor: "openmpi", rank: 3, size: 8 },
@@ -20,6 +20,12 @@ Deno.test("launcherOf: Open MPI's and MPICH's variables, Open MPI first, none", 
       ?.flavor,
     "openmpi",
   );
+  assertEquals(launcherOf(envOf({ PMIX_RANK: "5", SLURM_NTASKS: "8", SLURM_PROCID: "5" })), {
+    flavor: "pmix",
+    rank: 5,
+    size: 8,
+  });
+  assertEquals(launcherOf(envOf({ SLURM_NTASKS: "8" })), null); // a Slurm job, not an MPI step
   assertEquals(launcherOf(envOf({})), null);
 });
 

@@ -1,6 +1,7 @@
 /**
  * Where this process stands in a parallel job, read from the launcher's environment: Open MPI's
- * `mpirun` (`OMPI_COMM_WORLD_RANK/SIZE`), MPICH/Hydra and Slurm's PMI (`PMI_RANK/PMI_SIZE`).
+ * `mpirun` (`OMPI_COMM_WORLD_RANK/SIZE`), MPICH/Hydra and Slurm's PMI (`PMI_RANK/PMI_SIZE`),
+ * Slurm's `srun --mpi=pmix` (`PMIX_RANK`, with the size from `SLURM_NTASKS`).
  * Reading the environment loads nothing: libmpi is opened only where {@linkcode launcherOf}
  * finds a launcher with more than one rank.
  *
@@ -10,10 +11,13 @@
 /** The MPI implementation a launcher belongs to. */
 export type MpiFlavor = "openmpi" | "mpich";
 
+/** Whose variables were found: an implementation's launcher, or PMIx (any implementation). */
+export type Launcher = MpiFlavor | "pmix";
+
 /** What the launcher says about this process. */
 export interface LaunchInfo {
-  /** Which implementation's variables were found. */
-  flavor: MpiFlavor;
+  /** Which launcher's variables were found. */
+  flavor: Launcher;
   /** This process's rank, 0..size-1. */
   rank: number;
   /** Number of processes in the job. */
@@ -34,7 +38,7 @@ function integer(env: EnvReader, name: string, min: number): number {
   return n;
 }
 
-function pair(env: EnvReader, flavor: MpiFlavor, rank: string, size: string): LaunchInfo | null {
+function pair(env: EnvReader, flavor: Launcher, rank: string, size: string): LaunchInfo | null {
   if (env(rank) === undefined && env(size) === undefined) return null;
   if (env(rank) === undefined || env(size) === undefined) {
     throw new Error(
@@ -52,7 +56,7 @@ function pair(env: EnvReader, flavor: MpiFlavor, rank: string, size: string): La
 
 /**
  * The launcher's rank and size, or null when the process was not started by an MPI launcher.
- * Open MPI's variables win over PMI's where both are set.
+ * Open MPI's variables win over PMI's, and PMI's over PMIx's, where several are set.
  *
  * @example Reading Open MPI's and MPICH's variables
  * ```ts
@@ -72,5 +76,6 @@ function pair(env: EnvReader, flavor: MpiFlavor, rank: string, size: string): La
  */
 export function launcherOf(env: EnvReader = denoEnv): LaunchInfo | null {
   return pair(env, "openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE") ??
-    pair(env, "mpich", "PMI_RANK", "PMI_SIZE");
+    pair(env, "mpich", "PMI_RANK", "PMI_SIZE") ??
+    (env("PMIX_RANK") === undefined ? null : pair(env, "pmix", "PMIX_RANK", "SLURM_NTASKS"));
 }
