@@ -144,6 +144,19 @@ export type { Safetensors } from "./lib/io/safetensors.ts";
 export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
 export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
 
+// Beyond one machine: MPI communicators and shards.
+export { DEFAULT_BUCKET_BYTES, openCommunicator, SingleProcess } from "./lib/dist/communicator.ts";
+export type {
+  BucketOptions,
+  Communicator,
+  MpiArray,
+  OpenCommunicatorOptions,
+} from "./lib/dist/communicator.ts";
+export { launcherOf } from "./lib/dist/env.ts";
+export type { EnvReader, Launcher, LaunchInfo, MpiFlavor } from "./lib/dist/env.ts";
+export { parseShard, ShardError, shardOf } from "./lib/dist/shard.ts";
+export type { ParseShardOptions, Shard } from "./lib/dist/shard.ts";
+
 if (import.meta.main) {
   const { run } = await import("./lib/cli/main.ts");
   Deno.exit(await run(Deno.args));

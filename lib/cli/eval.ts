@@ -20,6 +20,15 @@ import {
 } from "./common.ts";
 import { evaluate } from "./train.ts";
 import { Progress } from "./progress.ts";
+import {
+  MERGE_FLAG,
+  mergeCommand,
+  metricsJson,
+  partialJson,
+  SHARD_FLAGS,
+  shardDataset,
+  shardFromFlags,
+} from "../dist/shard_cli.ts";
 
 /** The flags of `eval`. */
 export const EVAL_FLAGS: FlagSpec[] = [
@@ -52,6 +61,8 @@ export const EVAL_FLAGS: FlagSpec[] = [
     type: "string",
     help: "where to write metrics.json (default: beside the weights)",
   },
+  ...SHARD_FLAGS,
+  MERGE_FLAG,
 ];
 
 /** The `eval` command. */
@@ -61,8 +72,12 @@ export async function main(args: string[]): Promise<number> {
     console.log(helpText("eval", "deno task eval [--weights run-or-file] [flags]", EVAL_FLAGS));
     return 0;
   }
-  if (p.positionals.length) throw new UsageError(`eval takes no positional arguments`);
   const v = p.values as Record<string, string | number | boolean | undefined>;
+  if (v.merge !== undefined) {
+    return await mergeCommand([v.merge as string, ...p.positionals], v.out as string | undefined);
+  }
+  if (p.positionals.length) throw new UsageError(`eval takes no positional arguments`);
+  const shard = shardFromFlags(v);
   const source = (v.weights as string | undefined) ??
     await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES);
   const resolved = await resolveWeights(source);
@@ -70,10 +85,12 @@ export async function main(args: string[]): Promise<number> {
   const settings = (resolved.settings?.settings ?? {}) as Record<string, number>;
   const baseSize = (v.baseSize as number | undefined) ?? settings.baseSize ?? 520;
   const root = (v.data as string | undefined) ?? await bundledData();
-  const data = await openDataset(v.dataset as string, root, v.split as string, {
+  const all = await openDataset(v.dataset as string, root, v.split as string, {
     baseSize,
     keepResolution: v.originalSize === true,
   });
+  // evaluate() reads only the samples and batches of the dataset
+  const data = shard ? shardDataset(all, shard) as typeof all : all;
   const k = resolved.config.numClasses;
   const names = resolved.classes?.names ?? data.classes;
   if (names.length !== k) {
@@ -84,7 +101,10 @@ export async function main(args: string[]): Promise<number> {
   const model = skipInit(() => createModel(resolved.config.name, resolved.config, device));
   model.loadStateDict(await readWeights(resolved.weightsPath), { adopt: true });
   console.log(
-    `Weights: ${resolved.weightsPath} (${resolved.config.name}); data: ${root} [${v.split}], ${data.length} images`,
+    `Weights: ${resolved.weightsPath} (${resolved.config.name}); data: ${root} [${v.split}], ${data.length} images` +
+      (shard
+        ? ` (shard ${shard.index}/${shard.count} of ${all.length}, from ${shard.source})`
+        : ""),
   );
   const bar = new Progress({
     total: Math.ceil(data.length / (v.batchSize as number)),
@@ -103,15 +123,18 @@ export async function main(args: string[]): Promise<number> {
   console.log(formatMetrics(m, names));
   console.log(`val loss ${ev.loss.toFixed(4)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const outPath = (v.out as string | undefined) ??
-    `${resolved.weightsPath.replace(/\/[^/]*$/, "")}/metrics.json`;
-  const json = {
+    `${resolved.weightsPath.replace(/\/[^/]*$/, "")}/metrics${
+      shard ? `.shard-${shard.index}-of-${shard.count}` : ""
+    }.json`;
+  const header = {
     weights: resolved.weightsPath,
     data: root,
-    split: v.split,
-    loss: ev.loss,
+    split: v.split as string,
     classes: names,
-    ...m,
   };
+  const json = shard
+    ? partialJson(header, { loss: ev.loss, matrix: ev.matrix, shard, images: data.length })
+    : metricsJson(header, { loss: ev.loss, metrics: m });
   try {
     await saveJson(outPath, json);
     console.log(`Wrote ${outPath}`);

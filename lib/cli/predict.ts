@@ -21,6 +21,8 @@ import {
   readWeights,
   resolveWeights,
 } from "./common.ts";
+import { SHARD_FLAGS, shardFromFlags } from "../dist/shard_cli.ts";
+import { shardOf } from "../dist/shard.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -44,6 +46,7 @@ export const PREDICT_FLAGS: FlagSpec[] = [
     choices: ["webgpu", "blas", "cpu"],
     help: "compute backend (default: automatic)",
   },
+  ...SHARD_FLAGS,
 ];
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
@@ -108,7 +111,9 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError("predict needs at least one image, folder or glob (see --help)");
   }
   const v = p.values as Record<string, string | number | boolean | undefined>;
-  const inputs = await expandInputs(p.positionals);
+  const shard = shardFromFlags(v);
+  const all = await expandInputs(p.positionals);
+  const inputs = shard ? shardOf(all, shard) : all;
   const resolved = await resolveWeights(
     (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
   );
@@ -119,7 +124,12 @@ export async function main(args: string[]): Promise<number> {
   const palette = resolved.classes ? paletteOf(resolved.classes.colors) : vocPalette();
   const outDir = v.out as string;
   await Deno.mkdir(outDir, { recursive: true });
-  console.log(`Weights: ${resolved.weightsPath}; ${inputs.length} image(s) -> ${outDir}/`);
+  console.log(
+    `Weights: ${resolved.weightsPath}; ${inputs.length} image(s) -> ${outDir}/` +
+      (shard
+        ? ` (shard ${shard.index}/${shard.count} of ${all.length}, from ${shard.source})`
+        : ""),
+  );
   const failed: string[] = [];
   const queue: { path: string; image: RgbImage }[] = [];
   const flush = async () => {
