@@ -198,8 +198,12 @@ export const rules: { [P in OpName]: Rule<P> } = {
       d = r;
     }
     const grads = [
-      need(x) ? round16(b, b.conv2dGradInput({ dy: d, w: f16?.w ?? w.storage, geom: g }), on) : null,
-      need(w) ? round16(b, b.conv2dGradWeight({ dy: d, x: f16?.x ?? x.storage, geom: g }), on) : null,
+      need(x)
+        ? round16(b, b.conv2dGradInput({ dy: d, w: f16?.w ?? w.storage, geom: g }), on)
+        : null,
+      need(w)
+        ? round16(b, b.conv2dGradWeight({ dy: d, x: f16?.x ?? x.storage, geom: g }), on)
+        : null,
       need(bias)
         ? round16(b, b.channelSum({ x: d, planes: { n: g.n, c: g.k, h: g.oh, w: g.ow } }), on)
         : null,
@@ -218,7 +222,9 @@ export const rules: { [P in OpName]: Rule<P> } = {
       need(x)
         ? round16(b, b.conv2d({ x: d, w: f16?.w ?? w.storage, b: null, geom: g, relu: false }), on)
         : null,
-      need(w) ? round16(b, b.conv2dGradWeight({ dy: f16?.x ?? x.storage, x: d, geom: g }), on) : null,
+      need(w)
+        ? round16(b, b.conv2dGradWeight({ dy: f16?.x ?? x.storage, x: d, geom: g }), on)
+        : null,
       need(bias)
         ? round16(b, b.channelSum({ x: d, planes: { n: g.n, c: g.c, h: g.h, w: g.w } }), on)
         : null,

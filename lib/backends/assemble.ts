@@ -30,4 +30,3 @@ export function assemble<R>(rt: R, table: KernelTable<R>): Kernels {
   }
   return kernels as unknown as Kernels;
 }
-

@@ -27,7 +27,7 @@ export interface PeakTracker {
  *
  * const t = trackPeak(new CpuBackend());
  * t.reset();
- * const s = t.backend.fill(1000, "f32", 0);
+ * const s = t.backend.fill({ length: 1000, dtype: "f32", value: 0 });
  * t.backend.free(s);
  * assertEquals(t.peak(), 4000);
  * ```

@@ -45,10 +45,10 @@ function reference(g: ConvGeom) {
   );
   const b = be.upload(randomF32(g.k, 4));
   return {
-    fwd: f32of(be.conv2d(x, w, b, g, false)),
-    bwdData: f32of(be.conv2dGradInput(dy, w, g)),
-    convT: f32of(be.conv2dGradInput(dy, w, g)),
-    convTBack: f32of(be.conv2d(x, w, null, g, false)),
+    fwd: f32of(be.conv2d({ x, w, b, geom: g, relu: false })),
+    bwdData: f32of(be.conv2dGradInput({ dy, w, geom: g })),
+    convT: f32of(be.conv2dGradInput({ dy, w, geom: g })),
+    convTBack: f32of(be.conv2d({ x, w, b: null, geom: g, relu: false })),
   };
 }
 

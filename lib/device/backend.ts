@@ -334,7 +334,15 @@ export interface KernelResult {
 /** The kernels of each family (`lib/kernels/<family>/`), each family one slice per backend. */
 export interface KernelFamilies {
   /** `lib/kernels/elementwise/`. */
-  elementwise: "fill" | "binary" | "axpby" | "affine" | "relu" | "reluGrad" | "dropout" | "roundF16";
+  elementwise:
+    | "fill"
+    | "binary"
+    | "axpby"
+    | "affine"
+    | "relu"
+    | "reluGrad"
+    | "dropout"
+    | "roundF16";
   /** `lib/kernels/conv/`. */
   conv: "conv2d" | "conv2dGradInput" | "conv2dGradWeight" | "channelSum";
   /** `lib/kernels/pool/`. */

@@ -13,7 +13,7 @@ import type { HostArray, Storage } from "./backend.ts";
 import { type BlasLibrary, loadBlas, type LoadBlasOptions, type Sgemm } from "./blas_ffi.ts";
 import { HostPool } from "./blas_pool.ts";
 import { Scratch } from "./blas_scratch.ts";
-import { type HostStorage, HostRuntime } from "./host.ts";
+import { HostRuntime, type HostStorage } from "./host.ts";
 
 /** Options of {@linkcode BlasRuntime.create}. */
 export interface BlasRuntimeOptions extends LoadBlasOptions {
@@ -93,5 +93,4 @@ export class BlasRuntime extends HostRuntime {
     a.set(data);
     return this.track(a);
   }
-
 }

@@ -129,7 +129,8 @@ export function channelSum(x: Float32Array, p: Planes, out?: Float32Array): Floa
 export const convBlas: KernelSlice<BlasRuntime, "conv"> = {
   conv2d: (rt, { x, w, b, geom, relu }) =>
     rt.track(conv2d(rt, f32of(x), f32of(w), b ? f32of(b) : null, geom, relu)),
-  conv2dGradInput: (rt, { dy, w, geom }) => rt.track(conv2dGradInput(rt, f32of(dy), f32of(w), geom)),
+  conv2dGradInput: (rt, { dy, w, geom }) =>
+    rt.track(conv2dGradInput(rt, f32of(dy), f32of(w), geom)),
   conv2dGradWeight: (rt, { dy, x, geom }) =>
     rt.track(conv2dGradWeight(rt, f32of(dy), f32of(x), geom)),
   channelSum: (rt, { x, planes }) => rt.track(channelSum(f32of(x), planes, rt.pool.f32(planes.c))),

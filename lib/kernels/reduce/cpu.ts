@@ -12,6 +12,5 @@ import * as ref from "./reference.ts";
 export const reduceCpu: KernelSlice<HostRuntime, "reduce"> = {
   argmax: (rt, { x, outer, len, inner }) => rt.track(ref.argmax(f32of(x), outer, len, inner)),
   sum: (rt, { x, outer, len, inner }) => rt.track(ref.sum(f32of(x), outer, len, inner)),
-  broadcast: (rt, { x, outer, len, inner }) =>
-    rt.track(ref.broadcast(f32of(x), outer, len, inner)),
+  broadcast: (rt, { x, outer, len, inner }) => rt.track(ref.broadcast(f32of(x), outer, len, inner)),
 };
