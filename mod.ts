@@ -5,9 +5,15 @@
  * kernels on WebGPU (or native BLAS, or plain TypeScript), FCN models, datasets, losses,
  * metrics and training.
  *
+ * This module is the whole public API, chosen name by name (tests/api_test.ts holds the list):
+ * devices and tensors, the ops, `Module` and the FCN models, SGD with its schedules and
+ * `GradScaler`, metrics, datasets with their transforms and batches, image and mask files,
+ * and safetensors / PyTorch checkpoint readers. Backend contracts, autograd's tape and the
+ * loader's internals are not part of it.
+ *
  * @example Forward and backward of a tiny conv net
  * ```ts
- * import { conv2d, crossEntropy, relu, requestDevice, tensor } from "./mod.ts";
+ * import { conv2d, crossEntropy, relu, requestDevice, tensor } from "@x/fcn";
  * import { assert } from "./tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -21,31 +27,20 @@
  *
  * @module
  */
-import "./lib/autograd.ts";
 
-export type {
-  Backend,
-  BackendKind,
-  BinaryOp,
-  ConvGeom,
-  DType,
-  HostArray,
-  Kernels,
-  Planes,
-  PoolGeom,
-  SgdUpdate,
-  Storage,
-} from "./lib/device/backend.ts";
-export type { Node, OpName, OpStates } from "./lib/autograd.ts";
-export type { WebGpuOptions } from "./lib/device/webgpu.ts";
+// Tensors, devices and autodiff.
 export { Device, Tensor, tensor, tidy } from "./lib/tensor.ts";
 export type { TensorOptions } from "./lib/tensor.ts";
-export { autocast, noGrad } from "./lib/autograd.ts";
-export type { F16Inputs } from "./lib/autograd.ts";
+export type { BackendKind, DType, HostArray } from "./lib/device/backend.ts";
 export { requestDevice } from "./lib/device/request.ts";
-export { autotune } from "./lib/device/tune.ts";
 export type { RequestDeviceOptions } from "./lib/device/request.ts";
+export { autotune } from "./lib/device/tune.ts";
 export { KernelError, NoWebGpuError } from "./lib/device/webgpu.ts";
+export type { WebGpuOptions } from "./lib/device/webgpu.ts";
+export { autocast, noGrad } from "./lib/autograd.ts";
+export { Rng } from "./lib/random.ts";
+
+// Ops (torch.nn.functional semantics).
 export { conv2d, convTranspose2d } from "./lib/ops/conv.ts";
 export type { Conv2dOptions, ConvTranspose2dOptions } from "./lib/ops/conv.ts";
 export { maxPool2d } from "./lib/ops/pool.ts";
@@ -59,13 +54,12 @@ export type { InterpolateOptions } from "./lib/ops/resize.ts";
 export { crossEntropy } from "./lib/ops/loss.ts";
 export type { CrossEntropyOptions } from "./lib/ops/loss.ts";
 export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
-export { SGD } from "./lib/optim/sgd.ts";
-export { GradScaler } from "./lib/optim/grad_scaler.ts";
-export type { GradScalerOptions, GradScalerState } from "./lib/optim/grad_scaler.ts";
-export type { ParamGroup, SgdOptions } from "./lib/optim/sgd.ts";
+
+// Modules and models.
 export { Module } from "./lib/nn/module.ts";
 export type { HostScalar, LoadOptions, LoadReport } from "./lib/nn/module.ts";
-export { SeedSource } from "./lib/nn/layers.ts";
+export type { SeedSource } from "./lib/nn/layers.ts";
+export { skipInit } from "./lib/nn/init.ts";
 export {
   createModel,
   mapPretrainedBackbone,
@@ -73,21 +67,82 @@ export {
   resolveConfig,
   VGG_BACKBONES,
 } from "./lib/models/create.ts";
-export type { FcnModel, ModelConfig, ModelName, ModelOptions } from "./lib/models/create.ts";
-export type { SegmentationOutput } from "./lib/models/types.ts";
-export type { VggBackbone, VggName } from "./lib/models/vgg_fcn.ts";
-export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
-export { readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
-export type { Safetensors } from "./lib/io/safetensors.ts";
-export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
+export type {
+  FcnModel,
+  ModelConfig,
+  ModelName,
+  ModelOptions,
+  SegmentationOutput,
+  VggBackbone,
+  VggName,
+} from "./lib/models/types.ts";
+
+// Training.
+export { SGD } from "./lib/optim/sgd.ts";
+export type { ParamGroup, SgdOptions } from "./lib/optim/sgd.ts";
 export { polySchedule, stepSchedule } from "./lib/optim/schedules.ts";
 export type { PolyScheduleOptions, Schedule, StepScheduleOptions } from "./lib/optim/schedules.ts";
-export * from "./lib/data/mod.ts";
-export { ConfusionMatrix, formatMetrics, nanmean } from "./lib/metrics/confusion_matrix.ts";
+export { GradScaler } from "./lib/optim/grad_scaler.ts";
+export type { GradScalerOptions, GradScalerState } from "./lib/optim/grad_scaler.ts";
+export { ConfusionMatrix, formatMetrics } from "./lib/metrics/confusion_matrix.ts";
 export type {
   ConfusionMatrixOptions,
   SegmentationMetrics,
 } from "./lib/metrics/confusion_matrix.ts";
+export { adaptClassLayers, classLayerKeys, detectModel } from "./lib/models/detect.ts";
+export type { Detection, DetectOptions } from "./lib/models/detect.ts";
+export { classNames, loadModel, readStateDict } from "./lib/models/load.ts";
+export type { LoadedModel, LoadModelOptions } from "./lib/models/load.ts";
+
+// Data: datasets, transforms, batches, images and masks.
+export { SegmentationDataset } from "./lib/data/dataset.ts";
+export type { ClassInfo, DatasetInit } from "./lib/data/dataset.ts";
+export type { RawSample, SampleRef, SampleSpec } from "./lib/data/sample.ts";
+export { VOC_CLASSES, VocDataset } from "./lib/data/voc.ts";
+export type { VocOptions } from "./lib/data/voc.ts";
+export { FolderDataset } from "./lib/data/folder.ts";
+export type { FolderOptions } from "./lib/data/folder.ts";
+export { batches, hostBatches } from "./lib/data/loader.ts";
+export type {
+  Batch,
+  BatchOptions,
+  HostBatch,
+  HostBatchOptions,
+  LoaderSource,
+} from "./lib/data/loader.ts";
+export {
+  cropPad,
+  evalTransform,
+  flipHorizontal,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  normalize,
+  resizeBilinear,
+  resizeNearest,
+  trainTransform,
+} from "./lib/data/transforms.ts";
+export type { Raster, TransformedSample, TransformOptions } from "./lib/data/transforms.ts";
+export {
+  encodeMaskPng,
+  encodeRgbPng,
+  IGNORE,
+  overlay,
+  readImage,
+  readMask,
+  writeMaskPng,
+  writeRgbPng,
+} from "./lib/data/image.ts";
+export type { Mask, ReadMaskOptions, RgbImage } from "./lib/data/image.ts";
+export { paletteOf, vocPalette } from "./lib/data/palette.ts";
+export type { Rgb } from "./lib/data/palette.ts";
+export { makeSyntheticDataset, SYNTHETIC_CLASSES } from "./lib/data/synthetic.ts";
+export type { SyntheticOptions } from "./lib/data/synthetic.ts";
+
+// Weights: safetensors and PyTorch checkpoints.
+export { readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
+export type { Safetensors } from "./lib/io/safetensors.ts";
+export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
+export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
 
 if (import.meta.main) {
   const { run } = await import("./lib/cli/main.ts");

@@ -7,10 +7,37 @@
  * backend storages directly, so no graph is built while differentiating. After `backward()`
  * every intermediate of the graph is freed (not the root and not kept tensors).
  *
+ * The tape sees tensors through {@linkcode TapeTensor}, the little it reads and writes on them,
+ * and never imports lib/tensor.ts: `Tensor` (lib/tensor.ts) imports this module and its
+ * `backward()` calls {@linkcode backward}.
+ *
  * @module
  */
 import type { Backend, BinaryOp, ConvGeom, Planes, PoolGeom, Storage } from "./device/backend.ts";
-import { setBackward, Tensor } from "./tensor.ts";
+
+/** What the tape reads and writes on a tensor; `Tensor` (lib/tensor.ts) is the implementation. */
+export interface TapeTensor {
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** Number of elements. */
+  readonly size: number;
+  /** The backend storage of the data. */
+  readonly storage: Storage;
+  /** The device whose backend owns the storage. */
+  readonly device: { readonly backend: Backend };
+  /** Whether gradients flow to or through this tensor. */
+  requiresGrad: boolean;
+  /** How this tensor was made, when it is part of a graph. */
+  node: Node | null;
+  /** Exempt from being freed by `backward()`. */
+  readonly kept: boolean;
+  /** The accumulated gradient of a leaf. */
+  readonly grad: { readonly storage: Storage } | null;
+  /** Replaces the gradient by `g`, which the tensor takes over. */
+  setGrad(g: Storage): void;
+  /** Frees the storage. */
+  dispose(): void;
+}
 
 /** What each op keeps for its backward pass (beyond its inputs and output). */
 export interface OpStates {
@@ -71,9 +98,9 @@ export interface Node<P extends OpName = OpName> {
   /** The op that made the output. */
   op: P;
   /** Inputs in the op's order; tensors that need no gradient get `null` from the rule. */
-  inputs: Tensor[];
+  inputs: TapeTensor[];
   /** The tensor this node made. */
-  output: Tensor;
+  output: TapeTensor;
   /** What the op keeps for its backward pass. */
   state: OpStates[P];
   /** Storages the node owns and frees when the tape is released. */
@@ -102,8 +129,8 @@ export function isAutocast(): boolean {
  *
  * @example
  * ```ts
- * import { autocast, matmul, requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { autocast, matmul, requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const a = tensor([1.0001, 2], [1, 2], device), b = tensor([1, 1], [2, 1], device);
@@ -140,8 +167,8 @@ export function isGradEnabled(): boolean {
  *
  * @example
  * ```ts
- * import { noGrad, relu, requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { noGrad, relu, requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const x = tensor([1, -1], [2], device, { requiresGrad: true });
@@ -163,17 +190,17 @@ export function noGrad<T>(fn: () => T): T {
  * Records `op` on `out` when grad mode is on and an input requires a gradient; otherwise frees
  * `owned` at once. Returns `out`.
  */
-export function record<P extends OpName>(
-  out: Tensor,
+export function record<P extends OpName, T extends TapeTensor>(
+  out: T,
   /** The op that made the output. */
   op: P,
   /** Inputs in the op's order. */
-  inputs: Tensor[],
+  inputs: TapeTensor[],
   /** What the op keeps for its backward pass. */
   state: OpStates[P],
   /** Storages the node owns and frees when the tape is released. */
   owned: Storage[] = [],
-): Tensor {
+): T {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, output: out, state, owned } as Node;
@@ -183,7 +210,7 @@ export function record<P extends OpName>(
   return out;
 }
 
-const need = (t: Tensor | undefined): boolean => t !== undefined && t.requiresGrad;
+const need = (t: TapeTensor | undefined): boolean => t !== undefined && t.requiresGrad;
 
 /** The backward rule of every op. */
 export const rules: { [P in OpName]: Rule<P> } = {
@@ -353,8 +380,11 @@ export const rules: { [P in OpName]: Rule<P> } = {
   },
 };
 
-/** Backpropagates from a one-element tensor, accumulating into leaves' `grad`. */
-function backward(root: Tensor): void {
+/**
+ * Backpropagates from a one-element tensor, accumulating into leaves' `grad`, then releases the
+ * tape. `Tensor.backward()` calls it.
+ */
+export function backward(root: TapeTensor): void {
   if (root.size !== 1) {
     throw new RangeError(
       `backward() needs a one-element loss but got shape [${root.shape}]; reduce it with sum() or mean()`,
@@ -365,7 +395,10 @@ function backward(root: Tensor): void {
   }
   const b = root.device.backend;
   const order = topoOrder(root);
-  const grads = new Map<Tensor, Storage>([[root, b.fill({ length: 1, dtype: "f32", value: 1 })]]);
+  const grads = new Map<TapeTensor, Storage>([[
+    root,
+    b.fill({ length: 1, dtype: "f32", value: 1 }),
+  ]]);
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
     const g = grads.get(t);
@@ -390,13 +423,11 @@ function backward(root: Tensor): void {
   }
   // What remains are leaves' gradients.
   for (const [leaf, g] of grads) {
-    if (leaf.grad === null) {
-      leaf.grad = new Tensor(g, leaf.shape, leaf.device).keep();
-    } else {
+    if (leaf.grad === null) leaf.setGrad(g);
+    else {
       const sum = b.binary({ op: "add", a: leaf.grad.storage, b: g });
       b.free(g);
-      leaf.grad.dispose();
-      leaf.grad = new Tensor(sum, leaf.shape, leaf.device).keep();
+      leaf.setGrad(sum);
     }
   }
   // Release the tape.
@@ -409,10 +440,10 @@ function backward(root: Tensor): void {
   }
 }
 
-function topoOrder(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const stack: [Tensor, number][] = [[root, 0]];
+function topoOrder(root: TapeTensor): TapeTensor[] {
+  const order: TapeTensor[] = [];
+  const seen = new Set<TapeTensor>();
+  const stack: [TapeTensor, number][] = [[root, 0]];
   seen.add(root);
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
@@ -432,5 +463,3 @@ function topoOrder(root: Tensor): Tensor[] {
   }
   return order;
 }
-
-setBackward(backward);

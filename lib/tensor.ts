@@ -8,17 +8,17 @@
  * @module
  */
 import type { Backend, BackendKind, DType, HostArray, Storage } from "./device/backend.ts";
-import type { Node } from "./autograd.ts";
+import { backward, type Node, type TapeTensor } from "./autograd.ts";
 
 /**
  * A compute device: one backend (WebGPU, BLAS or the TypeScript reference) behind one API.
  * Create it with `requestDevice()`.
  */
 export class Device {
-  /** The runtime that owns memory and runs kernels. */
+  /** @internal The runtime that owns memory and runs kernels (lib/device/backend.ts). */
   readonly backend: Backend;
 
-  /** Wraps a backend. Prefer `requestDevice()`. */
+  /** @internal Wraps a backend. Use `requestDevice()`. */
   constructor(backend: Backend) {
     this.backend = backend;
   }
@@ -63,8 +63,8 @@ const scopes: Set<Tensor>[] = [];
  *
  * @example Create, read and free
  * ```ts
- * import { requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * using t = tensor(new Float32Array([1, 2, 3, 4]), [2, 2], device);
@@ -85,13 +85,13 @@ export class Tensor {
   requiresGrad: boolean;
   /** Accumulated gradient after `backward()` (leaves only). */
   grad: Tensor | null = null;
-  /** How this tensor was made, when it is part of a graph. */
+  /** @internal How this tensor was made, when it is part of a graph (lib/autograd.ts). */
   node: Node | null = null;
   /** Exempt from `tidy()` and from being freed by `backward()`. */
   kept = false;
   #storage: Storage | null;
 
-  /** Wraps a storage. Prefer {@linkcode tensor} or the ops. */
+  /** @internal Wraps a backend storage. Use {@linkcode tensor} or the ops. */
   constructor(storage: Storage, shape: readonly number[], device: Device, requiresGrad = false) {
     const size = shape.reduce((a, b) => a * b, 1);
     if (size !== storage.length) {
@@ -107,7 +107,7 @@ export class Tensor {
     scopes.at(-1)?.add(this);
   }
 
-  /** The backend storage; throws if the tensor was disposed. */
+  /** @internal The backend storage; throws if the tensor was disposed. */
   get storage(): Storage {
     if (this.#storage === null) {
       throw new Error(
@@ -142,8 +142,8 @@ export class Tensor {
   }
 
   /**
-   * Replaces the data with `s` (same length and dtype) and frees the old storage: how optimizers
-   * and batch norm update parameters and buffers in place.
+   * @internal Replaces the data with `s` (same length and dtype) and frees the old storage: how
+   * optimizers and batch norm update parameters and buffers in place.
    */
   assign(s: Storage): void {
     const old = this.storage;
@@ -164,7 +164,13 @@ export class Tensor {
 
   /** Computes gradients of this scalar with respect to every leaf that requires them. */
   backward(): void {
-    backwardHook(this);
+    backward(this);
+  }
+
+  /** @internal Replaces `grad` by a kept tensor on `g` (taken over); backward() calls it. */
+  setGrad(g: Storage): void {
+    this.grad?.dispose();
+    this.grad = new Tensor(g, this.shape, this.device).keep();
   }
 
   /** Frees the storage; later use throws. Safe to call twice. */
@@ -182,22 +188,13 @@ export class Tensor {
   }
 }
 
-let backwardHook: (t: Tensor) => void = () => {
-  throw new Error("autograd is not loaded");
-};
-
-/** @internal Installs autograd's backward (avoids an import cycle). */
-export function setBackward(fn: (t: Tensor) => void): void {
-  backwardHook = fn;
-}
-
 /**
  * Creates a tensor from host data.
  *
  * @example
  * ```ts
- * import { requestDevice, tensor } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { requestDevice, tensor } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const w = tensor(new Float32Array(6), [2, 3], device, { requiresGrad: true });
@@ -225,8 +222,8 @@ export function tensor(
  *
  * @example
  * ```ts
- * import { relu, requestDevice, tensor, tidy } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { relu, requestDevice, tensor, tidy } from "@x/fcn";
+ * import { assertEquals } from "../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * const x = tensor([-1, 2], [2], device);
@@ -245,7 +242,7 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
-  const out = new Set<Tensor>();
+  const out = new Set<TapeTensor>();
   collect(result, out);
   // The graphs behind returned tensors stay alive until their backward() frees them.
   const stack = [...out];
@@ -265,7 +262,7 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-function collect(v: unknown, out: Set<Tensor>): void {
+function collect(v: unknown, out: Set<TapeTensor>): void {
   if (v instanceof Tensor) out.add(v);
   else if (Array.isArray(v)) { for (const x of v) collect(x, out); }
   else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {

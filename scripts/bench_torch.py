@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """PyTorch peer of `deno task bench`: times the same kernel and model cases on the CPU.
 
-Run by lib/bench/torch.ts as `/usr/bin/python3 scripts/bench_torch.py < spec.json`; prints one
+Run by bench/torch.ts as `/usr/bin/python3 scripts/bench_torch.py < spec.json`; prints one
 JSON object on stdout. The spec (written by the bench) lists:
   threads      torch.set_num_threads (2 on the shared dev machine)
   timing       warmup, warmup_ms, reps, budget_ms, min_time_ms, max_reps, single_run_ms: the
-               rules of lib/bench/timing.ts
-  kernels      cases of lib/bench/cases.ts: kind conv|convT|pool|ce|matmul, pass, geometry `g`
+               rules of bench/timing.ts
+  kernels      cases of bench/cases.ts: kind conv|convT|pool|ce|matmul, pass, geometry `g`
                (ConvGeom / PoolGeom, NCHW) or sizes
   models       {id, model: fcn8s|fcn8s_small|fcn_resnet50, size, batch, mode: forward|train}
 Output: {"torch": version, "threads": n, "mkldnn": bool, "results": [{id, ms, samples, cold,
@@ -29,7 +29,7 @@ CLASSES = 21
 
 
 def measure(run, timing):
-    """lib/bench/timing.ts's rules: warm-up, timed runs within the budget; ms, every sample."""
+    """bench/timing.ts's rules: warm-up, timed runs within the budget; ms, every sample."""
     def once():
         t0 = time.perf_counter()
         run()

@@ -8,16 +8,24 @@ For each small model (fcn8s, fcn16s, fcn32s on vgg16 at width 1/16, and an fcn_r
 model at width 1/16 with one block per stage) it saves, with the model's own state_dict keys:
   fixtures/golden/<name>.safetensors   the initial weights (safetensors written by hand below)
   fixtures/golden/<name>.pth           the same weights through torch.save
-  fixtures/golden/<name>_golden.safetensors
+  fixtures/golden/<name>_golden.safetensors, computed in float64 (stored as f32):
       out_eval, aux_eval        logits in eval mode for `input`
-      loss                      CE(out) (+ 0.5 * CE(aux)) in train mode with dropout off
-      grad.<key>                parameter gradients of that loss
-      after.<key>               parameters after one SGD step (lr 0.01, momentum 0.9, wd 1e-4)
-  fixtures/golden/input.safetensors    input [2, 3, 32, 32] and target [2, 32, 32] (with 255s)
+      loss0, loss1              CE(out) (+ 0.5 * CE(aux)) in train mode with dropout off, before
+                                each of two SGD steps (options per model in SGD_OPTIONS)
+      grad.<key>                parameter gradients of the first loss
+      update0.<key>, update1.<key>   each step's parameter change p[s+1] - p[s]
+      after.<key>               buffers (BatchNorm statistics) after the two steps
+      err.<name>                the same computation's float32 error against the float64 one,
+                                max|f32 - f64|: the tests' tolerance is k times this
+      sgd                       [lr, momentum, dampening, weight_decay, nesterov]
+  fixtures/golden/input.safetensors    input [2, 3, 32, 32] and target [2, 32, 32] (with 255s);
+      input64 [2, 3, 64, 64] and target64 for the BatchNorm VGG (its stage5 then normalises 8
+      values per channel, not 2, whose gradient would be zero up to rounding)
 
 With --full it instead measures parity at full size (FCN-8s/VGG16 and FCN-ResNet50) by writing
 weights, input and logits to /tmp/fcn_full/ for tests/full_size_test.ts (not committed).
 """
+import copy
 import json
 import os
 import struct
@@ -192,7 +200,9 @@ def write_safetensors(path, tensors):
 
 
 def randomize(model, gen):
-    """Non-trivial weights and BN statistics so that parity is not vacuous."""
+    """Weights that keep every gradient far above float noise: He-normal convolutions (so the
+    signal neither fades nor grows through 13 layers at 4..32 channels), biases and BN affine
+    parameters around their defaults, bilinear upsamplers with noise, non-trivial BN statistics."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "upsample" in name:
@@ -201,6 +211,9 @@ def randomize(model, gen):
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
             elif p.dim() == 1:  # BN weight
                 p.copy_(1 + torch.randn(p.shape, generator=gen) * 0.1)
+            else:  # conv weight [C_out, C_in, kh, kw]
+                fan_in = p.shape[1] * p.shape[2] * p.shape[3]
+                p.copy_(torch.randn(p.shape, generator=gen) * (2 / fan_in) ** 0.5)
         for name, b in model.named_buffers():
             if name.endswith("running_mean"):
                 b.copy_(torch.randn(b.shape, generator=gen) * 0.1)
@@ -214,11 +227,9 @@ def set_dropout(model, p):
             m.p = p
 
 
-def golden(name, model, x, target):
-    torch.manual_seed(0)
-    write_safetensors(os.path.join(OUT, f"{name}.safetensors"), model.state_dict())
-    if name in ("fcn8s", "fcn_resnet_small"):
-        torch.save(model.state_dict(), os.path.join(OUT, f"{name}.pth"))
+def run(model, x, target, sgd_options, steps):
+    """Eval logits, then `steps` training steps (dropout off): losses, first gradients, the
+    parameter updates p[s+1] - p[s] of every step, and buffers after the last step."""
     res = {}
     model.eval()
     with torch.no_grad():
@@ -228,20 +239,77 @@ def golden(name, model, x, target):
         res["aux_eval"] = o["aux"]
     model.train()
     set_dropout(model, 0.0)
-    o = model(x)
-    loss = F.cross_entropy(o["out"], target, ignore_index=255)
-    if "aux" in o:
-        loss = loss + 0.5 * F.cross_entropy(o["aux"], target, ignore_index=255)
-    loss.backward()
-    res["loss"] = loss.detach().reshape(1)
-    for k, p in model.named_parameters():
-        res[f"grad.{k}"] = p.grad
-    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    sgd.step()
+    sgd = torch.optim.SGD(model.parameters(), **sgd_options)
+    for step in range(steps):
+        sgd.zero_grad()
+        o = model(x)
+        loss = F.cross_entropy(o["out"], target, ignore_index=255)
+        if "aux" in o:
+            loss = loss + 0.5 * F.cross_entropy(o["aux"], target, ignore_index=255)
+        loss.backward()
+        res[f"loss{step}"] = loss.detach().reshape(1)
+        before = {k: p.detach().clone() for k, p in model.named_parameters()}
+        if step == 0:
+            for k, p in model.named_parameters():
+                res[f"grad.{k}"] = p.grad.detach().clone()
+        sgd.step()
+        for k, p in model.named_parameters():
+            res[f"update{step}.{k}"] = p.detach() - before[k]
+    params = dict(model.named_parameters())
     for k, v in model.state_dict().items():
-        res[f"after.{k}"] = v
+        if k not in params:
+            res[f"after.{k}"] = v.clone()
+    return res
+
+
+def max_error(got, ref):
+    """max|got - ref|."""
+    return float((got.double() - ref).abs().max()) if ref.numel() else 0.0
+
+
+STEPS = 2
+
+
+def golden(name, model, x, target, sgd_options):
+    """Writes <name>.safetensors (initial weights) and <name>_golden.safetensors: the float64
+    results (stored as f32), `err.<key>` = the float32 run's max|f32 - f64| for each of them (what
+    the tests scale their tolerance by), and `sgd` = [lr, momentum, dampening,
+    weight_decay, nesterov]."""
+    write_safetensors(os.path.join(OUT, f"{name}.safetensors"), model.state_dict())
+    if name in ("fcn8s", "fcn_resnet_small"):
+        torch.save(model.state_dict(), os.path.join(OUT, f"{name}.pth"))
+    m64 = copy.deepcopy(model).double()
+    r32 = run(model, x, target, sgd_options, STEPS)
+    r64 = run(m64, x.double(), target, sgd_options, STEPS)
+    res = {}
+    for k, ref in r64.items():
+        res[k] = ref.float() if ref.is_floating_point() else ref
+        if ref.is_floating_point():
+            e = max_error(r32[k], ref)
+            res[f"err.{k}"] = torch.tensor([e], dtype=torch.float32)
+    o = sgd_options
+    res["sgd"] = torch.tensor([o["lr"], o["momentum"], o.get("dampening", 0), o["weight_decay"],
+                               float(o.get("nesterov", False))], dtype=torch.float32)
     write_safetensors(os.path.join(OUT, f"{name}_golden.safetensors"), res)
-    print(name, "params", sum(p.numel() for p in model.parameters()), "loss", float(loss))
+    # Conv biases right before a BatchNorm have zero gradient in exact arithmetic (the mean is
+    # subtracted); their check only says "about zero", so they are left out of this summary.
+    grads = [(float(v.abs().max()), k) for k, v in r64.items()
+             if k.startswith("grad.") and float(v.abs().max()) > 1e-12]
+    worst = max((float(res[f"err.{k}"]) / float(r64[k].abs().max()), k) for _, k in grads)
+    print(f"{name}: params {sum(p.numel() for p in model.parameters())}, "
+          f"loss {float(r64['loss0']):.5f} -> {float(r64[f'loss{STEPS - 1}']):.5f}, "
+          f"smallest max|grad| {min(grads)[0]:.2e} ({min(grads)[1]}), "
+          f"worst fp32-vs-fp64 gradient error {worst[0]:.2e} of its max ({worst[1]})")
+
+
+# SGD options per case: between them every branch of torch.optim.SGD's rule is exercised.
+SGD_OPTIONS = {
+    "fcn8s": dict(lr=0.02, momentum=0.9, weight_decay=1e-2, nesterov=True),
+    "fcn16s": dict(lr=0.02, momentum=0.9, dampening=0.1, weight_decay=1e-2),
+    "fcn32s": dict(lr=0.02, momentum=0.9, weight_decay=1e-2),
+    "fcn8s_vgg11_bn": dict(lr=0.02, momentum=0.9, weight_decay=1e-2, nesterov=True),
+    "fcn_resnet_small": dict(lr=0.02, momentum=0.9, weight_decay=1e-2),
+}
 
 
 def main():
@@ -251,20 +319,26 @@ def main():
     target = torch.randint(0, 3, (2, 32, 32), generator=gen)
     target[:, :3, :] = 255
     target[1, 20:23, 5:25] = 255
-    write_safetensors(os.path.join(OUT, "input.safetensors"), {"input": x, "target": target.int()})
+    x64 = torch.randn(2, 3, 64, 64, generator=gen)
+    target64 = torch.randint(0, 3, (2, 64, 64), generator=gen)
+    target64[:, :5, :] = 255
+    target64[0, 30:40, 10:50] = 255
+    write_safetensors(os.path.join(OUT, "input.safetensors"),
+                      {"input": x, "target": target.int(), "input64": x64,
+                       "target64": target64.int()})
     for variant in ["fcn8s", "fcn16s", "fcn32s"]:
         torch.manual_seed(7)
         m = VggFcn(variant, "vgg16", num_classes=3, width=1 / 16, head=8)
         randomize(m, gen)
-        golden(variant, m, x, target)
+        golden(variant, m, x, target, SGD_OPTIONS[variant])
     torch.manual_seed(7)
     m = ResNetFcn(3, [1, 1, 1, 1], 1 / 16)
     randomize(m, gen)
-    golden("fcn_resnet_small", m, x, target)
+    golden("fcn_resnet_small", m, x, target, SGD_OPTIONS["fcn_resnet_small"])
     torch.manual_seed(7)
     m = VggFcn("fcn8s", "vgg11_bn", num_classes=3, width=1 / 16, head=8)
     randomize(m, gen)
-    golden("fcn8s_vgg11_bn", m, x, target)
+    golden("fcn8s_vgg11_bn", m, x64, target64, SGD_OPTIONS["fcn8s_vgg11_bn"])
 
 
 def full():

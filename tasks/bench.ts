@@ -1,7 +1,7 @@
 /** `deno task bench`: see `deno task bench --help`. @module */
 import { UsageError } from "../lib/cli/flags.ts";
-import { parseBenchArgs } from "../lib/bench/args.ts";
-import { runBench } from "../lib/bench/run.ts";
+import { parseBenchArgs } from "../bench/args.ts";
+import { runBench } from "../bench/run.ts";
 
 try {
   const options = parseBenchArgs(Deno.args);

@@ -9,18 +9,16 @@ import type { BackendKind, HostArray } from "../lib/device/backend.ts";
 import { requestDevice } from "../lib/device/request.ts";
 import { type Device, type Tensor, tensor } from "../lib/tensor.ts";
 import { mul, sum } from "../mod.ts";
+import { Rng } from "../lib/random.ts";
 import { assertClose } from "./assert.ts";
+import { hasBlas, hasWebGpu, missingBackendError, strict } from "./backends.ts";
 
-/** A seeded generator of floats in [0, 1) (mulberry32). */
+export { hasBlas, hasWebGpu };
+
+/** A seeded generator of floats in [0, 1): the project's {@linkcode Rng} as a function. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** `n` uniform values in [lo, hi). */
@@ -31,7 +29,10 @@ export function randn(n: number, seed: number, lo = -1, hi = 1): Float32Array {
 
 let cached: Promise<Map<BackendKind, Device>> | null = null;
 
-/** The devices that exist on this host, the reference ("cpu") always first. */
+/**
+ * The devices that exist on this host, the reference ("cpu") always first. Under `CI=true` a
+ * backend that cannot be created rejects, naming it and the cause; elsewhere it is left out.
+ */
 export function devices(): Promise<Map<BackendKind, Device>> {
   cached ??= (async () => {
     const m = new Map<BackendKind, Device>();
@@ -39,23 +40,15 @@ export function devices(): Promise<Map<BackendKind, Device>> {
     for (const kind of ["webgpu", "blas"] as const) {
       try {
         m.set(kind, await requestDevice({ backend: kind }));
-      } catch {
-        // not available here: its tests are skipped
+      } catch (e) {
+        if (strict) throw missingBackendError(kind, e instanceof Error ? e.message : String(e));
+        // not available here: its tests are skipped (tests/backends_test.ts says so once)
       }
     }
     return m;
   })();
   return cached;
 }
-
-/** Whether a WebGPU adapter exists (to skip GPU-only tests). */
-export const hasWebGpu: boolean = await (async () => {
-  try {
-    return (await navigator.gpu?.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
-})();
 
 /** One input of an op under test. */
 export interface InputSpec {

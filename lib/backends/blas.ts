@@ -73,6 +73,7 @@ export function createBlasBackend(options: BlasBackendOptions = {}): BlasBackend
     library: rt.library,
     pool: rt.pool,
     upload: (data) => rt.upload(data),
+    adopt: (data) => rt.track(data),
     read: (s) => rt.read(s),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),

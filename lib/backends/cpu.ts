@@ -59,6 +59,7 @@ export function createCpuBackend(): CpuBackend {
     supportsF16: true,
     rt,
     upload: (data) => rt.upload(data),
+    adopt: (data) => rt.track(data),
     read: (s) => rt.read(s),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),

@@ -10,7 +10,9 @@ import type { TransformOptions } from "../data/transforms.ts";
 import { requestDevice } from "../device/request.ts";
 import type { BackendKind } from "../device/backend.ts";
 import { readSafetensors } from "../io/safetensors.ts";
+import { readWhole } from "../io/read_whole.ts";
 import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
+import { detectWeights } from "../models/load.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import { type ModelConfig, resolveConfig } from "../models/create.ts";
 import type { Device } from "../tensor.ts";
@@ -99,7 +101,7 @@ export async function openDevice(
 export async function readWeights(path: string): Promise<StateDict> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readWhole(path);
   } catch (e) {
     throw new UsageError(`Cannot read weights "${path}": ${(e as Error).message}`);
   }
@@ -156,6 +158,7 @@ export async function resolveWeights(given: string): Promise<ResolvedWeights> {
   try {
     json = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
   } catch (e) {
+    if (e instanceof Deno.errors.NotFound && !await isDir(path)) return await detectWeights(path);
     throw new UsageError(
       `Cannot read ${dir}/config.json (${(e as Error).message}); ` +
         "the weights need the config of the model that made them",

@@ -4,6 +4,7 @@
  * @module
  */
 import { createModel } from "../models/create.ts";
+import { skipInit } from "../nn/init.ts";
 import { formatMetrics } from "../metrics/confusion_matrix.ts";
 import { saveJson } from "../io/checkpoint.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
@@ -80,8 +81,8 @@ export async function main(args: string[]): Promise<number> {
       `The model has ${k} classes but the dataset ${root} has ${data.classes.length}; pass matching --data`,
     );
   }
-  const model = createModel(resolved.config.name, resolved.config, device);
-  model.loadStateDict(await readWeights(resolved.weightsPath));
+  const model = skipInit(() => createModel(resolved.config.name, resolved.config, device));
+  model.loadStateDict(await readWeights(resolved.weightsPath), { adopt: true });
   console.log(
     `Weights: ${resolved.weightsPath} (${resolved.config.name}); data: ${root} [${v.split}], ${data.length} images`,
   );

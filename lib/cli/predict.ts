@@ -8,6 +8,7 @@ import { noGrad } from "../autograd.ts";
 import { argmax } from "../ops/reduce.ts";
 import { tensor, tidy } from "../tensor.ts";
 import { createModel } from "../models/create.ts";
+import { skipInit } from "../nn/init.ts";
 import { overlay, readImage, type RgbImage, writeMaskPng, writeRgbPng } from "../data/image.ts";
 import { paletteOf, vocPalette } from "../data/palette.ts";
 import { normalize } from "../data/transforms.ts";
@@ -112,8 +113,8 @@ export async function main(args: string[]): Promise<number> {
     (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
   );
   const device = await openDevice(v.backend as string | undefined, console.log);
-  const model = createModel(resolved.config.name, resolved.config, device);
-  model.loadStateDict(await readWeights(resolved.weightsPath));
+  const model = skipInit(() => createModel(resolved.config.name, resolved.config, device));
+  model.loadStateDict(await readWeights(resolved.weightsPath), { adopt: true });
   model.eval();
   const palette = resolved.classes ? paletteOf(resolved.classes.colors) : vocPalette();
   const outDir = v.out as string;

@@ -12,7 +12,7 @@
  */
 import { isFile, join, readText, stem } from "./_path.ts";
 import { checkFilesExist, type DatasetInit, parseClasses, SegmentationDataset } from "./dataset.ts";
-import { Rng } from "./random.ts";
+import { Rng } from "../random.ts";
 import type { SampleRef } from "./sample.ts";
 import type { TransformOptions } from "./transforms.ts";
 

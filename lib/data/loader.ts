@@ -8,7 +8,7 @@
 import { type Tensor, tensor } from "../tensor.ts";
 import type { Device } from "../tensor.ts";
 import { IGNORE } from "./image.ts";
-import { deriveSeed, Rng } from "./random.ts";
+import { deriveSeed, Rng } from "../random.ts";
 import { type LoadedSample, loadSample, type SampleRef, type SampleSpec } from "./sample.ts";
 import { WorkerPool } from "./worker_pool.ts";
 

@@ -1,5 +1,4 @@
 import { requestDevice } from "../device/request.ts";
-import { benchLoader } from "./bench_loader.ts";
 import { collate, epochOrder } from "./loader.ts";
 import { VocDataset } from "./voc.ts";
 import { SYNTHETIC, writeVoc } from "./_fixtures_test.ts";
@@ -142,17 +141,6 @@ Deno.test("loader: a bad sample fails the iteration with its file named, in work
     );
   }
   await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("loader: benchLoader reports images per second", async () => {
-  const rate = await benchLoader(SYNTHETIC, {
-    batchSize: 8,
-    workers: 0,
-    crop: 32,
-    baseSize: 40,
-    split: "val",
-  });
-  assert(Number.isFinite(rate) && rate > 0, `rate ${rate}`);
 });
 
 Deno.test("loader: the seed given to open() is the batches' default seed", async () => {

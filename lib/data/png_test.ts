@@ -8,7 +8,7 @@ import {
   pngToRgb,
 } from "./png.ts";
 import { crc32 } from "./_zlib.ts";
-import { Rng } from "./random.ts";
+import { Rng } from "../random.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 
 const CASES: [PngColorType, PngBitDepth[], number][] = [

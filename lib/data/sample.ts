@@ -6,7 +6,7 @@
  */
 import { IGNORE, type Mask, readImage, readMask, type RgbImage } from "./image.ts";
 import type { Rgb } from "./palette.ts";
-import { Rng } from "./random.ts";
+import { Rng } from "../random.ts";
 import {
   evalTransform,
   trainTransform,

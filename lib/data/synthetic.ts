@@ -10,7 +10,7 @@ import { encodeJpeg } from "./_jpeg.ts";
 import { join } from "./_path.ts";
 import { encodeMaskPng, IGNORE } from "./image.ts";
 import { paletteOf, type Rgb, vocPalette } from "./palette.ts";
-import { Rng } from "./random.ts";
+import { Rng } from "../random.ts";
 
 /** The synthetic classes, background first, with their mask colours (VOC's first five). */
 export const SYNTHETIC_CLASSES: readonly { name: string; color: Rgb }[] = (() => {

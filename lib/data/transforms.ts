@@ -10,7 +10,7 @@
  * @module
  */
 import { IGNORE, type Mask, type RgbImage } from "./image.ts";
-import type { Rng } from "./random.ts";
+import type { Rng } from "../random.ts";
 
 /** Options of the train and eval transforms. */
 export interface TransformOptions {
@@ -170,7 +170,7 @@ export function normalize(
  *
  * @example A 4x4 sample cropped to 2x2
  * ```ts
- * import { Rng } from "./random.ts";
+ * import { Rng } from "../random.ts";
  * import { trainTransform } from "./transforms.ts";
  * import { assertEquals } from "../../tests/assert.ts";
  *

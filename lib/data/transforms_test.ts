@@ -1,4 +1,4 @@
-import { Rng } from "./random.ts";
+import { Rng } from "../random.ts";
 import {
   cropPad,
   evalTransform,

@@ -393,6 +393,11 @@ export interface Backend extends Kernels {
   readonly supportsF16: boolean;
   /** Upload host data into a new storage. */
   upload(data: HostArray): Storage;
+  /**
+   * Take `data` itself as a new storage, without a copy, where the backend keeps storages in
+   * host memory (the caller must not touch `data` afterwards); absent elsewhere: use upload.
+   */
+  adopt?(data: HostArray): Storage;
   /** Copy a storage back to the host (waits for pending work). */
   read(s: Storage): Promise<HostArray>;
   /** Return a storage to the backend's pool. */

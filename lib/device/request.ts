@@ -41,8 +41,8 @@ async function createBlas(): Promise<Device> {
  *
  * @example Run on the reference backend
  * ```ts
- * import { requestDevice } from "./mod.ts";
- * import { assertEquals } from "./tests/assert.ts";
+ * import { requestDevice } from "@x/fcn";
+ * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
  * assertEquals(device.kind, "cpu");

@@ -15,7 +15,7 @@ import type { WebGpuBackend } from "../backends/webgpu.ts";
  *
  * @example
  * ```ts
- * import { autotune, requestDevice } from "../../mod.ts";
+ * import { autotune, requestDevice } from "@x/fcn";
  * import { assert } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

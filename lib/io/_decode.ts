@@ -66,13 +66,19 @@ function halfToFloatTable(): Float32Array {
 /**
  * Converts `count` elements of `dtype` from `bytes` to a fresh f32 or i32 array.
  *
- * `bytes` may sit at any alignment; the result never aliases it. Integers that do not fit in i32
- * throw a RangeError naming `what` (the tensor) and the element index.
+ * `bytes` may sit at any alignment; the result never aliases it, unless `copy` is false: then
+ * f32/i32 data in host byte order at a 4-byte aligned offset comes back as a view of `bytes`
+ * (no copy; how checkpoints load in place). Integers that do not fit in i32 throw a RangeError
+ * naming `what` (the tensor) and the element index.
  */
 export function decode(
   bytes: Uint8Array,
   dtype: FileDType,
-  { littleEndian = true, what = "tensor" }: { littleEndian?: boolean; what?: string } = {},
+  { littleEndian = true, what = "tensor", copy = true }: {
+    littleEndian?: boolean;
+    what?: string;
+    copy?: boolean;
+  } = {},
 ): Float32Array | Int32Array {
   const size = ELEMENT_SIZE[dtype];
   if (bytes.length % size !== 0) {
@@ -82,8 +88,14 @@ export function decode(
   }
   const n = bytes.length / size;
   if (littleEndian === HOST_LITTLE && (dtype === "f32" || dtype === "i32")) {
-    const copy = bytes.slice();
-    return dtype === "f32" ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
+    if (!copy && bytes.byteOffset % 4 === 0) {
+      const buffer = bytes.buffer as ArrayBuffer;
+      return dtype === "f32"
+        ? new Float32Array(buffer, bytes.byteOffset, n)
+        : new Int32Array(buffer, bytes.byteOffset, n);
+    }
+    const copied = bytes.slice();
+    return dtype === "f32" ? new Float32Array(copied.buffer) : new Int32Array(copied.buffer);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = littleEndian;

@@ -61,8 +61,15 @@ interface Entry {
  * bytes, the header length runs past the end, the header is not a JSON object, a dtype is
  * unknown, a shape or offsets are malformed, offsets run past the data, overlap, or do not match
  * shape × element size.
+ *
+ * f32/i32 tensors at 4-byte aligned offsets (the writers pad the header to 8 bytes) are views of
+ * `bytes`, not copies, so a whole file loads without a second copy; pass `{ copy: true }` for
+ * arrays independent of `bytes`.
  */
-export function readSafetensors(bytes: Uint8Array): Safetensors {
+export function readSafetensors(
+  bytes: Uint8Array,
+  options: { copy?: boolean } = {},
+): Safetensors {
   if (bytes.length < 8) {
     throw new Error(
       `safetensors: file is ${bytes.length} bytes, shorter than the 8-byte header length`,
@@ -86,7 +93,10 @@ export function readSafetensors(bytes: Uint8Array): Safetensors {
   const tensors: StateDict = {};
   for (const e of entries) {
     const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
-    const data = decode(raw, e.dtype, { what: `safetensors: tensor "${e.name}"` });
+    const data = decode(raw, e.dtype, {
+      what: `safetensors: tensor "${e.name}"`,
+      copy: options.copy ?? false,
+    });
     const tensor: HostTensor = {
       dtype: data instanceof Float32Array ? "f32" : "i32",
       shape: e.shape,

@@ -158,3 +158,20 @@ Deno.test("writeSafetensors rejects inconsistent tensors", () => {
     'metadata "n" must be a string',
   );
 });
+
+Deno.test("readSafetensors returns aligned f32 tensors as views of the file (copy: true copies)", () => {
+  const bytes = writeSafetensors({
+    w: { dtype: "f32", shape: [3], data: new Float32Array([1, 2, 3]) },
+  });
+  const view = readSafetensors(bytes).tensors.w.data;
+  assertEquals(view.buffer, bytes.buffer);
+  assertEquals([...view], [1, 2, 3]);
+  const copy = readSafetensors(bytes, { copy: true }).tensors.w.data;
+  assert(copy.buffer !== bytes.buffer, "copy: true gives an independent array");
+  assertEquals([...copy], [1, 2, 3]);
+  const shifted = new Uint8Array(bytes.length + 1);
+  shifted.set(bytes, 1); // misaligned: must copy
+  const moved = readSafetensors(shifted.subarray(1)).tensors.w.data;
+  assert(moved.buffer !== shifted.buffer);
+  assertEquals([...moved], [1, 2, 3]);
+});

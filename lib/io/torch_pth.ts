@@ -81,6 +81,7 @@ class StorageRef {
       this.#decoded = decode(this.bytes.subarray(0, need), this.dtype, {
         littleEndian: this.littleEndian,
         what: `torch: storage "${this.key}"`,
+        copy: false, // a view of the file's bytes where aligned (torch aligns records to 64)
       });
     }
     return { data: this.#decoded, offset: 0 };
@@ -183,7 +184,8 @@ function rebuildTensor(args: unknown[], pending: PendingTensor[]): HostTensor {
 
 /**
  * Copies every pending tensor out of its storage, contiguously (row-major). A tensor that is the
- * only user of a whole storage takes the decoded storage itself (already a fresh copy).
+ * only user of a whole storage takes the decoded storage itself: a view of the file's bytes for
+ * aligned f32/i32 storages in host byte order (no copy), else the decoded copy.
  */
 function fillTensors(pending: PendingTensor[]): void {
   const users = new Map<StorageRef, number>();
@@ -252,7 +254,8 @@ function isCount(x: unknown): x is number {
 
 /**
  * Reads a `torch.save` file (zip or legacy format) into plain JS values: tensors become
- * {@link HostTensor}s (copied contiguous, floats as f32, integers and bools as i32), dicts plain
+ * {@link HostTensor}s (contiguous, floats as f32, integers and bools as i32; a tensor that is a
+ * whole aligned f32/i32 storage is a view of `bytes`, others are copies), dicts plain
  * objects, tuples and lists arrays, `argparse.Namespace` a plain object, ints beyond 2^53 bigint.
  * Throws an Error saying what is wrong for malformed files and refused globals.
  */

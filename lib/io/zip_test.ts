@@ -10,6 +10,25 @@ Deno.test("crc32 matches the IEEE check value", () => {
   assertEquals(crc32(new Uint8Array(0)), 0);
 });
 
+Deno.test("crc32's word-sliced path matches the byte-wise CRC at every alignment and length", () => {
+  const bytewise = (b: Uint8Array) => {
+    let c = 0xffffffff;
+    for (const x of b) {
+      c ^= x;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    }
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const data = big.subarray(0, 300);
+  for (const start of [0, 1, 2, 3, 5]) {
+    for (const length of [63, 64, 65, 71, 200, 295]) {
+      const b = data.subarray(start, start + length);
+      assertEquals(crc32(b), bytewise(b), `offset ${start}, length ${length}`);
+    }
+  }
+  assertEquals(crc32(text("123456789".repeat(10))), bytewise(text("123456789".repeat(10))));
+});
+
 for (const zip64 of [false, true]) {
   Deno.test(`ZipReader reads stored and deflated entries (zip64: ${zip64})`, async () => {
     const bytes = await writeZip([

@@ -4,16 +4,22 @@
  * @module
  */
 import type { HostTensor, StateDict } from "../io/host_tensor.ts";
-import { Rng } from "../nn/init.ts";
-import type { SeedSource } from "../nn/layers.ts";
-import type { Module } from "../nn/module.ts";
-import type { Device, Tensor } from "../tensor.ts";
+import { Rng } from "../random.ts";
+import type { Device } from "../tensor.ts";
 import { ResNetFcn } from "./resnet_fcn.ts";
-import type { SegmentationOutput } from "./types.ts";
-import { VGG_STAGES, type VggBackbone, VggFcn, type VggName } from "./vgg_fcn.ts";
+import type {
+  FcnModel,
+  ModelConfig,
+  ModelName,
+  ModelOptions,
+  VggBackbone,
+  VggName,
+} from "./types.ts";
+import { VGG_STAGES, VggFcn } from "./vgg_fcn.ts";
+import { Fcn8sBnHead } from "./fcn8s_bnhead.ts";
+import { FcnFusion } from "./fcn_fusion.ts";
 
-/** Model names. */
-export type ModelName = "fcn32s" | "fcn16s" | "fcn8s" | "fcn_resnet50" | "fcn_resnet101";
+export type { FcnModel, ModelConfig, ModelName, ModelOptions } from "./types.ts";
 
 /** Every model name, for validation and help texts. */
 export const MODEL_NAMES: readonly ModelName[] = [
@@ -22,44 +28,13 @@ export const MODEL_NAMES: readonly ModelName[] = [
   "fcn8s",
   "fcn_resnet50",
   "fcn_resnet101",
+  "fcn8s_bnhead",
+  "fcn_fusion",
 ];
 
 /** Every VGG backbone name. */
 export const VGG_BACKBONES: readonly VggBackbone[] = (Object.keys(VGG_STAGES) as VggName[])
   .flatMap((n) => [n, `${n}_bn` as const]);
-
-/** Options of {@linkcode createModel}; everything but the name is optional. */
-export interface ModelOptions {
-  /** Classes (default 21, PASCAL VOC). */
-  numClasses?: number;
-  /** VGG backbone of fcn8s/16s/32s (default "vgg16"). */
-  backbone?: VggBackbone;
-  /** Multiplies every backbone width (default 1). */
-  width?: number;
-  /** Channels of the VGG head's fc6/fc7 (default 4096). */
-  headChannels?: number;
-  /** ResNet blocks per stage (default [3, 4, 6, 3] / [3, 4, 23, 3]). */
-  layers?: [number, number, number, number];
-  /** Build the aux head of FCN-ResNet (default true). */
-  aux?: boolean;
-  /** Dropout in the head (default 0.5 for VGG, 0.1 for ResNet). */
-  dropout?: number;
-  /** Seed of the initial weights and dropout masks (default 0). */
-  seed?: number;
-}
-
-/** A complete model config: enough to rebuild the model (saved as `config.json`). */
-export type ModelConfig = Required<ModelOptions> & { name: ModelName };
-
-/** A built FCN. */
-export interface FcnModel extends Module {
-  /** x `[N, 3, H, W]` (normalised) -> `{ out: [N, K, H, W], aux? }`. */
-  forward(x: Tensor): SegmentationOutput;
-  /** Everything needed to rebuild the model (`config.json`). */
-  readonly config: ModelConfig;
-  /** Dropout seeds, saved in a resumable state. */
-  readonly seeds: SeedSource;
-}
 
 /** Fills in every default of a model config and validates it. */
 export function resolveConfig(name: ModelName, options: ModelOptions = {}): ModelConfig {
@@ -71,7 +46,7 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new RangeError(`numClasses must be a positive integer, got ${numClasses}`);
   }
-  const backbone = options.backbone ?? "vgg16";
+  const backbone = options.backbone ?? (name === "fcn_fusion" ? "vgg16_bn" : "vgg16");
   if (!resnet && !VGG_BACKBONES.includes(backbone)) {
     throw new RangeError(
       `Unknown backbone "${backbone}"; expected one of ${VGG_BACKBONES.join(", ")}`,
@@ -87,8 +62,9 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
     headChannels: options.headChannels ?? 4096,
     layers: options.layers ?? (name === "fcn_resnet101" ? [3, 4, 23, 3] : [3, 4, 6, 3]),
     aux: options.aux ?? true,
-    dropout: options.dropout ?? (resnet ? 0.1 : 0.5),
+    dropout: options.dropout ?? (resnet || name === "fcn8s_bnhead" ? 0.1 : 0.5),
     seed: options.seed ?? 0,
+    upsampleBias: options.upsampleBias ?? false,
   };
 }
 
@@ -97,7 +73,7 @@ export function resolveConfig(name: ModelName, options: ModelOptions = {}): Mode
  *
  * @example A small FCN-8s
  * ```ts
- * import { createModel, requestDevice, tensor } from "../../mod.ts";
+ * import { createModel, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -113,6 +89,8 @@ export function createModel(name: ModelName, options: ModelOptions, device: Devi
   if (c.name === "fcn_resnet50" || c.name === "fcn_resnet101") {
     return new ResNetFcn(device, c, rng);
   }
+  if (c.name === "fcn8s_bnhead") return new Fcn8sBnHead(device, c, rng);
+  if (c.name === "fcn_fusion") return new FcnFusion(device, c, rng);
   return new VggFcn(device, { ...c, name: c.name }, rng);
 }
 

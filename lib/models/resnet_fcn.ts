@@ -8,7 +8,7 @@
 import { add, relu } from "../ops/elementwise.ts";
 import { interpolate } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
-import type { Rng } from "../nn/init.ts";
+import type { Rng } from "../random.ts";
 import {
   BatchNorm2d,
   chain,
@@ -22,8 +22,7 @@ import {
 } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
 import { isGradEnabled } from "../autograd.ts";
-import type { SegmentationOutput } from "./types.ts";
-import type { ModelConfig } from "./create.ts";
+import type { ModelConfig, SegmentationOutput } from "./types.ts";
 import { scaled } from "./vgg_fcn.ts";
 
 /** Options of a ResNet FCN. */

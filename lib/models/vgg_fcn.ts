@@ -8,7 +8,7 @@
 import { add } from "../ops/elementwise.ts";
 import { crop, pad } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
-import type { Rng } from "../nn/init.ts";
+import type { Rng } from "../random.ts";
 import {
   BatchNorm2d,
   Conv2d,
@@ -21,13 +21,8 @@ import {
   Sequential,
 } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
-import type { SegmentationOutput } from "./types.ts";
-import type { ModelConfig } from "./create.ts";
+import type { ModelConfig, SegmentationOutput, VggBackbone, VggName } from "./types.ts";
 
-/** VGG depths (torchvision names). */
-export type VggName = "vgg11" | "vgg13" | "vgg16" | "vgg19";
-/** VGG backbones, with or without batch norm. */
-export type VggBackbone = VggName | `${VggName}_bn`;
 /** The FCN variants on VGG. */
 export type VggFcnName = "fcn32s" | "fcn16s" | "fcn8s";
 

@@ -10,7 +10,8 @@ import { batchNorm2d } from "../ops/norm.ts";
 import { maxPool2d } from "../ops/pool.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import { isGradEnabled } from "../autograd.ts";
-import { bilinearKernel, defaultConvInit, kaimingNormal, type Rng } from "./init.ts";
+import { bilinearKernel, defaultConvInit, kaimingNormal } from "./init.ts";
+import type { Rng } from "../random.ts";
 import { type HostScalar, hostTensor, Module } from "./module.ts";
 
 /** A module mapping one tensor to one tensor. */

@@ -5,7 +5,8 @@
  * @module
  */
 import type { HostTensor, StateDict } from "../io/host_tensor.ts";
-import { type Device, type Tensor, tensor } from "../tensor.ts";
+import { type Device, Tensor, tensor } from "../tensor.ts";
+import { initSkipped } from "./init.ts";
 
 /** What {@linkcode Module.loadStateDict} did. */
 export interface LoadReport {
@@ -23,6 +24,11 @@ export interface LoadReport {
 export interface LoadOptions {
   /** Throw unless every key matches in name and shape (default true). */
   strict?: boolean;
+  /**
+   * Let the parameters take the dict's arrays themselves where the backend keeps host memory
+   * (BLAS, cpu): no copy, but the dict must not be used afterwards (default false).
+   */
+  adopt?: boolean;
 }
 
 /** A host-side integer buffer (e.g. BatchNorm's `num_batches_tracked`). */
@@ -168,7 +174,8 @@ export abstract class Module {
     }
     for (const [t, h] of updates) {
       const data = t.dtype === "f32" ? toF32(h.data) : toI32(h.data);
-      t.assign(t.device.backend.upload(data));
+      const b = t.device.backend;
+      t.assign(options.adopt && b.adopt ? b.adopt(data) : b.upload(data));
     }
     for (const [key, s] of scalars) {
       const h = dict[key];
@@ -224,5 +231,7 @@ export function describe(r: LoadReport): string {
 
 /** Creates a kept f32 tensor (parameters and buffers). */
 export function hostTensor(data: Float32Array, shape: number[], device: Device): Tensor {
+  const b = device.backend;
+  if (initSkipped() && b.adopt) return new Tensor(b.adopt(data), shape, device).keep(); // no copy
   return tensor(data, shape, device).keep();
 }

@@ -27,7 +27,7 @@ export interface Conv2dOptions {
  *
  * @example
  * ```ts
- * import { conv2d, requestDevice, tensor } from "../../mod.ts";
+ * import { conv2d, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -117,7 +117,7 @@ export interface ConvTranspose2dOptions {
  *
  * @example
  * ```ts
- * import { convTranspose2d, requestDevice, tensor } from "../../mod.ts";
+ * import { convTranspose2d, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

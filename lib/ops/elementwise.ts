@@ -13,7 +13,7 @@ import { expectF32, sameDevice } from "./_util.ts";
  *
  * @example
  * ```ts
- * import { relu, requestDevice, tensor } from "../../mod.ts";
+ * import { relu, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -49,7 +49,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { add, requestDevice, tensor } from "../../mod.ts";
+ * import { add, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -121,7 +121,7 @@ function dropoutImpl(x: Tensor, options: DropoutOptions, perChannel: boolean): T
  *
  * @example
  * ```ts
- * import { dropout, requestDevice, tensor } from "../../mod.ts";
+ * import { dropout, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

@@ -24,7 +24,7 @@ export interface CrossEntropyOptions {
  *
  * @example
  * ```ts
- * import { crossEntropy, requestDevice, tensor } from "../../mod.ts";
+ * import { crossEntropy, requestDevice, tensor } from "@x/fcn";
  * import { assertAlmostEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

@@ -24,7 +24,7 @@ export interface BatchNormOptions {
  *
  * @example
  * ```ts
- * import { batchNorm2d, requestDevice, tensor } from "../../mod.ts";
+ * import { batchNorm2d, requestDevice, tensor } from "@x/fcn";
  * import { assertAlmostEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

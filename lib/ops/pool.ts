@@ -38,7 +38,7 @@ export function poolOutSize(
  *
  * @example
  * ```ts
- * import { maxPool2d, requestDevice, tensor } from "../../mod.ts";
+ * import { maxPool2d, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

@@ -40,7 +40,7 @@ function reduceImpl(x: Tensor, dim: number | undefined, op: string, isMean: bool
  *
  * @example
  * ```ts
- * import { requestDevice, sum, tensor } from "../../mod.ts";
+ * import { requestDevice, sum, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -63,7 +63,7 @@ export function mean(x: Tensor, dim?: number): Tensor {
  *
  * @example
  * ```ts
- * import { argmax, requestDevice, tensor } from "../../mod.ts";
+ * import { argmax, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -84,7 +84,7 @@ export function argmax(x: Tensor, dim: number): Tensor {
  *
  * @example
  * ```ts
- * import { matmul, requestDevice, tensor } from "../../mod.ts";
+ * import { matmul, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -123,7 +123,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { requestDevice, reshape, tensor } from "../../mod.ts";
+ * import { requestDevice, reshape, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

@@ -23,7 +23,7 @@ export interface InterpolateOptions {
  *
  * @example
  * ```ts
- * import { interpolate, requestDevice, tensor } from "../../mod.ts";
+ * import { interpolate, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -56,7 +56,7 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
  *
  * @example
  * ```ts
- * import { crop, requestDevice, tensor } from "../../mod.ts";
+ * import { crop, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });
@@ -90,7 +90,7 @@ export function crop(x: Tensor, height: number, width: number, top = 0, left = 0
  *
  * @example
  * ```ts
- * import { pad, requestDevice, tensor } from "../../mod.ts";
+ * import { pad, requestDevice, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

@@ -34,7 +34,7 @@ export interface GradScalerState {
  *
  * @example
  * ```ts
- * import { GradScaler, requestDevice, SGD, sum, tensor } from "../../mod.ts";
+ * import { GradScaler, requestDevice, SGD, sum, tensor } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

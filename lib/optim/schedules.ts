@@ -26,7 +26,7 @@ export interface StepScheduleOptions {
  *
  * @example
  * ```ts
- * import { stepSchedule } from "../../mod.ts";
+ * import { stepSchedule } from "@x/fcn";
  * import { assertEquals } from "../../tests/assert.ts";
  *
  * const s = stepSchedule({ itersPerEpoch: 10, stepSize: 2, gamma: 0.5 });
@@ -58,7 +58,7 @@ export interface PolyScheduleOptions {
  *
  * @example
  * ```ts
- * import { polySchedule } from "../../mod.ts";
+ * import { polySchedule } from "@x/fcn";
  * import { assertAlmostEquals } from "../../tests/assert.ts";
  *
  * const s = polySchedule({ totalIters: 110, warmupIters: 10 });

@@ -35,7 +35,7 @@ export interface ParamGroup {
  *
  * @example
  * ```ts
- * import { requestDevice, SGD, sum, tensor } from "../../mod.ts";
+ * import { requestDevice, SGD, sum, tensor } from "@x/fcn";
  * import { assertAlmostEquals } from "../../tests/assert.ts";
  *
  * const device = await requestDevice({ backend: "cpu" });

@@ -1,0 +1,98 @@
+/**
+ * The command line of `deno task bench`.
+ *
+ * @module
+ */
+import type { BackendKind } from "../lib/device/backend.ts";
+import { BACKENDS } from "../lib/device/request.ts";
+import { type FlagSpec, helpText, parseFlags, UsageError } from "../lib/cli/flags.ts";
+import { type Section, SECTIONS } from "./types.ts";
+
+/** Flags of `deno task bench`. */
+export const BENCH_FLAGS: FlagSpec[] = [
+  {
+    name: "quick",
+    type: "boolean",
+    default: false,
+    help: "a subset: fewer kernels, 64 px models, fewer runs",
+  },
+  {
+    name: "backend",
+    type: "string",
+    default: "webgpu,blas",
+    help: "our backends to measure (webgpu, blas, cpu), comma-separated",
+  },
+  {
+    name: "only",
+    type: "string",
+    default: SECTIONS.join(","),
+    help: "sections to run (kernels, models, loader, peers), comma-separated",
+  },
+  {
+    name: "cap",
+    type: "number",
+    min: 1,
+    help:
+      "skip model cases estimated to take longer than this many seconds a step, kernels a third of it (default 30, quick 15)",
+  },
+  { name: "reps", type: "int", min: 1, help: "timed runs per case (default 5, quick 3)" },
+  { name: "out", type: "string", default: "bench", help: "folder of results.json and results.md" },
+];
+
+/** What to run, from the command line. */
+export interface BenchOptions {
+  quick: boolean;
+  backends: BackendKind[];
+  sections: Set<Section>;
+  /** Model cases estimated above this many ms per step are skipped (kernels: a third). */
+  capMs: number;
+  reps: number;
+  out: string;
+}
+
+/** Splits a comma-separated list and checks every item against `allowed`. */
+function list<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s);
+  for (const i of items) {
+    if (!allowed.includes(i as T)) {
+      throw new UsageError(`--${flag}: unknown "${i}"; expected some of ${allowed.join(", ")}`);
+    }
+  }
+  if (items.length === 0) {
+    throw new UsageError(`--${flag}: expected at least one of ${allowed.join(", ")}`);
+  }
+  return [...new Set(items)] as T[];
+}
+
+/**
+ * Parses the flags; null when `--help` was asked (the help is printed).
+ *
+ * @example
+ * ```ts
+ * import { parseBenchArgs } from "./args.ts";
+ * import { assertEquals } from "../tests/assert.ts";
+ *
+ * const o = parseBenchArgs(["--quick", "--backend", "blas", "--only", "kernels,peers"])!;
+ * assertEquals([o.quick, o.backends, [...o.sections], o.reps], [true, ["blas"], ["kernels", "peers"], 3]);
+ * ```
+ */
+export function parseBenchArgs(args: string[]): BenchOptions | null {
+  const p = parseFlags("bench", args, BENCH_FLAGS);
+  if (p.help) {
+    console.log(helpText("bench", "deno task bench [flags]", BENCH_FLAGS));
+    return null;
+  }
+  if (p.positionals.length) {
+    throw new UsageError(`bench takes no positional arguments but got ${p.positionals.join(" ")}`);
+  }
+  const v = p.values;
+  const quick = v.quick as boolean;
+  return {
+    quick,
+    backends: list("backend", v.backend as string, BACKENDS),
+    sections: new Set(list("only", v.only as string, SECTIONS)),
+    capMs: ((v.cap as number | undefined) ?? (quick ? 15 : 30)) * 1000,
+    reps: (v.reps as number | undefined) ?? (quick ? 3 : 5),
+    out: v.out as string,
+  };
+}

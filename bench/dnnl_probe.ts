@@ -1,0 +1,202 @@
+/**
+ * Probe for issue 16 point 1: is oneDNN a faster conv engine than our OpenBLAS GEMM convs, and
+ * how far are we from onnxruntime-node? Run by hand:
+ *
+ *   /usr/bin/python3 scripts/make_bench_onnx.py        # once: .cache/bench/onnx/
+ *   deno run -A bench/dnnl_probe.ts [--samples 7] [--layers-only | --models-only]
+ *
+ * Layers (batch 1, the LAYERS of scripts/make_bench_onnx.py: three VGG16 convs at 224 and the
+ * three convs of an FCN-ResNet50 layer3 bottleneck at 480): our BLAS backend's conv2d (fused
+ * ReLU), oneDNN's (lib/kernels/conv/dnnl.ts, ReLU as a post-op, weights reordered once) and
+ * onnxruntime-node 1.30 CPU EP on a one-conv ONNX, interleaved (ours, oneDNN, ORT, ours, ...),
+ * medians and GFLOP/s. Models: FCN-8s/VGG16 @224 and FCN-ResNet50 @480 (random weights), eval
+ * forward on our BLAS backend against ORT on the PyTorch export. Two threads everywhere.
+ *
+ * @module
+ */
+// onnxruntime-node is a bench-only peer, never a dependency of the toolkit: kept inline.
+// deno-lint-ignore no-import-prefix
+import * as ort from "npm:onnxruntime-node@1.30.0";
+import { createBlasBackend } from "../lib/backends/blas.ts";
+import { DnnlConv2d } from "../lib/kernels/conv/dnnl.ts";
+import { loadDnnl } from "../lib/device/dnnl_ffi.ts";
+import { requestDevice } from "../lib/device/request.ts";
+import { createModel } from "../lib/models/create.ts";
+import { noGrad } from "../lib/autograd.ts";
+import { tensor, tidy } from "../lib/tensor.ts";
+
+const ONNX = new URL("../.cache/bench/onnx/", import.meta.url).pathname;
+const THREADS = 2;
+const flag = (name: string, fallback: string) => {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : fallback;
+};
+const SAMPLES = Number(flag("samples", "7"));
+
+/** name: [C, K, H, W, kernel, stride, padding, dilation, relu], as in make_bench_onnx.py. */
+const LAYERS: Record<
+  string,
+  [number, number, number, number, number, number, number, number, boolean]
+> = {
+  vgg_conv1_2: [64, 64, 224, 224, 3, 1, 1, 1, true],
+  vgg_conv3_2: [256, 256, 56, 56, 3, 1, 1, 1, true],
+  vgg_conv5_2: [512, 512, 14, 14, 3, 1, 1, 1, true],
+  r50_l3_reduce: [1024, 256, 60, 60, 1, 1, 0, 1, true],
+  r50_l3_conv3x3_d2: [256, 256, 60, 60, 3, 1, 2, 2, true],
+  r50_l3_expand: [256, 1024, 60, 60, 1, 1, 0, 1, false],
+};
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const load = async () => (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
+const random = (n: number, seed: number) => {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 0.2;
+  });
+};
+
+async function session(file: string): Promise<ort.InferenceSession> {
+  return await ort.InferenceSession.create(`${ONNX}${file}`, {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    executionProviders: ["cpu"],
+    graphOptimizationLevel: "all",
+  });
+}
+
+/** Runs each contender once per round, `SAMPLES` rounds after 2 warm-ups; medians in ms. */
+async function interleaved(
+  contenders: Record<string, () => Promise<void> | void>,
+): Promise<Record<string, { median: number; samples: number[] }>> {
+  const times: Record<string, number[]> = {};
+  for (let round = 0; round < SAMPLES + 2; round++) {
+    for (const [name, run] of Object.entries(contenders)) {
+      const t0 = performance.now();
+      await run();
+      const ms = performance.now() - t0;
+      if (round >= 2) (times[name] ??= []).push(ms);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(times).map(([k, v]) => [k, { median: median(v), samples: v }]),
+  );
+}
+
+const lines: string[] = [];
+const say = (s: string) => {
+  console.log(s);
+  lines.push(s);
+};
+
+say(`oneDNN: ${loadDnnl().description}; ORT: onnxruntime-node 1.30.0 CPU EP, ${THREADS} threads`);
+say(`loadavg at start: ${await load()}`);
+
+if (!Deno.args.includes("--models-only")) {
+  const blas = createBlasBackend();
+  say(`BLAS: ${blas.description}`);
+  say(
+    "| layer | GFLOP | ours BLAS ms (GFLOP/s) | oneDNN ms (GFLOP/s) | ORT ms (GFLOP/s) | max diff |",
+  );
+  say("|---|---|---|---|---|---|");
+  for (const [name, [c, k, h, w, kk, s, p, d, relu]] of Object.entries(LAYERS)) {
+    const dnnl = new DnnlConv2d({ n: 1, c, h, w, k, kh: kk, kw: kk }, {
+      stride: s,
+      padding: p,
+      dilation: d,
+      relu,
+    });
+    const { oh, ow } = dnnl;
+    const g = {
+      n: 1,
+      c,
+      h,
+      w,
+      k,
+      kh: kk,
+      kw: kk,
+      oh,
+      ow,
+      strideH: s,
+      strideW: s,
+      padH: p,
+      padW: p,
+      dilH: d,
+      dilW: d,
+    };
+    const x = random(c * h * w, 1), wt = random(k * c * kk * kk, 2), b = random(k, 3);
+    const [xs, ws, bs] = [x, wt, b].map((a) => blas.upload(a));
+    const out = new Float32Array(k * oh * ow);
+    const sess = await session(`layer_${name}.onnx`);
+    // ORT has its own weights (from the export); the same shapes and work.
+    const feeds = { x: new ort.Tensor("float32", x, [1, c, h, w]) };
+    let ours: Float32Array = new Float32Array(0);
+    const r = await interleaved({
+      ours: () => {
+        const y = blas.conv2d({ x: xs, w: ws, b: bs, geom: g, relu });
+        ours = (y as unknown as { data: Float32Array }).data;
+        blas.free(y);
+      },
+      dnnl: () => {
+        dnnl.forward({ x, weight: wt, bias: b, out });
+      },
+      ort: async () => {
+        await sess.run(feeds);
+      },
+    });
+    let diff = 0;
+    for (let i = 0; i < out.length; i++) diff = Math.max(diff, Math.abs(out[i] - ours[i]));
+    const gflop = (2 * k * oh * ow * c * kk * kk) / 1e9;
+    const cell = (ms: number) => `${ms.toFixed(1)} (${(gflop / (ms / 1000)).toFixed(0)})`;
+    say(
+      `| ${name} ${c}->${k} ${kk}x${kk}${d > 1 ? ` d${d}` : ""} @${h} | ${gflop.toFixed(2)} | ${
+        cell(r.ours.median)
+      } | ${cell(r.dnnl.median)} | ${cell(r.ort.median)} | ${diff.toExponential(1)} |`,
+    );
+    await sess.release();
+    dnnl.dispose();
+    for (const t of [xs, ws, bs]) blas.free(t);
+  }
+  blas.destroy();
+  say(`loadavg after layers: ${await load()}`);
+}
+
+if (!Deno.args.includes("--layers-only")) {
+  const device = await requestDevice({ backend: "blas" });
+  say("| model | ours BLAS ms | ORT ms | ours / ORT |");
+  say("|---|---|---|---|");
+  for (
+    const [name, file, size] of [
+      ["fcn8s", "fcn8s_224.onnx", 224],
+      ["fcn_resnet50", "fcn_resnet50_480.onnx", 480],
+    ] as const
+  ) {
+    const model = createModel(name, { numClasses: 21, aux: false }, device).eval();
+    const x = random(3 * size * size, 5);
+    const xt = tensor(x, [1, 3, size, size], device).keep();
+    const sess = await session(file);
+    const feeds = { x: new ort.Tensor("float32", x, [1, 3, size, size]) };
+    const r = await interleaved({
+      ours: async () => {
+        const y = noGrad(() => tidy(() => model.forward(xt).out));
+        await y.toArray();
+        y.dispose();
+      },
+      ort: async () => {
+        await sess.run(feeds);
+      },
+    });
+    say(
+      `| ${name} @${size} | ${r.ours.median.toFixed(0)} | ${r.ort.median.toFixed(0)} | ${
+        (r.ours.median / r.ort.median).toFixed(2)
+      } |`,
+    );
+    await sess.release();
+    xt.dispose();
+    model.dispose();
+  }
+  say(`loadavg at end: ${await load()}`);
+}

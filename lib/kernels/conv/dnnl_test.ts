@@ -1,0 +1,151 @@
+import { assert, assertEquals } from "../../../tests/assert.ts";
+import { hasDnnl } from "../../device/dnnl_ffi.ts";
+import { conv2d, conv2dGradInput, conv2dGradWeight } from "./reference.ts";
+import { conv2dGeom, DnnlConv2d, forgetDnnlWeights } from "./dnnl.ts";
+
+const available = hasDnnl();
+
+function seeded(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+function close(a: Float32Array, b: Float32Array, tol: number, what: string): void {
+  assertEquals(a.length, b.length, `${what}: length`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  assert(worst <= tol, `${what}: max |diff| ${worst} > ${tol}`);
+}
+
+const CASES = [
+  { name: "3x3 pad 1", n: 2, c: 3, h: 7, w: 9, k: 5, kh: 3, kw: 3, s: 1, p: 1, d: 1 },
+  { name: "odd sizes, stride 2", n: 1, c: 5, h: 11, w: 6, k: 7, kh: 3, kw: 3, s: 2, p: 1, d: 1 },
+  { name: "dilation 2", n: 1, c: 4, h: 10, w: 10, k: 3, kh: 3, kw: 3, s: 1, p: 2, d: 2 },
+  { name: "1x1 stride 2", n: 2, c: 6, h: 5, w: 5, k: 4, kh: 1, kw: 1, s: 2, p: 0, d: 1 },
+  { name: "7x7 pad 3 stride 2", n: 1, c: 3, h: 13, w: 9, k: 17, kh: 7, kw: 7, s: 2, p: 3, d: 1 },
+  { name: "wide: 16->32 channels", n: 1, c: 16, h: 6, w: 5, k: 32, kh: 3, kw: 3, s: 1, p: 1, d: 1 },
+];
+
+for (const t of CASES) {
+  for (const relu of [false, true]) {
+    Deno.test({
+      name: `DnnlConv2d matches the reference conv: ${t.name}${relu ? ", fused ReLU" : ""}`,
+      ignore: !available,
+    }, () => {
+      const conv = new DnnlConv2d(
+        { n: t.n, c: t.c, h: t.h, w: t.w, k: t.k, kh: t.kh, kw: t.kw },
+        { stride: t.s, padding: t.p, dilation: t.d, relu },
+      );
+      const g = {
+        n: t.n,
+        c: t.c,
+        h: t.h,
+        w: t.w,
+        k: t.k,
+        kh: t.kh,
+        kw: t.kw,
+        oh: conv.oh,
+        ow: conv.ow,
+        strideH: t.s,
+        strideW: t.s,
+        padH: t.p,
+        padW: t.p,
+        dilH: t.d,
+        dilW: t.d,
+      };
+      const x = seeded(t.n * t.c * t.h * t.w, 1);
+      const w = seeded(t.k * t.c * t.kh * t.kw, 2);
+      const b = seeded(t.k, 3);
+      const want = conv2d(x, w, b, g, relu);
+      close(conv.forward({ x, weight: w, bias: b }), want, 1e-4, "forward");
+      // The reordered weights are cached per array: a second call reuses them.
+      close(conv.forward({ x, weight: w, bias: b }), want, 1e-4, "forward again");
+      if (!relu) {
+        const dy = seeded(t.n * t.k * conv.oh * conv.ow, 4);
+        close(conv.backwardData({ dy, weight: w }), conv2dGradInput(dy, w, g), 1e-4, "dx");
+        const { dWeight, dBias } = conv.backwardWeights({ x, dy });
+        close(dWeight, conv2dGradWeight(dy, x, g), 1e-3, "dw");
+        const db = new Float32Array(t.k);
+        for (let ni = 0; ni < t.n; ni++) {
+          for (let ki = 0; ki < t.k; ki++) {
+            for (let i = 0; i < conv.oh * conv.ow; i++) {
+              db[ki] += dy[(ni * t.k + ki) * conv.oh * conv.ow + i];
+            }
+          }
+        }
+        close(dBias!, db, 1e-4, "db");
+      }
+      conv.dispose();
+    });
+  }
+}
+
+Deno.test({
+  name: "DnnlConv2d reads subarrays at their offset and names bad sizes",
+  ignore: !available,
+}, () => {
+  const conv = new DnnlConv2d({ n: 1, c: 2, h: 4, w: 4, k: 3, kh: 3, kw: 3 }, {
+    padding: 1,
+    bias: false,
+  });
+  const big = seeded(100, 9);
+  const x = big.subarray(7, 7 + 32);
+  const w = seeded(54, 10);
+  const g = {
+    n: 1,
+    c: 2,
+    h: 4,
+    w: 4,
+    k: 3,
+    kh: 3,
+    kw: 3,
+    oh: 4,
+    ow: 4,
+    strideH: 1,
+    strideW: 1,
+    padH: 1,
+    padW: 1,
+    dilH: 1,
+    dilW: 1,
+  };
+  close(conv.forward({ x, weight: w }), conv2d(x.slice(), w, null, g, false), 1e-5, "subarray");
+  let message = "";
+  try {
+    conv.forward({ x: new Float32Array(5), weight: w });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertEquals(message, "conv/dnnl: x has 5 elements, expected 32");
+  conv.dispose();
+});
+
+Deno.test({
+  name: "conv2dGeom takes the backends' geometry; forgetDnnlWeights drops stale packs",
+  ignore: !available,
+}, () => {
+  const g = {
+    n: 1,
+    c: 8,
+    h: 9,
+    w: 7,
+    k: 16,
+    kh: 3,
+    kw: 3,
+    oh: 5,
+    ow: 4,
+    strideH: 2,
+    strideW: 2,
+    padH: 1,
+    padW: 1,
+    dilH: 1,
+    dilW: 1,
+  };
+  const x = seeded(8 * 9 * 7, 11), w = seeded(16 * 8 * 9, 12), b = seeded(16, 13);
+  close(conv2dGeom(x, w, b, g, { relu: true }), conv2d(x, w, b, g, true), 1e-4, "geom");
+  w.fill(0.5); // in place, as SGD updates weights
+  forgetDnnlWeights(w);
+  close(conv2dGeom(x, w, b, g, { relu: true }), conv2d(x, w, b, g, true), 1e-4, "after update");
+});
