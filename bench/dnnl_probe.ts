@@ -17,7 +17,7 @@
 // onnxruntime-node is a bench-only peer, never a dependency of the toolkit: kept inline.
 // deno-lint-ignore no-import-prefix
 import * as ort from "npm:onnxruntime-node@1.30.0";
-import { BlasBackend } from "../lib/device/blas.ts";
+import { createBlasBackend } from "../lib/backends/blas.ts";
 import { DnnlConv2d } from "../lib/kernels/conv/dnnl.ts";
 import { loadDnnl } from "../lib/device/dnnl_ffi.ts";
 import { requestDevice } from "../lib/device/request.ts";
@@ -96,7 +96,7 @@ say(`oneDNN: ${loadDnnl().description}; ORT: onnxruntime-node 1.30.0 CPU EP, ${T
 say(`loadavg at start: ${await load()}`);
 
 if (!Deno.args.includes("--models-only")) {
-  const blas = BlasBackend.create();
+  const blas = createBlasBackend();
   say(`BLAS: ${blas.description}`);
   say(
     "| layer | GFLOP | ours BLAS ms (GFLOP/s) | oneDNN ms (GFLOP/s) | ORT ms (GFLOP/s) | max diff |",
@@ -136,7 +136,7 @@ if (!Deno.args.includes("--models-only")) {
     let ours: Float32Array = new Float32Array(0);
     const r = await interleaved({
       ours: () => {
-        const y = blas.conv2d(xs, ws, bs, g, relu);
+        const y = blas.conv2d({ x: xs, w: ws, b: bs, geom: g, relu });
         ours = (y as unknown as { data: Float32Array }).data;
         blas.free(y);
       },

@@ -25,10 +25,10 @@ export interface PreparedKernel {
  *
  * @example Time a matmul on the reference backend
  * ```ts
- * import { CpuBackend } from "../lib/device/cpu.ts";
+ * import { createCpuBackend } from "../lib/backends/cpu.ts";
  * import { prepareKernel } from "./kernels.ts";
  *
- * const be = new CpuBackend();
+ * const be = createCpuBackend();
  * const k = prepareKernel(be, { kind: "matmul", id: "m", label: "m", pass: "fwd", m: 2, k: 2, n: 2, flops: 16, bytes: 48 });
  * k.run();
  * k.dispose();
@@ -52,18 +52,18 @@ export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
       if (c.kind === "conv") {
         const x = up(xLen, 1), dy = up(yLen, 3), b = up(g.k, 4);
         const run = {
-          fwd: () => be.free(be.conv2d(x, w, b, g, false)),
-          bwd_data: () => be.free(be.conv2dGradInput(dy, w, g)),
-          bwd_weight: () => be.free(be.conv2dGradWeight(dy, x, g)),
+          fwd: () => be.free(be.conv2d({ x, w, b, geom: g, relu: false })),
+          bwd_data: () => be.free(be.conv2dGradInput({ dy, w, geom: g })),
+          bwd_weight: () => be.free(be.conv2dGradWeight({ dy, x, geom: g })),
         }[c.pass];
         return { run, dispose };
       }
       // convT: its input lives in the conv's output space [N, K, OH, OW], its output in x's.
       const tx = up(yLen, 1), tdy = up(xLen, 3);
       const run = {
-        fwd: () => be.free(be.conv2dGradInput(tx, w, g)),
-        bwd_data: () => be.free(be.conv2d(tdy, w, null, g, false)),
-        bwd_weight: () => be.free(be.conv2dGradWeight(tx, tdy, g)),
+        fwd: () => be.free(be.conv2dGradInput({ dy: tx, w, geom: g })),
+        bwd_data: () => be.free(be.conv2d({ x: tdy, w, b: null, geom: g, relu: false })),
+        bwd_weight: () => be.free(be.conv2dGradWeight({ dy: tx, x: tdy, geom: g })),
       }[c.pass];
       return { run, dispose };
     }
@@ -73,16 +73,16 @@ export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
       if (c.pass === "fwd") {
         return {
           run: () => {
-            const r = be.maxPool2d(x, g);
+            const r = be.maxPool2d({ x, geom: g });
             frees(r.y, r.idx);
           },
           dispose,
         };
       }
-      const { y, idx } = be.maxPool2d(x, g);
+      const { y, idx } = be.maxPool2d({ x, geom: g });
       held.push(y, idx);
       const dy = up(y.length, 3);
-      return { run: () => be.free(be.maxPool2dGrad(dy, idx, g)), dispose };
+      return { run: () => be.free(be.maxPool2dGrad({ dy, idx, geom: g })), dispose };
     }
     case "ce": {
       const logits = up(c.n * c.k * c.hw, 1, 3);
@@ -91,7 +91,15 @@ export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
       if (c.pass === "fwd") {
         return {
           run: () => {
-            const r = be.crossEntropy(logits, target, null, c.n, c.k, c.hw, 255);
+            const r = be.crossEntropy({
+              logits,
+              target,
+              weight: null,
+              n: c.n,
+              k: c.k,
+              hw: c.hw,
+              ignoreIndex: 255,
+            });
             frees(r.loss, r.weight);
           },
           dispose,
@@ -99,13 +107,29 @@ export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
       }
       const g = up(1, 6);
       return {
-        run: () => be.free(be.crossEntropyGrad(logits, target, null, g, c.n, c.k, c.hw, 255)),
+        run: () =>
+          be.free(
+            be.crossEntropyGrad({
+              logits,
+              target,
+              weight: null,
+              g,
+              n: c.n,
+              k: c.k,
+              hw: c.hw,
+              ignoreIndex: 255,
+            }),
+          ),
         dispose,
       };
     }
     case "matmul": {
       const a = up(c.m * c.k, 1), b = up(c.k * c.n, 2);
-      return { run: () => be.free(be.matmul(a, b, c.m, c.k, c.n, false, false)), dispose };
+      return {
+        run: () =>
+          be.free(be.matmul({ a, b, m: c.m, k: c.k, n: c.n, transA: false, transB: false })),
+        dispose,
+      };
     }
   }
 }

@@ -1,4 +1,4 @@
-import { CpuBackend } from "../lib/device/cpu.ts";
+import { createCpuBackend } from "../lib/backends/cpu.ts";
 import { Device } from "../lib/tensor.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../tests/assert.ts";
 import { convGeom, type KernelCase } from "./cases.ts";
@@ -71,7 +71,7 @@ function smallCases(): KernelCase[] {
 }
 
 Deno.test("every kind of kernel case runs on the reference backend and frees what it allocates", () => {
-  const be = new CpuBackend();
+  const be = createCpuBackend();
   for (const c of smallCases()) {
     const before = be.liveBytes();
     const k = prepareKernel(be, c);
@@ -86,7 +86,7 @@ Deno.test("every kind of kernel case runs on the reference backend and frees wha
 });
 
 Deno.test("benchKernels reports GFLOP/s for compute and GB/s for memory-bound cases", async () => {
-  const device = new Device(new CpuBackend());
+  const device = new Device(createCpuBackend());
   const seen: string[] = [];
   const rs = await benchKernels(device, smallCases(), {
     timing: { warmup: 1, reps: 2 },
@@ -104,7 +104,7 @@ Deno.test("benchKernels reports GFLOP/s for compute and GB/s for memory-bound ca
 });
 
 Deno.test("benchKernels skips a case estimated above the cap from an earlier one of its kind", async () => {
-  const device = new Device(new CpuBackend());
+  const device = new Device(createCpuBackend());
   const [small] = smallCases();
   const big: KernelCase = { ...small, id: "big", flops: small.flops * 1e9 };
   const rs = await benchKernels(device, [small, big], {

@@ -21,13 +21,13 @@ export interface PeakTracker {
  *
  * @example
  * ```ts
- * import { CpuBackend } from "../lib/device/cpu.ts";
+ * import { createCpuBackend } from "../lib/backends/cpu.ts";
  * import { trackPeak } from "./peak.ts";
  * import { assertEquals } from "../tests/assert.ts";
  *
- * const t = trackPeak(new CpuBackend());
+ * const t = trackPeak(createCpuBackend());
  * t.reset();
- * const s = t.backend.fill(1000, "f32", 0);
+ * const s = t.backend.fill({ length: 1000, dtype: "f32", value: 0 });
  * t.backend.free(s);
  * assertEquals(t.peak(), 4000);
  * ```

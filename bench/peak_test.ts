@@ -1,11 +1,11 @@
-import { CpuBackend } from "../lib/device/cpu.ts";
+import { createCpuBackend } from "../lib/backends/cpu.ts";
 import { Device, tensor, tidy } from "../lib/tensor.ts";
 import { relu } from "../lib/ops/elementwise.ts";
 import { assertEquals } from "../tests/assert.ts";
 import { trackPeak } from "./peak.ts";
 
 Deno.test("trackPeak sees the transient peak of a chain of ops, not just the end state", () => {
-  const t = trackPeak(new CpuBackend());
+  const t = trackPeak(createCpuBackend());
   const device = new Device(t.backend);
   const x = tensor(new Float32Array(1000).fill(-1), [1000], device);
   t.reset();

@@ -6,7 +6,7 @@
  */
 import { autotuneReport } from "../lib/kernels/autotune.ts";
 import { requestDevice } from "../lib/device/request.ts";
-import type { WebGpuBackend } from "../lib/device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
 import type { BenchOptions } from "./args.ts";
 import { kernelCases, type ModelCase, modelCases, quickKernelCases } from "./cases.ts";
 import { benchKernels } from "./kernels.ts";

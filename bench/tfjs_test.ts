@@ -1,5 +1,6 @@
 import type { ConvGeom } from "../lib/device/backend.ts";
-import { CpuBackend, f32of } from "../lib/device/cpu.ts";
+import { createCpuBackend } from "../lib/backends/cpu.ts";
+import { f32of } from "../lib/device/host.ts";
 import { assertClose, assertEquals } from "../tests/assert.ts";
 import { convGeom, type KernelCase } from "./cases.ts";
 import { randomF32 } from "./random.ts";
@@ -37,7 +38,7 @@ function hwioToKchw(a: Float32Array, kh: number, kw: number, c: number, k: numbe
 
 /** Our reference kernels on the same data tfjs gets, in NCHW. */
 function reference(g: ConvGeom) {
-  const be = new CpuBackend();
+  const be = createCpuBackend();
   const x = be.upload(toNchw(randomF32(g.n * g.h * g.w * g.c, 1), g.n, g.h, g.w, g.c));
   const dy = be.upload(toNchw(randomF32(g.n * g.oh * g.ow * g.k, 3), g.n, g.oh, g.ow, g.k));
   const w = be.upload(
@@ -45,10 +46,10 @@ function reference(g: ConvGeom) {
   );
   const b = be.upload(randomF32(g.k, 4));
   return {
-    fwd: f32of(be.conv2d(x, w, b, g, false)),
-    bwdData: f32of(be.conv2dGradInput(dy, w, g)),
-    convT: f32of(be.conv2dGradInput(dy, w, g)),
-    convTBack: f32of(be.conv2d(x, w, null, g, false)),
+    fwd: f32of(be.conv2d({ x, w, b, geom: g, relu: false })),
+    bwdData: f32of(be.conv2dGradInput({ dy, w, geom: g })),
+    convT: f32of(be.conv2dGradInput({ dy, w, geom: g })),
+    convTBack: f32of(be.conv2d({ x, w, b: null, geom: g, relu: false })),
   };
 }
 

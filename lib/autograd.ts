@@ -152,7 +152,7 @@ export function autocast<T>(fn: () => T, options: { enabled?: boolean } = {}): T
  */
 export function round16(b: Backend, s: Storage, on: boolean): Storage {
   if (!on) return s;
-  const r = b.roundF16(s);
+  const r = b.roundF16({ x: s });
   b.free(s);
   return r;
 }
@@ -218,16 +218,22 @@ export const rules: { [P in OpName]: Rule<P> } = {
     const [x, w, bias] = node.inputs;
     const { g, f16 } = node.state;
     const on = f16 !== null;
-    let d = node.state.relu ? b.reluGrad(dy, node.output.storage) : dy;
+    let d = node.state.relu ? b.reluGrad({ dy, y: node.output.storage }) : dy;
     if (on) {
-      const r = b.roundF16(d);
+      const r = b.roundF16({ x: d });
       if (d !== dy) b.free(d);
       d = r;
     }
     const grads = [
-      need(x) ? round16(b, b.conv2dGradInput(d, f16?.w ?? w.storage, g), on) : null,
-      need(w) ? round16(b, b.conv2dGradWeight(d, f16?.x ?? x.storage, g), on) : null,
-      need(bias) ? round16(b, b.channelSum(d, { n: g.n, c: g.k, h: g.oh, w: g.ow }), on) : null,
+      need(x)
+        ? round16(b, b.conv2dGradInput({ dy: d, w: f16?.w ?? w.storage, geom: g }), on)
+        : null,
+      need(w)
+        ? round16(b, b.conv2dGradWeight({ dy: d, x: f16?.x ?? x.storage, geom: g }), on)
+        : null,
+      need(bias)
+        ? round16(b, b.channelSum({ x: d, planes: { n: g.n, c: g.k, h: g.oh, w: g.ow } }), on)
+        : null,
     ];
     if (d !== dy) b.free(d);
     return grads;
@@ -238,62 +244,77 @@ export const rules: { [P in OpName]: Rule<P> } = {
     const [x, w, bias] = node.inputs;
     const { g, f16 } = node.state;
     const on = f16 !== null;
-    const d = on ? b.roundF16(dy) : dy;
+    const d = on ? b.roundF16({ x: dy }) : dy;
     const grads = [
-      need(x) ? round16(b, b.conv2d(d, f16?.w ?? w.storage, null, g, false), on) : null,
-      need(w) ? round16(b, b.conv2dGradWeight(f16?.x ?? x.storage, d, g), on) : null,
-      need(bias) ? round16(b, b.channelSum(d, { n: g.n, c: g.c, h: g.h, w: g.w }), on) : null,
+      need(x)
+        ? round16(b, b.conv2d({ x: d, w: f16?.w ?? w.storage, b: null, geom: g, relu: false }), on)
+        : null,
+      need(w)
+        ? round16(b, b.conv2dGradWeight({ dy: f16?.x ?? x.storage, x: d, geom: g }), on)
+        : null,
+      need(bias)
+        ? round16(b, b.channelSum({ x: d, planes: { n: g.n, c: g.c, h: g.h, w: g.w } }), on)
+        : null,
     ];
     if (d !== dy) b.free(d);
     return grads;
   },
   maxPool2d(node, dy, b) {
-    return [b.maxPool2dGrad(dy, node.state.idx, node.state.g)];
+    return [b.maxPool2dGrad({ dy, idx: node.state.idx, geom: node.state.g })];
   },
   relu(node, dy, b) {
-    return [b.reluGrad(dy, node.output.storage)];
+    return [b.reluGrad({ dy, y: node.output.storage })];
   },
   binary(node, dy, b) {
     const [x, y] = node.inputs;
     const { op, scalarB } = node.state;
     const reduce = (s: Storage): Storage => {
       if (!scalarB) return s;
-      const r = b.sum(s, 1, s.length, 1);
+      const r = b.sum({ x: s, outer: 1, len: s.length, inner: 1 });
       b.free(s);
       return r;
     };
     let dx: Storage | null = null;
     let dyb: Storage | null = null;
     if (op === "add" || op === "sub") {
-      if (need(x)) dx = b.affine(dy, 1, 0);
-      if (need(y)) dyb = reduce(b.affine(dy, op === "add" ? 1 : -1, 0));
+      if (need(x)) dx = b.affine({ x: dy, alpha: 1, beta: 0 });
+      if (need(y)) dyb = reduce(b.affine({ x: dy, alpha: op === "add" ? 1 : -1, beta: 0 }));
     } else if (op === "mul") {
-      if (need(x)) dx = b.binary("mul", dy, y.storage);
-      if (need(y)) dyb = reduce(b.binary("mul", dy, x.storage));
+      if (need(x)) dx = b.binary({ op: "mul", a: dy, b: y.storage });
+      if (need(y)) dyb = reduce(b.binary({ op: "mul", a: dy, b: x.storage }));
     } else {
-      if (need(x)) dx = b.binary("div", dy, y.storage);
+      if (need(x)) dx = b.binary({ op: "div", a: dy, b: y.storage });
       if (need(y)) {
         // d(x / y)/dy = -out / y
-        const t = b.binary("mul", dy, node.output.storage);
-        const u = b.binary("div", t, y.storage);
+        const t = b.binary({ op: "mul", a: dy, b: node.output.storage });
+        const u = b.binary({ op: "div", a: t, b: y.storage });
         b.free(t);
-        dyb = reduce(b.affine(u, -1, 0));
+        dyb = reduce(b.affine({ x: u, alpha: -1, beta: 0 }));
         b.free(u);
       }
     }
     return [dx, dyb];
   },
   affine(node, dy, b) {
-    return [b.affine(dy, node.state.alpha, 0)];
+    return [b.affine({ x: dy, alpha: node.state.alpha, beta: 0 })];
   },
   dropout(node, dy, b) {
     const { p, seed, group } = node.state;
-    return [b.dropout(dy, p, seed, group)];
+    return [b.dropout({ x: dy, p, seed, group })];
   },
   batchNorm2d(node, dy, b) {
     const [x, gamma, beta] = node.inputs;
     const s = node.state;
-    const r = b.batchNormGrad(dy, x.storage, s.mean, s.var, gamma.storage, s.p, s.eps, s.training);
+    const r = b.batchNormGrad({
+      dy,
+      x: x.storage,
+      mean: s.mean,
+      variance: s.var,
+      gamma: gamma.storage,
+      planes: s.p,
+      eps: s.eps,
+      training: s.training,
+    });
     const out: (Storage | null)[] = [r.dx, r.dgamma, r.dbeta];
     [x, gamma, beta].forEach((t, i) => {
       if (!need(t)) {
@@ -305,38 +326,38 @@ export const rules: { [P in OpName]: Rule<P> } = {
   },
   interpolate(node, dy, b) {
     const { p, oh, ow, alignCorners } = node.state;
-    return [b.interpolateGrad(dy, p, oh, ow, alignCorners)];
+    return [b.interpolateGrad({ dy, planes: p, oh, ow, alignCorners })];
   },
   crop(node, dy, b) {
     const { p, oh, ow, top, left } = node.state;
-    return [b.cropGrad(dy, p, oh, ow, top, left)];
+    return [b.cropGrad({ dy, planes: p, oh, ow, top, left })];
   },
   pad(node, dy, b) {
     const { p, oh, ow, top, left } = node.state;
-    return [b.crop(dy, p, oh, ow, top, left)];
+    return [b.crop({ x: dy, planes: p, oh, ow, top, left })];
   },
   crossEntropy(node, dy, b) {
     const [logits, target, weight] = node.inputs;
     const { n, k, hw, ignoreIndex, denom } = node.state;
-    const g = denom ? b.binary("div", dy, denom) : dy;
-    const dx = b.crossEntropyGrad(
-      logits.storage,
-      target.storage,
-      weight?.storage ?? null,
+    const g = denom ? b.binary({ op: "div", a: dy, b: denom }) : dy;
+    const dx = b.crossEntropyGrad({
+      logits: logits.storage,
+      target: target.storage,
+      weight: weight?.storage ?? null,
       g,
       n,
       k,
       hw,
       ignoreIndex,
-    );
+    });
     if (g !== dy) b.free(g);
     return [dx, null, null];
   },
   sum(node, dy, b) {
     const { outer, len, inner, scale } = node.state;
-    const r = b.broadcast(dy, outer, len, inner);
+    const r = b.broadcast({ x: dy, outer, len, inner });
     if (scale === 1) return [r];
-    const s = b.affine(r, scale, 0);
+    const s = b.affine({ x: r, alpha: scale, beta: 0 });
     b.free(r);
     return [s];
   },
@@ -344,16 +365,18 @@ export const rules: { [P in OpName]: Rule<P> } = {
     const [x, y] = node.inputs;
     const { m, k, n, f16 } = node.state;
     const on = f16 !== null;
-    const d = on ? b.roundF16(dy) : dy;
+    const d = on ? b.roundF16({ x: dy }) : dy;
+    const dx = { a: d, b: f16?.w ?? y.storage, m, k: n, n: k, transA: false, transB: true }; // [M,N] @ [N,K]
+    const dw = { a: f16?.x ?? x.storage, b: d, m: k, k: m, n, transA: true, transB: false }; // [K,M] @ [M,N]
     const grads = [
-      need(x) ? round16(b, b.matmul(d, f16?.w ?? y.storage, m, n, k, false, true), on) : null, // [M,N] @ [N,K]
-      need(y) ? round16(b, b.matmul(f16?.x ?? x.storage, d, k, m, n, true, false), on) : null, // [K,M] @ [M,N]
+      need(x) ? round16(b, b.matmul(dx), on) : null,
+      need(y) ? round16(b, b.matmul(dw), on) : null,
     ];
     if (d !== dy) b.free(d);
     return grads;
   },
   reshape(_node, dy, b) {
-    return [b.affine(dy, 1, 0)];
+    return [b.affine({ x: dy, alpha: 1, beta: 0 })];
   },
 };
 
@@ -372,7 +395,10 @@ export function backward(root: TapeTensor): void {
   }
   const b = root.device.backend;
   const order = topoOrder(root);
-  const grads = new Map<TapeTensor, Storage>([[root, b.fill(1, "f32", 1)]]);
+  const grads = new Map<TapeTensor, Storage>([[
+    root,
+    b.fill({ length: 1, dtype: "f32", value: 1 }),
+  ]]);
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
     const g = grads.get(t);
@@ -389,7 +415,7 @@ export function backward(root: TapeTensor): void {
       const prev = grads.get(inp);
       if (prev === undefined) grads.set(inp, gi);
       else {
-        grads.set(inp, b.binary("add", prev, gi));
+        grads.set(inp, b.binary({ op: "add", a: prev, b: gi }));
         b.free(prev);
         b.free(gi);
       }
@@ -399,7 +425,7 @@ export function backward(root: TapeTensor): void {
   for (const [leaf, g] of grads) {
     if (leaf.grad === null) leaf.setGrad(g);
     else {
-      const sum = b.binary("add", leaf.grad.storage, g);
+      const sum = b.binary({ op: "add", a: leaf.grad.storage, b: g });
       b.free(g);
       leaf.setGrad(sum);
     }

@@ -30,7 +30,7 @@ Deno.test("roundF16: nearest half-precision value on every backend, overflow to 
   for (const device of (await devices()).values()) {
     if (!device.backend.supportsF16) continue;
     const x = tensor(values, [values.length], device);
-    const s = device.backend.roundF16(x.storage);
+    const s = device.backend.roundF16({ x: x.storage });
     const got = await device.backend.read(s);
     device.backend.free(s);
     x.dispose();

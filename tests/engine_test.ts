@@ -16,7 +16,7 @@ import {
   tensor,
   tidy,
 } from "../mod.ts";
-import type { WebGpuBackend } from "../lib/device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
 import { devices, hasWebGpu, randn } from "./harness.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { disposeSmallNet, makeSmallNet, smallNetLoss } from "./_small_net.ts";

@@ -5,7 +5,7 @@
  * dispatches and submits once (when the loss is read).
  */
 import { type Device, SGD, tidy } from "../mod.ts";
-import type { WebGpuBackend } from "../lib/device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
 import { devices } from "./harness.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { disposeSmallNet, makeSmallNet, smallNetLoss } from "./_small_net.ts";

@@ -3,7 +3,7 @@
  * files when the module runs from a remote URL (as from JSR).
  */
 import { KernelError, requestDevice } from "../mod.ts";
-import type { WebGpuBackend } from "../lib/device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
 import { bundledData, localPath } from "../lib/cli/common.ts";
 import { hasWebGpu } from "./harness.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";

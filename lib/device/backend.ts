@@ -124,143 +124,264 @@ export interface SgdUpdate {
 /** Element-wise binary operations; `b` is either as long as `a` or a single element. */
 export type BinaryOp = "add" | "sub" | "mul" | "div";
 
+/** Arguments of the kernels that read an NCHW tensor as planes. */
+export interface PlanesArgs {
+  /** x `[N, C, H, W]` seen as N*C planes of H*W. */
+  planes: Planes;
+}
+
+/** Arguments of the kernels that see a tensor as `[outer, len, inner]`. */
+export interface AxisArgs {
+  /** Input. */
+  x: Storage;
+  /** Product of the dimensions before the axis. */
+  outer: number;
+  /** Length of the axis. */
+  len: number;
+  /** Product of the dimensions after the axis. */
+  inner: number;
+}
+
+/** Arguments of the cross entropy kernels: logits `[N, K, HW]`, target `[N, HW]` (i32). */
+export interface CrossEntropyArgs {
+  /** `[N, K, HW]`. */
+  logits: Storage;
+  /** `[N, HW]` (i32) class of each pixel. */
+  target: Storage;
+  /** `[K]` class weights, or null for 1. */
+  weight: Storage | null;
+  /** Batch size N. */
+  n: number;
+  /** Classes K. */
+  k: number;
+  /** Pixels per image. */
+  hw: number;
+  /** Target value whose pixels count for nothing. */
+  ignoreIndex: number;
+}
+
 /**
- * Kernels every backend runs. Every kernel returns new storage (callers free inputs they no
- * longer need) except {@linkcode Kernels.sgd}, which updates in place.
+ * The arguments object of every kernel, by name: each kernel takes exactly one. Every kernel
+ * returns new storage (callers free inputs they no longer need) except `sgd`, which updates in
+ * place.
  */
-export interface Kernels {
+export interface KernelArgs {
   /** A new storage of `length` elements, all `value`. */
-  fill(length: number, dtype: DType, value: number): Storage;
+  fill: { length: number; dtype: DType; value: number };
   /** `y = a (op) b`, `b` of `a.length` or 1 elements. f32 only. */
-  binary(op: BinaryOp, a: Storage, b: Storage): Storage;
+  binary: { op: BinaryOp; a: Storage; b: Storage };
   /** `y = alpha * a + beta * b` (same lengths). */
-  axpby(a: Storage, b: Storage, alpha: number, beta: number): Storage;
+  axpby: { a: Storage; b: Storage; alpha: number; beta: number };
   /** `y = alpha * x + beta`. */
-  affine(x: Storage, alpha: number, beta: number): Storage;
+  affine: { x: Storage; alpha: number; beta: number };
   /** `y = max(x, 0)`. */
-  relu(x: Storage): Storage;
+  relu: { x: Storage };
   /** `dx = y > 0 ? dy : 0`, given the ReLU's output `y`. */
-  reluGrad(dy: Storage, y: Storage): Storage;
-
-  /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
-  conv2d(x: Storage, w: Storage, b: Storage | null, g: ConvGeom, relu: boolean): Storage;
-  /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
-  conv2dGradInput(dy: Storage, w: Storage, g: ConvGeom): Storage;
-  /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`. */
-  conv2dGradWeight(dy: Storage, x: Storage, g: ConvGeom): Storage;
-  /** x `[N, C, H, W]` -> `[C]`, the sum over N, H, W of each channel (bias gradient). */
-  channelSum(x: Storage, p: Planes): Storage;
-
-  /** x `[N, C, H, W]` -> y `[N, C, OH, OW]` and the flat `h * w + x` index (i32) of each max. */
-  maxPool2d(x: Storage, g: PoolGeom): { y: Storage; idx: Storage };
-  /** dy `[N, C, OH, OW]`, idx from {@linkcode Kernels.maxPool2d} -> dx `[N, C, H, W]`. */
-  maxPool2dGrad(dy: Storage, idx: Storage, g: PoolGeom): Storage;
-
+  reluGrad: { dy: Storage; y: Storage };
   /**
    * Inverted dropout: `y = keep ? x / (1 - p) : 0`, where keep is drawn by the counter hash
    * {@linkcode dropoutKeep} from `seed` and `floor(i / group)` (group 1: element-wise;
    * H*W: whole channels, `dropout2d`). The same call on `dy` is the backward pass.
    */
-  dropout(x: Storage, p: number, seed: number, group: number): Storage;
+  dropout: { x: Storage; p: number; seed: number; group: number };
   /**
    * `x` rounded to the nearest f16 value, kept in f32 (mixed precision's casts): values past
    * f16's range become ±infinity. Only where {@linkcode Backend.supportsF16}.
    */
-  roundF16(x: Storage): Storage;
+  roundF16: { x: Storage };
+
+  /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
+  conv2d: { x: Storage; w: Storage; b: Storage | null; geom: ConvGeom; relu: boolean };
+  /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
+  conv2dGradInput: { dy: Storage; w: Storage; geom: ConvGeom };
+  /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`. */
+  conv2dGradWeight: { dy: Storage; x: Storage; geom: ConvGeom };
+  /** x `[N, C, H, W]` -> `[C]`, the sum over N, H, W of each channel (bias gradient). */
+  channelSum: PlanesArgs & { x: Storage };
+
+  /** x `[N, C, H, W]` -> y `[N, C, OH, OW]` and the flat `h * w + x` index (i32) of each max. */
+  maxPool2d: { x: Storage; geom: PoolGeom };
+  /** dy `[N, C, OH, OW]`, idx from `maxPool2d` -> dx `[N, C, H, W]`. */
+  maxPool2dGrad: { dy: Storage; idx: Storage; geom: PoolGeom };
 
   /** x `[N, C, H, W]` -> per-channel mean and biased variance, both `[C]`. */
-  batchNormStats(x: Storage, p: Planes): { mean: Storage; var: Storage };
-  /** `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]`. */
-  batchNorm(
-    x: Storage,
-    mean: Storage,
-    variance: Storage,
-    gamma: Storage,
-    beta: Storage,
-    p: Planes,
-    eps: number,
-  ): Storage;
+  batchNormStats: PlanesArgs & { x: Storage };
+  /** `y = (x - mean[c]) / sqrt(variance[c] + eps) * gamma[c] + beta[c]`. */
+  batchNorm: PlanesArgs & {
+    x: Storage;
+    mean: Storage;
+    variance: Storage;
+    gamma: Storage;
+    beta: Storage;
+    eps: number;
+  };
   /**
-   * Backward of {@linkcode Kernels.batchNorm}. With `training`, mean/var are the batch
-   * statistics and dx includes their gradient; otherwise they are constants.
+   * Backward of `batchNorm`. With `training`, mean/variance are the batch statistics and dx
+   * includes their gradient; otherwise they are constants.
    */
-  batchNormGrad(
-    dy: Storage,
-    x: Storage,
-    mean: Storage,
-    variance: Storage,
-    gamma: Storage,
-    p: Planes,
-    eps: number,
-    training: boolean,
-  ): { dx: Storage; dgamma: Storage; dbeta: Storage };
+  batchNormGrad: PlanesArgs & {
+    dy: Storage;
+    x: Storage;
+    mean: Storage;
+    variance: Storage;
+    gamma: Storage;
+    eps: number;
+    training: boolean;
+  };
 
   /** Bilinear resize `[N, C, H, W]` -> `[N, C, oh, ow]` with PyTorch's coordinate rules. */
-  interpolate(x: Storage, p: Planes, oh: number, ow: number, alignCorners: boolean): Storage;
-  /** Backward of {@linkcode Kernels.interpolate}: dy `[N, C, oh, ow]` -> dx `[N, C, H, W]`. */
-  interpolateGrad(dy: Storage, p: Planes, oh: number, ow: number, alignCorners: boolean): Storage;
-
+  interpolate: PlanesArgs & { x: Storage; oh: number; ow: number; alignCorners: boolean };
+  /** Backward of `interpolate`: dy `[N, C, oh, ow]` -> dx `[N, C, H, W]`. */
+  interpolateGrad: PlanesArgs & { dy: Storage; oh: number; ow: number; alignCorners: boolean };
   /** `x[:, :, top:top+oh, left:left+ow]` of x `[N, C, H, W]`. */
-  crop(x: Storage, p: Planes, oh: number, ow: number, top: number, left: number): Storage;
+  crop: PlanesArgs & { x: Storage; oh: number; ow: number; top: number; left: number };
   /** Backward of crop: dy `[N, C, oh, ow]` placed into zeros `[N, C, H, W]`. */
-  cropGrad(dy: Storage, p: Planes, oh: number, ow: number, top: number, left: number): Storage;
+  cropGrad: PlanesArgs & { dy: Storage; oh: number; ow: number; top: number; left: number };
 
   /**
-   * Per-pixel cross entropy of logits `[N, K, HW]` against target `[N, HW]` (i32):
-   * `loss = -w[t] * log_softmax(x)[t]` and the weight `w[t]` (1 without `weight`),
-   * both 0 where `t == ignoreIndex`. Returns `[N, HW]` each.
+   * Per-pixel cross entropy: `loss = -w[t] * log_softmax(x)[t]` and the weight `w[t]` (1
+   * without `weight`), both 0 where `t == ignoreIndex`. Returns `[N, HW]` each.
    */
-  crossEntropy(
-    logits: Storage,
-    target: Storage,
-    weight: Storage | null,
-    /** Batch size N. */
-    n: number,
-    /** Output channels K. */
-    k: number,
-    hw: number,
-    ignoreIndex: number,
-  ): { loss: Storage; weight: Storage };
+  crossEntropy: CrossEntropyArgs;
   /**
    * Gradient of `sum(g * loss)` w.r.t. the logits, `g` being `[N, HW]` or a single element:
    * `dx = g * w[t] * (softmax(x) - onehot(t))`, 0 on ignored pixels.
    */
-  crossEntropyGrad(
-    logits: Storage,
-    target: Storage,
-    weight: Storage | null,
-    g: Storage,
-    /** Batch size N. */
-    n: number,
-    /** Output channels K. */
-    k: number,
-    hw: number,
-    ignoreIndex: number,
-  ): Storage;
+  crossEntropyGrad: CrossEntropyArgs & { g: Storage };
 
   /** x seen as `[outer, len, inner]` -> `[outer, inner]` (i32) index of the max along len. */
-  argmax(x: Storage, outer: number, len: number, inner: number): Storage;
+  argmax: AxisArgs;
   /** x seen as `[outer, len, inner]` -> `[outer, inner]`, the sum along len. */
-  sum(x: Storage, outer: number, len: number, inner: number): Storage;
+  sum: AxisArgs;
   /** x `[outer, inner]` -> `[outer, len, inner]`, repeated along len. */
-  broadcast(x: Storage, outer: number, len: number, inner: number): Storage;
+  broadcast: AxisArgs;
 
   /** `a [M, K] @ b [K, N] -> [M, N]`, with a stored `[K, M]` if transA, b `[N, K]` if transB. */
-  matmul(
-    a: Storage,
-    b: Storage,
-    m: number,
-    /** Output channels K. */
-    k: number,
-    /** Batch size N. */
-    n: number,
-    transA: boolean,
-    transB: boolean,
-  ): Storage;
+  matmul: {
+    a: Storage;
+    b: Storage;
+    m: number;
+    k: number;
+    n: number;
+    transA: boolean;
+    transB: boolean;
+  };
 
   /** One in-place SGD update of `param` (and its momentum buffer `buf`) by `grad`. */
-  sgd(param: Storage, grad: Storage, buf: Storage | null, o: SgdUpdate): void;
+  sgd: { param: Storage; grad: Storage; buf: Storage | null; update: SgdUpdate };
 }
+
+/** What each kernel returns. */
+export interface KernelResult {
+  /** The filled storage. */
+  fill: Storage;
+  /** The result. */
+  binary: Storage;
+  /** The result. */
+  axpby: Storage;
+  /** The result. */
+  affine: Storage;
+  /** The result. */
+  relu: Storage;
+  /** dx. */
+  reluGrad: Storage;
+  /** The result. */
+  dropout: Storage;
+  /** The result. */
+  roundF16: Storage;
+  /** `[N, K, OH, OW]`. */
+  conv2d: Storage;
+  /** dx `[N, C, H, W]`. */
+  conv2dGradInput: Storage;
+  /** dw `[K, C, KH, KW]`. */
+  conv2dGradWeight: Storage;
+  /** `[C]`. */
+  channelSum: Storage;
+  /** y `[N, C, OH, OW]` and the index of each max (i32). */
+  maxPool2d: { y: Storage; idx: Storage };
+  /** dx `[N, C, H, W]`. */
+  maxPool2dGrad: Storage;
+  /** Per-channel mean and biased variance, `[C]` each. */
+  batchNormStats: { mean: Storage; var: Storage };
+  /** `[N, C, H, W]`. */
+  batchNorm: Storage;
+  /** dx `[N, C, H, W]`, dgamma and dbeta `[C]`. */
+  batchNormGrad: { dx: Storage; dgamma: Storage; dbeta: Storage };
+  /** `[N, C, oh, ow]`. */
+  interpolate: Storage;
+  /** dx `[N, C, H, W]`. */
+  interpolateGrad: Storage;
+  /** `[N, C, oh, ow]`. */
+  crop: Storage;
+  /** dx `[N, C, H, W]`. */
+  cropGrad: Storage;
+  /** Loss and weight per pixel, `[N, HW]` each. */
+  crossEntropy: { loss: Storage; weight: Storage };
+  /** dx `[N, K, HW]`. */
+  crossEntropyGrad: Storage;
+  /** `[outer, inner]` (i32). */
+  argmax: Storage;
+  /** `[outer, inner]`. */
+  sum: Storage;
+  /** `[outer, len, inner]`. */
+  broadcast: Storage;
+  /** `[M, N]`. */
+  matmul: Storage;
+  /** Nothing: the update is in place. */
+  sgd: void;
+}
+
+/** The kernels of each family (`lib/kernels/<family>/`), each family one slice per backend. */
+export interface KernelFamilies {
+  /** `lib/kernels/elementwise/`. */
+  elementwise:
+    | "fill"
+    | "binary"
+    | "axpby"
+    | "affine"
+    | "relu"
+    | "reluGrad"
+    | "dropout"
+    | "roundF16";
+  /** `lib/kernels/conv/`. */
+  conv: "conv2d" | "conv2dGradInput" | "conv2dGradWeight" | "channelSum";
+  /** `lib/kernels/pool/`. */
+  pool: "maxPool2d" | "maxPool2dGrad";
+  /** `lib/kernels/norm/`. */
+  norm: "batchNormStats" | "batchNorm" | "batchNormGrad";
+  /** `lib/kernels/resize/`. */
+  resize: "interpolate" | "interpolateGrad" | "crop" | "cropGrad";
+  /** `lib/kernels/loss/`. */
+  loss: "crossEntropy" | "crossEntropyGrad";
+  /** `lib/kernels/reduce/`. */
+  reduce: "argmax" | "sum" | "broadcast";
+  /** `lib/kernels/matmul/`. */
+  matmul: "matmul";
+  /** `lib/kernels/optim/`. */
+  optim: "sgd";
+}
+
+/** Names of the kernels every backend runs. */
+export type KernelName = keyof KernelArgs;
+
+/**
+ * The kernels every backend runs, one arguments object per call: `conv2d({ x, w, b, geom,
+ * relu })`. Typed from {@link KernelArgs}, so that no backend can miss or misspell one.
+ */
+export type Kernels = { [P in KernelName]: (args: KernelArgs[P]) => KernelResult[P] };
+
+/**
+ * The kernels of family `F` on a runtime `R`: each takes the runtime and the kernel's
+ * arguments. A backend spreads the slices of every family into a {@link KernelTable}.
+ */
+export type KernelSlice<R, F extends keyof KernelFamilies> = {
+  [P in KernelFamilies[F]]: (rt: R, args: KernelArgs[P]) => KernelResult[P];
+};
+
+/** Every kernel on a runtime `R`: the compiler rejects a table that misses one. */
+export type KernelTable<R> = {
+  [P in KernelName]: (rt: R, args: KernelArgs[P]) => KernelResult[P];
+};
 
 /** A backend: memory, transfers and the kernels. */
 export interface Backend extends Kernels {
@@ -268,7 +389,7 @@ export interface Backend extends Kernels {
   readonly kind: BackendKind;
   /** What it runs on, for people: the adapter or library. */
   readonly description: string;
-  /** Whether {@linkcode Kernels.roundF16} (mixed precision) is available. */
+  /** Whether the `roundF16` kernel (mixed precision) is available. */
   readonly supportsF16: boolean;
   /** Upload host data into a new storage. */
   upload(data: HostArray): Storage;

@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { randn } from "../../tests/harness.ts";
 import type { ConvGeom, PoolGeom, Storage } from "./backend.ts";
-import { BlasBackend } from "./blas.ts";
+import { createBlasBackend } from "../backends/blas.ts";
 import { loadBlas } from "./blas_ffi.ts";
 import { HostPool } from "./blas_pool.ts";
-import { f32of, type HostStorage } from "./cpu.ts";
+import { f32of, type HostStorage } from "./host.ts";
 import * as ref from "../kernels/elementwise/reference.ts";
 
 const hasBlas = (() => {
@@ -79,7 +79,7 @@ Deno.test({
   name: "blas backend: recycled arrays full of NaN give the results of fresh ones",
   ignore: !hasBlas,
   fn() {
-    const be = BlasBackend.create();
+    const be = createBlasBackend();
     const up = (n: number, seed: number) => be.upload(randn(n, seed));
     const conv: ConvGeom = {
       n: 2,
@@ -129,36 +129,95 @@ Deno.test({
       const xi = g === strided ? x2 : g === perTap ? x16 : x;
       const w = up(g.k * g.c * g.kh * g.kw, 6), b = up(g.k, 7), dy = up(g.n * g.k * g.oh * g.ow, 8);
       ops.push(
-        [`conv2d ${g.k}`, () => be.conv2d(xi, w, b, g, true)],
-        [`conv2dGradInput ${g.k}`, () => be.conv2dGradInput(dy, w, g)],
-        [`conv2dGradWeight ${g.k}`, () => be.conv2dGradWeight(dy, xi, g)],
+        [`conv2d ${g.k}`, () => be.conv2d({ x: xi, w, b, geom: g, relu: true })],
+        [`conv2dGradInput ${g.k}`, () => be.conv2dGradInput({ dy, w, geom: g })],
+        [`conv2dGradWeight ${g.k}`, () => be.conv2dGradWeight({ dy, x: xi, geom: g })],
       );
     }
     const dyp = up(2 * 3 * 4 * 3, 9);
-    const idx = be.maxPool2d(xp, pool).idx;
+    const idx = be.maxPool2d({ x: xp, geom: pool }).idx;
     ops.push(
-      ["relu", () => be.relu(x)],
-      ["reluGrad", () => be.reluGrad(x, x)],
-      ["binary", () => be.binary("mul", x, x)],
-      ["binary by a scalar", () => be.binary("sub", x, one)],
-      ["affine", () => be.affine(x, 2, -1)],
-      ["fill", () => be.fill(x.length, "f32", 0)],
+      ["relu", () => be.relu({ x })],
+      ["reluGrad", () => be.reluGrad({ dy: x, y: x })],
+      ["binary", () => be.binary({ op: "mul", a: x, b: x })],
+      ["binary by a scalar", () => be.binary({ op: "sub", a: x, b: one })],
+      ["affine", () => be.affine({ x, alpha: 2, beta: -1 })],
+      ["fill", () => be.fill({ length: x.length, dtype: "f32", value: 0 })],
       ["upload", () => be.upload(new Float32Array(x.length).fill(3))],
-      ["maxPool2d", () => be.maxPool2d(xp, pool).y],
-      ["maxPool2d idx", () => be.maxPool2d(xp, pool).idx],
-      ["maxPool2d 3x3", () => be.maxPool2d(xp, { ...pool, kh: 3, kw: 3, padH: 1, padW: 1 }).y],
-      ["maxPool2dGrad", () => be.maxPool2dGrad(dyp, idx, pool)],
-      ["batchNorm", () => be.batchNorm(xb, m, v, v, m, planes, 1e-5)],
-      ["batchNormGrad", () => be.batchNormGrad(xb, xb, m, v, v, planes, 1e-5, true).dx],
-      ["matmul", () => be.matmul(x, x, 16, 27, 16, false, true)],
-      ["dropout", () => be.dropout(x, 0.5, 7, 72)],
-      ["interpolate", () => be.interpolate(xb, planes, 7, 9, false)],
-      ["crop", () => be.crop(xb, planes, 2, 3, 1, 2)],
-      ["cropGrad", () => be.cropGrad(up(2 * 3 * 2 * 3, 12), planes, 2, 3, 1, 2)],
-      ["channelSum", () => be.channelSum(xb, planes)],
-      ["crossEntropy", () => be.crossEntropy(xb, target, null, 2, 3, 20, 255).loss],
-      ["crossEntropy, the weights", () => be.crossEntropy(xb, target, null, 2, 3, 20, 255).weight],
-      ["crossEntropyGrad", () => be.crossEntropyGrad(xb, target, null, one, 2, 3, 20, 255)],
+      ["maxPool2d", () => be.maxPool2d({ x: xp, geom: pool }).y],
+      ["maxPool2d idx", () => be.maxPool2d({ x: xp, geom: pool }).idx],
+      [
+        "maxPool2d 3x3",
+        () => be.maxPool2d({ x: xp, geom: { ...pool, kh: 3, kw: 3, padH: 1, padW: 1 } }).y,
+      ],
+      ["maxPool2dGrad", () => be.maxPool2dGrad({ dy: dyp, idx, geom: pool })],
+      [
+        "batchNorm",
+        () => be.batchNorm({ x: xb, mean: m, variance: v, gamma: v, beta: m, planes, eps: 1e-5 }),
+      ],
+      [
+        "batchNormGrad",
+        () =>
+          be.batchNormGrad({
+            dy: xb,
+            x: xb,
+            mean: m,
+            variance: v,
+            gamma: v,
+            planes,
+            eps: 1e-5,
+            training: true,
+          }).dx,
+      ],
+      ["matmul", () => be.matmul({ a: x, b: x, m: 16, k: 27, n: 16, transA: false, transB: true })],
+      ["dropout", () => be.dropout({ x, p: 0.5, seed: 7, group: 72 })],
+      ["interpolate", () => be.interpolate({ x: xb, planes, oh: 7, ow: 9, alignCorners: false })],
+      ["crop", () => be.crop({ x: xb, planes, oh: 2, ow: 3, top: 1, left: 2 })],
+      [
+        "cropGrad",
+        () => be.cropGrad({ dy: up(2 * 3 * 2 * 3, 12), planes, oh: 2, ow: 3, top: 1, left: 2 }),
+      ],
+      ["channelSum", () => be.channelSum({ x: xb, planes })],
+      [
+        "crossEntropy",
+        () =>
+          be.crossEntropy({
+            logits: xb,
+            target,
+            weight: null,
+            n: 2,
+            k: 3,
+            hw: 20,
+            ignoreIndex: 255,
+          }).loss,
+      ],
+      [
+        "crossEntropy, the weights",
+        () =>
+          be.crossEntropy({
+            logits: xb,
+            target,
+            weight: null,
+            n: 2,
+            k: 3,
+            hw: 20,
+            ignoreIndex: 255,
+          }).weight,
+      ],
+      [
+        "crossEntropyGrad",
+        () =>
+          be.crossEntropyGrad({
+            logits: xb,
+            target,
+            weight: null,
+            g: one,
+            n: 2,
+            k: 3,
+            hw: 20,
+            ignoreIndex: 255,
+          }),
+      ],
     );
     for (const [name, run] of ops) {
       const first = run();
@@ -182,21 +241,22 @@ Deno.test({
   name: "blas backend: liveBytes counts live storages only; a double free pools once",
   ignore: !hasBlas,
   fn() {
-    const be = BlasBackend.create();
+    const be = createBlasBackend();
     const base = be.liveBytes();
-    const a = be.fill(1000, "f32", 1);
+    const a = be.fill({ length: 1000, dtype: "f32", value: 1 });
     assertEquals(be.liveBytes(), base + 4000);
     be.free(a);
     assertEquals(be.liveBytes(), base);
     assertEquals(be.pool.bytes, 4000);
     be.free(a); // a bug elsewhere: must not hand the array out twice
     assertEquals(be.pool.bytes, 4000);
-    const b = be.fill(1000, "f32", 2), c = be.fill(1000, "f32", 3);
+    const b = be.fill({ length: 1000, dtype: "f32", value: 2 }),
+      c = be.fill({ length: 1000, dtype: "f32", value: 3 });
     assert(f32of(b) !== f32of(c), "two live storages never share an array");
     assertEquals(f32of(b)[0], 2);
     assertEquals(be.pool.bytes, 0);
-    const small = BlasBackend.create({ poolBytes: 0 });
-    small.free(small.fill(10, "f32", 0));
+    const small = createBlasBackend({ poolBytes: 0 });
+    small.free(small.fill({ length: 10, dtype: "f32", value: 0 }));
     assertEquals(small.pool.bytes, 0);
     small.destroy();
     be.destroy();
@@ -207,14 +267,18 @@ Deno.test({
   name: "blas backend: sums and differences through saxpy are bit for bit the reference",
   ignore: !hasBlas,
   fn() {
-    const be = BlasBackend.create();
+    const be = createBlasBackend();
     const a = randn(4099, 20, -1e3, 1e3), b = randn(4099, 21);
     a.set([0, -0, 0, -0, Infinity, -Infinity, 1e-40, 3.4e38], 0);
     b.set([0, 0, -0, -0, Infinity, 1, -1e-40, 3.4e38], 0);
     const [sa, sb] = [a, b].map((v) => be.upload(v));
     for (const op of ["add", "sub"] as const) {
       const want = ref.binary(op, a, b);
-      assertEquals(bits(be.binary(op, sa, sb)), Array.from(new Uint32Array(want.buffer)), op);
+      assertEquals(
+        bits(be.binary({ op, a: sa, b: sb })),
+        Array.from(new Uint32Array(want.buffer)),
+        op,
+      );
     }
     be.destroy();
   },

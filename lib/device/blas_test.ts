@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
-import { BlasBackend } from "./blas.ts";
+import { createBlasBackend } from "../backends/blas.ts";
 import { blasCandidates, BlasNotFoundError, loadBlas } from "./blas_ffi.ts";
 import { requestDevice } from "./request.ts";
 
@@ -59,7 +59,7 @@ Deno.test("blas backend: candidates per OS, OpenBLAS before the reference libbla
 });
 
 Deno.test("blas backend: a missing library says what to install and how to pick another", () => {
-  const err = assertThrows(() => BlasBackend.create({ path: "/nonexistent/libopenblas.so.0" }));
+  const err = assertThrows(() => createBlasBackend({ path: "/nonexistent/libopenblas.so.0" }));
   assert(err instanceof BlasNotFoundError);
   for (
     const part of [

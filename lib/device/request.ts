@@ -4,9 +4,9 @@
  * @module
  */
 import type { BackendKind } from "./backend.ts";
-import { CpuBackend } from "./cpu.ts";
 import { NoWebGpuError, type WebGpuOptions } from "./webgpu.ts";
-import { WebGpuBackend } from "./webgpu_backend.ts";
+import { createCpuBackend } from "../backends/cpu.ts";
+import { createWebGpuBackend, type WebGpuBackend } from "../backends/webgpu.ts";
 import { Device } from "../tensor.ts";
 
 /** Options of {@linkcode requestDevice}. */
@@ -27,18 +27,12 @@ export interface RequestDeviceOptions extends WebGpuOptions {
 /** Backends that can be named. */
 export const BACKENDS: readonly BackendKind[] = ["webgpu", "blas", "cpu"];
 
-type BlasFactory = () => Promise<import("./backend.ts").Backend>;
-let blasFactory: BlasFactory | null = null;
 let saidSoftware = false;
 
-/** @internal Registers the BLAS backend's constructor (lib/device/blas.ts calls it). */
-export function registerBlas(factory: BlasFactory): void {
-  blasFactory = factory;
-}
-
+/** The BLAS backend, loaded on first use (its module opens a native library). */
 async function createBlas(): Promise<Device> {
-  if (blasFactory === null) await import("./blas.ts");
-  return new Device(await blasFactory!());
+  const { createBlasBackend } = await import("../backends/blas.ts");
+  return new Device(createBlasBackend());
 }
 
 /**
@@ -64,13 +58,13 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
       }`,
     );
   }
-  if (wanted === "cpu") return new Device(new CpuBackend());
+  if (wanted === "cpu") return new Device(createCpuBackend());
   if (wanted === "blas") return await createBlas();
-  if (wanted === "webgpu") return new Device(await WebGpuBackend.create(options));
+  if (wanted === "webgpu") return new Device(await createWebGpuBackend(options));
   // Automatic choice.
   let gpu: WebGpuBackend | null = null;
   try {
-    gpu = await WebGpuBackend.create(options);
+    gpu = await createWebGpuBackend(options);
   } catch (e) {
     if (!(e instanceof NoWebGpuError)) throw e;
   }

@@ -5,7 +5,7 @@
  */
 import { autotune as tuneRuntime, autotuneReport } from "../kernels/autotune.ts";
 import type { Device } from "../tensor.ts";
-import { WebGpuBackend } from "./webgpu_backend.ts";
+import type { WebGpuBackend } from "../backends/webgpu.ts";
 
 /**
  * Picks the fastest variant of each WebGPU kernel family for the shape classes used so far
@@ -23,7 +23,7 @@ import { WebGpuBackend } from "./webgpu_backend.ts";
  * ```
  */
 export async function autotune(device: Device): Promise<string> {
-  if (!(device.backend instanceof WebGpuBackend)) return "autotune: not needed on " + device.kind;
-  await tuneRuntime(device.backend.rt);
+  if (device.kind !== "webgpu") return "autotune: not needed on " + device.kind;
+  await tuneRuntime((device.backend as WebGpuBackend).rt);
   return autotuneReport();
 }

@@ -76,7 +76,13 @@ export function conv2d(
   const relu = options.relu ?? false;
   const b = x.device.backend;
   const f16 = castInputs(b, x, weight);
-  const s = b.conv2d(f16?.x ?? x.storage, f16?.w ?? weight.storage, bias?.storage ?? null, g, relu);
+  const s = b.conv2d({
+    x: f16?.x ?? x.storage,
+    w: f16?.w ?? weight.storage,
+    b: bias?.storage ?? null,
+    geom: g,
+    relu,
+  });
   const y = new Tensor(round16(b, s, f16 !== null), [n, k, oh, ow], x.device);
   return record(y, "conv2d", bias ? [x, weight, bias] : [x, weight], {
     g,
@@ -89,7 +95,7 @@ export function conv2d(
 /** Under autocast (and f16 support): f16-rounded copies of the two inputs, else null. */
 export function castInputs(b: Backend, x: Tensor, w: Tensor): F16Inputs | null {
   if (!isAutocast() || !b.supportsF16) return null;
-  return { x: b.roundF16(x.storage), w: b.roundF16(w.storage) };
+  return { x: b.roundF16({ x: x.storage }), w: b.roundF16({ x: w.storage }) };
 }
 
 /** Options of {@linkcode convTranspose2d}. */
@@ -171,12 +177,20 @@ export function convTranspose2d(
   };
   const b = x.device.backend;
   const f16 = castInputs(b, x, weight);
-  let s = b.conv2dGradInput(f16?.x ?? x.storage, f16?.w ?? weight.storage, g);
+  let s = b.conv2dGradInput({ dy: f16?.x ?? x.storage, w: f16?.w ?? weight.storage, geom: g });
   if (bias) {
     // Add the bias per output channel: reuse batchNorm's affine form y = x * 1 + bias.
-    const ones = b.fill(k, "f32", 1);
-    const zeros = b.fill(k, "f32", 0);
-    const biased = b.batchNorm(s, zeros, ones, ones, bias.storage, { n, c: k, h: oh, w: ow }, 0);
+    const ones = b.fill({ length: k, dtype: "f32", value: 1 });
+    const zeros = b.fill({ length: k, dtype: "f32", value: 0 });
+    const biased = b.batchNorm({
+      x: s,
+      mean: zeros,
+      variance: ones,
+      gamma: ones,
+      beta: bias.storage,
+      planes: { n, c: k, h: oh, w: ow },
+      eps: 0,
+    });
     for (const t of [s, ones, zeros]) b.free(t);
     s = biased;
   }

@@ -22,7 +22,7 @@ import { expectF32, sameDevice } from "./_util.ts";
  */
 export function relu(x: Tensor): Tensor {
   expectF32("relu", "input", x);
-  const y = new Tensor(x.device.backend.relu(x.storage), x.shape, x.device);
+  const y = new Tensor(x.device.backend.relu({ x: x.storage }), x.shape, x.device);
   return record(y, "relu", [x], {});
 }
 
@@ -36,7 +36,11 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       `${op}: expected shapes to match (or b to have one element) but got [${a.shape}] and [${b.shape}]`,
     );
   }
-  const y = new Tensor(a.device.backend.binary(op, a.storage, b.storage), a.shape, a.device);
+  const y = new Tensor(
+    a.device.backend.binary({ op, a: a.storage, b: b.storage }),
+    a.shape,
+    a.device,
+  );
   return record(y, "binary", [a, b], { op, scalarB });
 }
 
@@ -75,7 +79,11 @@ export function div(a: Tensor, b: Tensor): Tensor {
 /** `alpha * x`. */
 export function scale(x: Tensor, alpha: number): Tensor {
   expectF32("scale", "input", x);
-  const y = new Tensor(x.device.backend.affine(x.storage, alpha, 0), x.shape, x.device);
+  const y = new Tensor(
+    x.device.backend.affine({ x: x.storage, alpha, beta: 0 }),
+    x.shape,
+    x.device,
+  );
   return record(y, "affine", [x], { alpha });
 }
 
@@ -99,7 +107,11 @@ function dropoutImpl(x: Tensor, options: DropoutOptions, perChannel: boolean): T
   }
   const group = perChannel ? x.shape[2] * x.shape[3] : 1;
   const seed = (options.seed ?? 0) >>> 0;
-  const y = new Tensor(x.device.backend.dropout(x.storage, p, seed, group), x.shape, x.device);
+  const y = new Tensor(
+    x.device.backend.dropout({ x: x.storage, p, seed, group }),
+    x.shape,
+    x.device,
+  );
   return record(y, "dropout", [x], { p, seed, group });
 }
 

@@ -60,22 +60,22 @@ export function crossEntropy(
   const reduction = options.reduction ?? "mean";
   const hw = rest.reduce((a, b) => a * b, 1);
   const b = logits.device.backend;
-  const px = b.crossEntropy(
-    logits.storage,
-    target.storage,
-    weight?.storage ?? null,
+  const px = b.crossEntropy({
+    logits: logits.storage,
+    target: target.storage,
+    weight: weight?.storage ?? null,
     n,
     k,
     hw,
     ignoreIndex,
-  );
+  });
   const inputs = weight ? [logits, target, weight] : [logits, target];
   if (reduction === "none") {
     b.free(px.weight);
     const y = new Tensor(px.loss, spatial, logits.device);
     return record(y, op, inputs, { n, k, hw, ignoreIndex, denom: null });
   }
-  const total = b.sum(px.loss, 1, n * hw, 1);
+  const total = b.sum({ x: px.loss, outer: 1, len: n * hw, inner: 1 });
   b.free(px.loss);
   if (reduction === "sum") {
     b.free(px.weight);
@@ -87,9 +87,9 @@ export function crossEntropy(
       denom: null,
     });
   }
-  const denom = b.sum(px.weight, 1, n * hw, 1);
+  const denom = b.sum({ x: px.weight, outer: 1, len: n * hw, inner: 1 });
   b.free(px.weight);
-  const mean = b.binary("div", total, denom);
+  const mean = b.binary({ op: "div", a: total, b: denom });
   b.free(total);
   return record(new Tensor(mean, [], logits.device), op, inputs, {
     n,

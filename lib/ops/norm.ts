@@ -68,19 +68,32 @@ export function batchNorm2d(
         `${op}: training needs more than one value per channel, got [${x.shape}]`,
       );
     }
-    const stats = b.batchNormStats(x.storage, p);
+    const stats = b.batchNormStats({ x: x.storage, planes: p });
     mean = stats.mean;
     variance = stats.var;
     const mom = options.momentum ?? 0.1;
-    const rm = b.axpby(runningMean.storage, mean, 1 - mom, mom);
-    const rv = b.axpby(runningVar.storage, variance, 1 - mom, mom * m / (m - 1));
+    const rm = b.axpby({ a: runningMean.storage, b: mean, alpha: 1 - mom, beta: mom });
+    const rv = b.axpby({
+      a: runningVar.storage,
+      b: variance,
+      alpha: 1 - mom,
+      beta: mom * m / (m - 1),
+    });
     runningMean.assign(rm);
     runningVar.assign(rv);
   } else {
-    mean = b.affine(runningMean.storage, 1, 0);
-    variance = b.affine(runningVar.storage, 1, 0);
+    mean = b.affine({ x: runningMean.storage, alpha: 1, beta: 0 });
+    variance = b.affine({ x: runningVar.storage, alpha: 1, beta: 0 });
   }
-  const s = b.batchNorm(x.storage, mean, variance, weight.storage, bias.storage, p, eps);
+  const s = b.batchNorm({
+    x: x.storage,
+    mean,
+    variance,
+    gamma: weight.storage,
+    beta: bias.storage,
+    planes: p,
+    eps,
+  });
   return record(new Tensor(s, x.shape, x.device), op, [x, weight, bias], {
     p,
     mean,

@@ -25,10 +25,10 @@ function reduceImpl(x: Tensor, dim: number | undefined, op: string, isMean: bool
     ? []
     : x.shape.filter((_, i) => i !== (dim < 0 ? dim + x.shape.length : dim));
   const b = x.device.backend;
-  let s = b.sum(x.storage, outer, len, inner);
+  let s = b.sum({ x: x.storage, outer, len, inner });
   const scale = isMean ? 1 / len : 1;
   if (isMean) {
-    const m = b.affine(s, scale, 0);
+    const m = b.affine({ x: s, alpha: scale, beta: 0 });
     b.free(s);
     s = m;
   }
@@ -75,7 +75,7 @@ export function argmax(x: Tensor, dim: number): Tensor {
   expectF32("argmax", "input", x);
   const [outer, len, inner] = split(x.shape, dim, "argmax");
   const d = dim < 0 ? dim + x.shape.length : dim;
-  const s = x.device.backend.argmax(x.storage, outer, len, inner);
+  const s = x.device.backend.argmax({ x: x.storage, outer, len, inner });
   return new Tensor(s, x.shape.filter((_, i) => i !== d), x.device);
 }
 
@@ -105,7 +105,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (k !== k2) throw new RangeError(`${op}: inner sizes differ: [${a.shape}] @ [${b.shape}]`);
   const be = a.device.backend;
   const f16 = castInputs(be, a, b);
-  const s = be.matmul(f16?.x ?? a.storage, f16?.w ?? b.storage, m, k, n, false, false);
+  const s = be.matmul({
+    a: f16?.x ?? a.storage,
+    b: f16?.w ?? b.storage,
+    m,
+    k,
+    n,
+    transA: false,
+    transB: false,
+  });
   const y = new Tensor(round16(be, s, f16 !== null), [m, n], a.device);
   return record(y, op, [a, b], { m, k, n, f16 }, f16 ? [f16.x, f16.w] : []);
 }
@@ -129,6 +137,6 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   const b = x.device.backend;
   if (x.dtype !== "f32") throw new TypeError(`reshape: expected an f32 tensor but got ${x.dtype}`);
-  const s = b.affine(x.storage, 1, 0);
+  const s = b.affine({ x: x.storage, alpha: 1, beta: 0 });
   return record(new Tensor(s, shape, x.device), "reshape", [x], {});
 }

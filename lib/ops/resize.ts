@@ -46,7 +46,7 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   const [n, c, h, w] = x.shape;
   const p = { n, c, h, w };
   const alignCorners = options.alignCorners ?? false;
-  const s = x.device.backend.interpolate(x.storage, p, oh, ow, alignCorners);
+  const s = x.device.backend.interpolate({ x: x.storage, planes: p, oh, ow, alignCorners });
   return record(new Tensor(s, [n, c, oh, ow], x.device), op, [x], { p, oh, ow, alignCorners });
 }
 
@@ -74,7 +74,7 @@ export function crop(x: Tensor, height: number, width: number, top = 0, left = 0
     );
   }
   const p = { n, c, h, w };
-  const s = x.device.backend.crop(x.storage, p, height, width, top, left);
+  const s = x.device.backend.crop({ x: x.storage, planes: p, oh: height, ow: width, top, left });
   return record(new Tensor(s, [n, c, height, width], x.device), op, [x], {
     p,
     oh: height,
@@ -108,7 +108,7 @@ export function pad(x: Tensor, height: number, width: number, top = 0, left = 0)
     );
   }
   const p = { n, c, h: height, w: width };
-  const s = x.device.backend.cropGrad(x.storage, p, h, w, top, left);
+  const s = x.device.backend.cropGrad({ dy: x.storage, planes: p, oh: h, ow: w, top, left });
   return record(new Tensor(s, [n, c, height, width], x.device), "pad", [x], {
     p,
     oh: h,

@@ -79,15 +79,15 @@ export class GradScaler {
     const inv = 1 / this.scaleValue;
     for (const p of params) {
       const g = p.grad!;
-      g.assign(g.device.backend.affine(g.storage, inv, 0));
+      g.assign(g.device.backend.affine({ x: g.storage, alpha: inv, beta: 0 }));
     }
     // 0 * x is NaN exactly when x is infinite or NaN, so this sum is finite iff all are.
     const b = params[0].device.backend;
-    let probe = b.fill(1, "f32", 0);
+    let probe = b.fill({ length: 1, dtype: "f32", value: 0 });
     for (const p of params) {
-      const z = b.affine(p.grad!.storage, 0, 0);
-      const s = b.sum(z, 1, z.length, 1);
-      const next = b.binary("add", probe, s);
+      const z = b.affine({ x: p.grad!.storage, alpha: 0, beta: 0 });
+      const s = b.sum({ x: z, outer: 1, len: z.length, inner: 1 });
+      const next = b.binary({ op: "add", a: probe, b: s });
       for (const t of [z, s, probe]) b.free(t);
       probe = next;
     }

@@ -100,17 +100,22 @@ export class SGD {
         let buf = this.#buffers.get(p) ?? null;
         const first = this.momentum !== 0 && buf === null;
         if (first) {
-          buf = new Tensor(b.fill(p.size, "f32", 0), p.shape, p.device)
+          buf = new Tensor(b.fill({ length: p.size, dtype: "f32", value: 0 }), p.shape, p.device)
             .keep();
           this.#buffers.set(p, buf);
         }
-        b.sgd(p.storage, p.grad.storage, buf?.storage ?? null, {
-          lr,
-          momentum: this.momentum,
-          dampening: this.dampening,
-          weightDecay: this.weightDecay,
-          nesterov: this.nesterov,
-          first,
+        b.sgd({
+          param: p.storage,
+          grad: p.grad.storage,
+          buf: buf?.storage ?? null,
+          update: {
+            lr,
+            momentum: this.momentum,
+            dampening: this.dampening,
+            weightDecay: this.weightDecay,
+            nesterov: this.nesterov,
+            first,
+          },
         });
       }
     }

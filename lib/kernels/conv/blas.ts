@@ -21,8 +21,11 @@ import * as direct from "./gemm_direct.ts";
 import * as im2col from "./gemm_im2col.ts";
 import * as shifted from "./gemm_shifted.ts";
 import * as taps from "./gemm_taps.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of } from "../../device/host.ts";
 
-export { type GemmContext, Scratch, SCRATCH_ELEMS } from "./gemm_context.ts";
+export type { GemmContext } from "./gemm_context.ts";
 
 /** The GEMM layout of a geometry: pointwise, per tap, shifted or full im2col. */
 function layout(g: ConvGeom): typeof direct | typeof taps | typeof shifted | typeof im2col {
@@ -117,3 +120,18 @@ export function channelSum(x: Float32Array, p: Planes, out?: Float32Array): Floa
   }
   return y;
 }
+
+/**
+ * The convolution slice of the BLAS backend: forward and backward-data through GEMMs on
+ * im2col-style columns, backward-weight `dy @ col^T` summed over the batch, f64 channel sums;
+ * the runtime is the GEMM context (its `sgemm`, scratch and pool).
+ */
+export const convBlas: KernelSlice<BlasRuntime, "conv"> = {
+  conv2d: (rt, { x, w, b, geom, relu }) =>
+    rt.track(conv2d(rt, f32of(x), f32of(w), b ? f32of(b) : null, geom, relu)),
+  conv2dGradInput: (rt, { dy, w, geom }) =>
+    rt.track(conv2dGradInput(rt, f32of(dy), f32of(w), geom)),
+  conv2dGradWeight: (rt, { dy, x, geom }) =>
+    rt.track(conv2dGradWeight(rt, f32of(dy), f32of(x), geom)),
+  channelSum: (rt, { x, planes }) => rt.track(channelSum(f32of(x), planes, rt.pool.f32(planes.c))),
+};

@@ -1,6 +1,6 @@
 import type { ConvGeom } from "../../device/backend.ts";
-import { BlasBackend } from "../../device/blas.ts";
-import { f32of } from "../../device/cpu.ts";
+import { type BlasBackend, createBlasBackend } from "../../backends/blas.ts";
+import { f32of } from "../../device/host.ts";
 import { assertClose, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
 import * as ref from "./reference.ts";
@@ -8,7 +8,7 @@ import { channelSum } from "./blas.ts";
 
 const blas: BlasBackend | null = (() => {
   try {
-    return BlasBackend.create();
+    return createBlasBackend();
   } catch {
     return null;
   }
@@ -77,20 +77,28 @@ function checkAll(be: BlasBackend, label: string): void {
     for (const relu of [false, true]) {
       for (const bias of [sb, null]) {
         assertClose(
-          f32of(be.conv2d(sx, sw, bias, g, relu)),
+          f32of(be.conv2d({ x: sx, w: sw, b: bias, geom: g, relu })),
           ref.conv2d(x, w, bias ? b : null, g, relu),
           { ...tol, name: `${label} ${name}: forward (relu ${relu}, bias ${bias !== null})` },
         );
       }
     }
-    assertClose(f32of(be.conv2dGradInput(sdy, sw, g)), ref.conv2dGradInput(dy, w, g), {
-      ...tol,
-      name: `${label} ${name}: backward-data`,
-    });
-    assertClose(f32of(be.conv2dGradWeight(sdy, sx, g)), ref.conv2dGradWeight(dy, x, g), {
-      ...tol,
-      name: `${label} ${name}: backward-weight`,
-    });
+    assertClose(
+      f32of(be.conv2dGradInput({ dy: sdy, w: sw, geom: g })),
+      ref.conv2dGradInput(dy, w, g),
+      {
+        ...tol,
+        name: `${label} ${name}: backward-data`,
+      },
+    );
+    assertClose(
+      f32of(be.conv2dGradWeight({ dy: sdy, x: sx, geom: g })),
+      ref.conv2dGradWeight(dy, x, g),
+      {
+        ...tol,
+        name: `${label} ${name}: backward-weight`,
+      },
+    );
   });
 }
 
@@ -106,7 +114,7 @@ Deno.test({
   fn() {
     // 60 elements: one output row per band; 600: a few rows per band.
     for (const scratchElems of [60, 600]) {
-      const be = BlasBackend.create({ scratchElems });
+      const be = createBlasBackend({ scratchElems });
       checkAll(be, `scratch ${scratchElems}`);
       be.destroy();
     }
@@ -117,7 +125,7 @@ Deno.test({
   name: "blas conv2d: the Fortran sgemm_ path matches too",
   ignore,
   fn() {
-    const be = BlasBackend.create({ fortran: true });
+    const be = createBlasBackend({ fortran: true });
     assertEquals(be.library.fortran, true);
     checkAll(be, "fortran");
   },
@@ -127,13 +135,13 @@ Deno.test({
   name: "blas conv2d: hand-computed 3x3 and memory accounting",
   ignore,
   fn() {
-    const be = BlasBackend.create();
+    const be = createBlasBackend();
     // One 3x3 input of 1..9, a 3x3 kernel of ones, padding 1: sums of each neighbourhood.
     const g = geom([1, 1, 3, 3, 1, 3, 3], [1, 1], [1, 1]);
     const x = be.upload(Float32Array.from({ length: 9 }, (_, i) => i + 1));
     const w = be.upload(new Float32Array(9).fill(1));
     const b = be.upload(new Float32Array([-20]));
-    const y = be.conv2d(x, w, b, g, true);
+    const y = be.conv2d({ x, w, b, geom: g, relu: true });
     assertEquals(f32of(y), new Float32Array([0, 1, 0, 7, 25, 13, 4, 19, 8]));
     for (const s of [x, w, b, y]) be.free(s);
     assertEquals(be.liveBytes(), 0);
@@ -148,12 +156,22 @@ Deno.test({
     const be = blas!;
     assertThrows(
       () =>
-        be.conv2d(be.upload(new Float32Array(31)), be.upload(new Float32Array(54)), null, g, false),
+        be.conv2d({
+          x: be.upload(new Float32Array(31)),
+          w: be.upload(new Float32Array(54)),
+          b: null,
+          geom: g,
+          relu: false,
+        }),
       "conv2d input x: expected 32 elements",
     );
     assertThrows(
       () =>
-        be.conv2dGradWeight(be.upload(new Float32Array(47)), be.upload(new Float32Array(32)), g),
+        be.conv2dGradWeight({
+          dy: be.upload(new Float32Array(47)),
+          x: be.upload(new Float32Array(32)),
+          geom: g,
+        }),
       "conv2dGradWeight dy: expected 48 elements",
     );
   },

@@ -1,7 +1,7 @@
 import { conv2d, convTranspose2d, tensor } from "../../../mod.ts";
 import type { Backend, ConvGeom } from "../../device/backend.ts";
 import { requestDevice } from "../../device/request.ts";
-import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../../backends/webgpu.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import { checkOp, devices, hasWebGpu, randn, rng } from "../../../tests/harness.ts";
 import { geom } from "./_testing.ts";
@@ -174,29 +174,36 @@ Deno.test({
         const before = b.rt.dispatchCount;
         for (const relu of [false, true]) {
           assertClose(
-            await run(b, ([sx, sw, sb]) => b.conv2d(sx, sw, sb, g, relu), [x, w, bias]),
+            await run(b, ([sx, sw, sb]) => b.conv2d({ x: sx, w: sw, b: sb, geom: g, relu }), [
+              x,
+              w,
+              bias,
+            ]),
             ref.conv2d(x, w, bias, g, relu),
             { ...tol, name: `conv2d ${name} relu=${relu}` },
           );
         }
         assertClose(
-          await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, false), [x, w]),
+          await run(b, ([sx, sw]) => b.conv2d({ x: sx, w: sw, b: null, geom: g, relu: false }), [
+            x,
+            w,
+          ]),
           ref.conv2d(x, w, null, g, false),
           { ...tol, name: `conv2d ${name} without bias` },
         );
         assertClose(
-          await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]),
+          await run(b, ([sdy, sw]) => b.conv2dGradInput({ dy: sdy, w: sw, geom: g }), [dy, w]),
           ref.conv2dGradInput(dy, w, g),
           { ...tol, name: `conv2dGradInput ${name}` },
         );
         assertClose(
-          await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]),
+          await run(b, ([sdy, sx]) => b.conv2dGradWeight({ dy: sdy, x: sx, geom: g }), [dy, x]),
           ref.conv2dGradWeight(dy, x, g),
           { ...tol, name: `conv2dGradWeight ${name}` },
         );
         const planes = { n: g.n, c: g.k, h: g.oh, w: g.ow };
         assertClose(
-          await run(b, ([s]) => b.channelSum(s, planes), [dy]),
+          await run(b, ([s]) => b.channelSum({ x: s, planes }), [dy]),
           ref.channelSum(dy, planes),
           { ...tol, name: `channelSum ${name}` },
         );
@@ -228,9 +235,12 @@ Deno.test({
         for (const g of gs) {
           const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
           const dy = randn(g.n * g.k * g.oh * g.ow, 3);
-          await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, true), [x, w]);
-          await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]);
-          await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]);
+          await run(b, ([sx, sw]) => b.conv2d({ x: sx, w: sw, b: null, geom: g, relu: true }), [
+            x,
+            w,
+          ]);
+          await run(b, ([sdy, sw]) => b.conv2dGradInput({ dy: sdy, w: sw, geom: g }), [dy, w]);
+          await run(b, ([sdy, sx]) => b.conv2dGradWeight({ dy: sdy, x: sx, geom: g }), [dy, x]);
           counts.push(b.rt.pipelineCount);
         }
         assertEquals(counts[1], counts[0], `pipelines after ${JSON.stringify(gs[1])}`);
@@ -252,21 +262,31 @@ Deno.test({
       const bias = new Float32Array([1, -2, 3, 0.5]);
       const empty = new Float32Array(0);
       assertEquals(
-        await run(b, ([sx, sw, sb]) => b.conv2d(sx, sw, sb, noC, true), [empty, empty, bias]),
+        await run(b, ([sx, sw, sb]) => b.conv2d({ x: sx, w: sw, b: sb, geom: noC, relu: true }), [
+          empty,
+          empty,
+          bias,
+        ]),
         ref.conv2d(empty, empty, bias, noC, true),
       );
       const noK = { ...noC, c: 2, k: 0 }; // nothing reaches the input
       assertEquals(
-        await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, noK), [empty, empty]),
+        await run(b, ([sdy, sw]) => b.conv2dGradInput({ dy: sdy, w: sw, geom: noK }), [
+          empty,
+          empty,
+        ]),
         new Float32Array(2 * 2 * 3 * 3),
       );
       const noN = { ...noC, n: 0, c: 2 }; // no images
       assertEquals(
-        await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, noN), [empty, empty]),
+        await run(b, ([sdy, sx]) => b.conv2dGradWeight({ dy: sdy, x: sx, geom: noN }), [
+          empty,
+          empty,
+        ]),
         new Float32Array(4 * 2 * 3 * 3),
       );
       assertEquals(
-        await run(b, ([s]) => b.channelSum(s, { n: 0, c: 3, h: 2, w: 2 }), [empty]),
+        await run(b, ([s]) => b.channelSum({ x: s, planes: { n: 0, c: 3, h: 2, w: 2 } }), [empty]),
         new Float32Array(3),
       );
     } finally {
@@ -343,14 +363,17 @@ Deno.test({
       const dy = randn(g.n * g.k * g.oh * g.ow, 3);
       const before = b.rt.dispatchCount;
       assertClose(
-        await run(b, ([sx, sw]) => b.conv2d(sx, sw, null, g, false), [x, w]),
+        await run(b, ([sx, sw]) => b.conv2d({ x: sx, w: sw, b: null, geom: g, relu: false }), [
+          x,
+          w,
+        ]),
         ref.conv2d(x, w, null, g, false),
         { ...TOL, name: "direct forward chunked" },
       );
       // One pack and one dispatch per image.
       assertEquals(b.rt.dispatchCount - before, 1 + g.n);
       assertClose(
-        await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]),
+        await run(b, ([sdy, sx]) => b.conv2dGradWeight({ dy: sdy, x: sx, geom: g }), [dy, x]),
         ref.conv2dGradWeight(dy, x, g),
         { ...TOL, name: "direct backward-weight chunked" },
       );
@@ -462,17 +485,21 @@ Deno.test({
         const x = randn(g.n * g.c * g.h * g.w, 1), w = randn(g.k * g.c * g.kh * g.kw, 2);
         const bias = randn(g.k, 3), dy = randn(g.n * g.k * g.oh * g.ow, 4);
         assertClose(
-          await run(b, ([sx, sw, sb]) => b.conv2d(sx, sw, sb, g, true), [x, w, bias]),
+          await run(b, ([sx, sw, sb]) => b.conv2d({ x: sx, w: sw, b: sb, geom: g, relu: true }), [
+            x,
+            w,
+            bias,
+          ]),
           ref.conv2d(x, w, bias, g, true),
           { ...TOL, name: `few-pixel forward ${name}` },
         );
         assertClose(
-          await run(b, ([sdy, sw]) => b.conv2dGradInput(sdy, sw, g), [dy, w]),
+          await run(b, ([sdy, sw]) => b.conv2dGradInput({ dy: sdy, w: sw, geom: g }), [dy, w]),
           ref.conv2dGradInput(dy, w, g),
           { ...TOL, name: `few-pixel backward-data ${name}` },
         );
         assertClose(
-          await run(b, ([sdy, sx]) => b.conv2dGradWeight(sdy, sx, g), [dy, x]),
+          await run(b, ([sdy, sx]) => b.conv2dGradWeight({ dy: sdy, x: sx, geom: g }), [dy, x]),
           ref.conv2dGradWeight(dy, x, g),
           { ...TOL, name: `few-pixel backward-weight ${name}` },
         );

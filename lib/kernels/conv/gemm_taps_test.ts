@@ -3,7 +3,7 @@ import { loadBlas } from "../../device/blas_ffi.ts";
 import { assert, assertClose } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
 import { geom } from "./_testing.ts";
-import { Scratch } from "./gemm_context.ts";
+import { Scratch } from "../../device/blas_scratch.ts";
 import * as taps from "./gemm_taps.ts";
 import * as ref from "./reference.ts";
 

@@ -27,6 +27,7 @@ import {
   gradWeightWith,
   weightFamily,
 } from "./tuning.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 /** Throws unless storage `s` holds `want` elements. */
 function expectLength(op: string, name: string, s: Storage, want: number, shape: string) {
@@ -100,3 +101,11 @@ export function channelSum(rt: WebGpuRuntime, x: Storage, p: Planes): Storage {
   expectLength("channelSum", "input", x, p.n * p.c * p.h * p.w, "[N, C, H, W]");
   return generic.channelSum(rt, x, p);
 }
+
+/** The convolution slice of the WebGPU backend. */
+export const convWebGpu: KernelSlice<WebGpuRuntime, "conv"> = {
+  conv2d: (rt, { x, w, b, geom, relu }) => conv2d(rt, x, w, b, geom, relu),
+  conv2dGradInput: (rt, { dy, w, geom }) => conv2dGradInput(rt, dy, w, geom),
+  conv2dGradWeight: (rt, { dy, x, geom }) => conv2dGradWeight(rt, dy, x, geom),
+  channelSum: (rt, { x, planes }) => channelSum(rt, x, planes),
+};

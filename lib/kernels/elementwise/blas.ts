@@ -12,6 +12,10 @@
  * @module
  */
 import { type BinaryOp, dropoutKeep } from "../../device/backend.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of } from "../../device/host.ts";
+import { elementwiseCpu } from "./cpu.ts";
 
 /** Int32 view of the same memory. */
 function bits(a: Float32Array): Int32Array {
@@ -138,3 +142,27 @@ export function dropout(
   }
   return y;
 }
+
+/**
+ * The element-wise slice of the BLAS backend: one loop per operation into pooled arrays; a sum
+ * or difference of equal lengths as a copy and a `saxpy` (the same f32 rounding, 2x as fast).
+ */
+export const elementwiseBlas: KernelSlice<BlasRuntime, "elementwise"> = {
+  ...elementwiseCpu,
+  fill: (rt, { length, dtype, value }) => rt.track(rt.pool.filled(dtype, length, value)),
+  binary: (rt, { op, a, b }) => {
+    const out = rt.pool.f32(a.length), blas = rt.library.axpby;
+    if (blas && (op === "add" || op === "sub") && a.length === b.length && a.length > 0) {
+      out.set(f32of(a));
+      blas.saxpy(a.length, op === "add" ? 1 : -1, f32of(b), out);
+      return rt.track(out);
+    }
+    return rt.track(binary(op, f32of(a), f32of(b), out));
+  },
+  affine: (rt, { x, alpha, beta }) =>
+    rt.track(affine(f32of(x), alpha, beta, rt.pool.f32(x.length))),
+  relu: (rt, { x }) => rt.track(relu(f32of(x), rt.pool.f32(x.length))),
+  reluGrad: (rt, { dy, y }) => rt.track(reluGrad(f32of(dy), f32of(y), rt.pool.f32(dy.length))),
+  dropout: (rt, { x, p, seed, group }) =>
+    rt.track(dropout(f32of(x), p, seed, group, rt.pool.f32(x.length))),
+};

@@ -140,19 +140,32 @@ async function compareKernels(b: Backend, n: number) {
   };
   for (const op of ["add", "sub", "mul", "div"] as const) {
     const tol = op === "div" ? 3e-7 : 0; // WGSL allows 2.5 ulp for division
-    await check(op, b.binary(op, ga, gc), ref.binary(op, a, c), tol);
-    await check(`${op} scalar`, b.binary(op, ga, g1), ref.binary(op, a, one), tol);
+    await check(op, b.binary({ op, a: ga, b: gc }), ref.binary(op, a, c), tol);
+    await check(`${op} scalar`, b.binary({ op, a: ga, b: g1 }), ref.binary(op, a, one), tol);
   }
-  await check("axpby", b.axpby(ga, gc, 0.5, -2), ref.axpby(a, c, 0.5, -2), 3e-7);
-  await check("affine", b.affine(ga, 3, 0.25), ref.affine(a, 3, 0.25), 3e-7);
-  await check("relu", b.relu(ga), ref.relu(a));
-  await check("reluGrad", b.reluGrad(gc, ga), ref.reluGrad(c, a));
-  await check("fill", b.fill(n, "f32", 0.5), new Float32Array(n).fill(0.5));
-  assertEquals(await b.read(b.fill(n, "i32", -3)), new Int32Array(n).fill(-3), "fill i32");
+  await check(
+    "axpby",
+    b.axpby({ a: ga, b: gc, alpha: 0.5, beta: -2 }),
+    ref.axpby(a, c, 0.5, -2),
+    3e-7,
+  );
+  await check("affine", b.affine({ x: ga, alpha: 3, beta: 0.25 }), ref.affine(a, 3, 0.25), 3e-7);
+  await check("relu", b.relu({ x: ga }), ref.relu(a));
+  await check("reluGrad", b.reluGrad({ dy: gc, y: ga }), ref.reluGrad(c, a));
+  await check(
+    "fill",
+    b.fill({ length: n, dtype: "f32", value: 0.5 }),
+    new Float32Array(n).fill(0.5),
+  );
+  assertEquals(
+    await b.read(b.fill({ length: n, dtype: "i32", value: -3 })),
+    new Int32Array(n).fill(-3),
+    "fill i32",
+  );
   for (const group of [1, 7, 600]) {
     await check(
       `dropout group ${group}`,
-      b.dropout(ga, 0.35, 99, group),
+      b.dropout({ x: ga, p: 0.35, seed: 99, group }),
       ref.dropout(a, 0.35, 99, group),
     );
   }

@@ -6,6 +6,7 @@
  */
 import type { BinaryOp, DType, Storage } from "../../device/backend.ts";
 import { f32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
@@ -227,3 +228,15 @@ export function roundF16(rt: WebGpuRuntime, x: Storage): Storage {
   run(rt, k, [x], y);
   return y;
 }
+
+/** The element-wise slice of the WebGPU backend. */
+export const elementwiseWebGpu: KernelSlice<WebGpuRuntime, "elementwise"> = {
+  fill: (rt, { length, dtype, value }) => fill(rt, length, dtype, value),
+  binary: (rt, { op, a, b }) => binary(rt, op, a, b),
+  axpby: (rt, { a, b, alpha, beta }) => axpby(rt, a, b, alpha, beta),
+  affine: (rt, { x, alpha, beta }) => affine(rt, x, alpha, beta),
+  relu: (rt, { x }) => relu(rt, x),
+  reluGrad: (rt, { dy, y }) => reluGrad(rt, dy, y),
+  dropout: (rt, { x, p, seed, group }) => dropout(rt, x, p, seed, group),
+  roundF16: (rt, { x }) => roundF16(rt, x),
+};

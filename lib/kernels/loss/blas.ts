@@ -8,6 +8,9 @@
  * @module
  */
 import { validTarget } from "./reference.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of, i32of } from "../../device/host.ts";
 
 /** Throws unless `a` holds `n` elements. */
 function expectLength(op: string, name: string, a: ArrayLike<number>, n: number): void {
@@ -124,3 +127,18 @@ export function crossEntropyGrad(
   }
   return dx;
 }
+
+/** The cross entropy slice of the BLAS backend: swept plane by plane, into pooled arrays. */
+export const lossBlas: KernelSlice<BlasRuntime, "loss"> = {
+  crossEntropy: (rt, { logits, target, weight, n, k, hw, ignoreIndex }) => {
+    const out = { loss: rt.pool.f32(n * hw), weight: rt.pool.f32(n * hw) };
+    const w = weight ? f32of(weight) : null;
+    const r = crossEntropy(f32of(logits), i32of(target), w, n, k, hw, ignoreIndex, out);
+    return { loss: rt.track(r.loss), weight: rt.track(r.weight) };
+  },
+  crossEntropyGrad: (rt, { logits, target, weight, g, n, k, hw, ignoreIndex }) => {
+    const [x, t, w] = [f32of(logits), i32of(target), weight ? f32of(weight) : null];
+    const out = rt.pool.f32(n * k * hw);
+    return rt.track(crossEntropyGrad(x, t, w, f32of(g), n, k, hw, ignoreIndex, out));
+  },
+};

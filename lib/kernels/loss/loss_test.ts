@@ -108,13 +108,30 @@ async function compareKernels(b: Backend, n: number, k: number, hw: number, weig
   const [gx, gt, gw, gg, g1] = [x, t, w ?? new Float32Array(1), g, Float32Array.of(0.7)].map((a) =>
     b.upload(a)
   );
-  const got = b.crossEntropy(gx, gt, weighted ? gw : null, n, k, hw, 255);
+  const got = b.crossEntropy({
+    logits: gx,
+    target: gt,
+    weight: weighted ? gw : null,
+    n,
+    k,
+    hw,
+    ignoreIndex: 255,
+  });
   const want = ref.crossEntropy(x, t, w, n, k, hw, 255);
   const tol = { atol: 1e-4, rtol: 1e-5 };
   assertClose(await b.read(got.loss), want.loss, { ...tol, name: `loss ${name}` });
   assertClose(await b.read(got.weight), want.weight, { ...tol, name: `weight ${name}` });
   for (const [gs, gh] of [[gg, g], [g1, Float32Array.of(0.7)]] as const) {
-    const dx = b.crossEntropyGrad(gx, gt, weighted ? gw : null, gs, n, k, hw, 255);
+    const dx = b.crossEntropyGrad({
+      logits: gx,
+      target: gt,
+      weight: weighted ? gw : null,
+      g: gs,
+      n,
+      k,
+      hw,
+      ignoreIndex: 255,
+    });
     const dxRef = ref.crossEntropyGrad(x, t, w, gh, n, k, hw, 255);
     assertClose(await b.read(dx), dxRef, { ...tol, name: `grad ${name}, g of ${gh.length}` });
     b.free(dx);

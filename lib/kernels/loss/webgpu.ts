@@ -14,6 +14,7 @@
 import type { Storage } from "../../device/backend.ts";
 import { i32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
 import { chunks, fill } from "../elementwise/webgpu.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
@@ -270,3 +271,11 @@ export function crossEntropyGrad(
   for (const x of [st.m, st.s, st.xt]) rt.free(x);
   return dx;
 }
+
+/** The cross entropy slice of the WebGPU backend. */
+export const lossWebGpu: KernelSlice<WebGpuRuntime, "loss"> = {
+  crossEntropy: (rt, { logits, target, weight, n, k, hw, ignoreIndex }) =>
+    crossEntropy(rt, logits, target, weight, n, k, hw, ignoreIndex),
+  crossEntropyGrad: (rt, { logits, target, weight, g, n, k, hw, ignoreIndex }) =>
+    crossEntropyGrad(rt, logits, target, weight, g, n, k, hw, ignoreIndex),
+};

@@ -4,6 +4,9 @@
  * @module
  */
 import type { Sgemm } from "../../device/blas_ffi.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of } from "../../device/host.ts";
 
 /**
  * `a [M, K] @ b [K, N] -> [M, N]`; a stored `[K, M]` if transA, b `[N, K]` if transB. The
@@ -35,3 +38,11 @@ export function matmul(
   sgemm(transA, transB, m, n, k, 1, a, transA ? m : k, b, transB ? k : n, 0, y, n);
   return y;
 }
+
+/** The matrix product slice of the BLAS backend: one `sgemm` into a pooled array. */
+export const matmulBlas: KernelSlice<BlasRuntime, "matmul"> = {
+  matmul: (rt, { a, b, m, k, n, transA, transB }) => {
+    const out = rt.pool.f32(m * n);
+    return rt.track(matmul(rt.sgemm, f32of(a), f32of(b), m, k, n, transA, transB, out));
+  },
+};

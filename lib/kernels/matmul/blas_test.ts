@@ -1,12 +1,12 @@
-import { BlasBackend } from "../../device/blas.ts";
-import { f32of } from "../../device/cpu.ts";
+import { type BlasBackend, createBlasBackend } from "../../backends/blas.ts";
+import { f32of } from "../../device/host.ts";
 import { assertClose, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
 import * as ref from "./reference.ts";
 
 const blas: BlasBackend | null = (() => {
   try {
-    return BlasBackend.create();
+    return createBlasBackend();
   } catch {
     return null;
   }
@@ -21,13 +21,13 @@ Deno.test({
   ignore,
   fn() {
     for (const fortran of [false, true]) {
-      const be = fortran ? BlasBackend.create({ fortran }) : blas!;
+      const be = fortran ? createBlasBackend({ fortran }) : blas!;
       SHAPES.forEach(([m, k, n], i) => {
         for (
           const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]
         ) {
           const a = randn(m * k, 10 + i), b = randn(k * n, 20 + i);
-          const got = be.matmul(be.upload(a), be.upload(b), m, k, n, transA, transB);
+          const got = be.matmul({ a: be.upload(a), b: be.upload(b), m, k, n, transA, transB });
           assertClose(f32of(got), ref.matmul(a, b, m, k, n, transA, transB), {
             atol: 1e-5,
             rtol: 1e-4,
@@ -46,41 +46,41 @@ Deno.test({
     const be = blas!;
     assertEquals(
       f32of(
-        be.matmul(
-          be.upload(new Float32Array(0)),
-          be.upload(new Float32Array(0)),
-          2,
-          0,
-          3,
-          false,
-          false,
-        ),
+        be.matmul({
+          a: be.upload(new Float32Array(0)),
+          b: be.upload(new Float32Array(0)),
+          m: 2,
+          k: 0,
+          n: 3,
+          transA: false,
+          transB: false,
+        }),
       ),
       new Float32Array(6),
     );
     assertEquals(
-      be.matmul(
-        be.upload(new Float32Array(0)),
-        be.upload(new Float32Array(12)),
-        0,
-        3,
-        4,
-        false,
-        false,
-      ).length,
+      be.matmul({
+        a: be.upload(new Float32Array(0)),
+        b: be.upload(new Float32Array(12)),
+        m: 0,
+        k: 3,
+        n: 4,
+        transA: false,
+        transB: false,
+      }).length,
       0,
     );
     assertThrows(
       () =>
-        be.matmul(
-          be.upload(new Float32Array(5)),
-          be.upload(new Float32Array(6)),
-          2,
-          3,
-          2,
-          false,
-          false,
-        ),
+        be.matmul({
+          a: be.upload(new Float32Array(5)),
+          b: be.upload(new Float32Array(6)),
+          m: 2,
+          k: 3,
+          n: 2,
+          transA: false,
+          transB: false,
+        }),
       "matmul: expected a of 6 and b of 6 elements",
     );
   },

@@ -1,7 +1,7 @@
 import { matmul } from "../../../mod.ts";
 import type { Backend } from "../../device/backend.ts";
 import { requestDevice } from "../../device/request.ts";
-import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../../backends/webgpu.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
 import { directConv } from "../conv/direct.ts";
@@ -70,7 +70,8 @@ async function run(
   dims: [number, number, number, boolean, boolean],
 ) {
   const sa = b.upload(a), sb = b.upload(bm);
-  const sc = b.matmul(sa, sb, ...dims);
+  const [m, k, n, transA, transB] = dims;
+  const sc = b.matmul({ a: sa, b: sb, m, k, n, transA, transB });
   const out = await b.read(sc);
   for (const s of [sa, sb, sc]) b.free(s);
   return out;

@@ -23,6 +23,7 @@ import { directConv, directFits, type DirectProblem } from "../conv/direct.ts";
 import { directSource, type DirectTile, packSource } from "../conv/direct_shaders.ts";
 import { fill } from "../elementwise/webgpu.ts";
 import { each, grid, pack, planBlocks, ranges, uniformStruct, type WindowSpec } from "./blocks.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 /** Invocations per workgroup. */
 export const WG = 64;
@@ -216,3 +217,8 @@ export function generalMatmul(
   }
   return c;
 }
+
+/** The matrix product slice of the WebGPU backend. */
+export const matmulWebGpu: KernelSlice<WebGpuRuntime, "matmul"> = {
+  matmul: (rt, { a, b, m, k, n, transA, transB }) => matmul(rt, a, b, m, k, n, transA, transB),
+};

@@ -9,6 +9,9 @@
  */
 import type { Planes } from "../../device/backend.ts";
 import type { Saxpy } from "../../device/blas_ffi.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of } from "../../device/host.ts";
 
 /** Planes of at least this many elements take the BLAS forward (below, calls cost more). */
 export const BLAS_PLANE = 1024;
@@ -152,3 +155,24 @@ export function batchNormGrad(
     dbeta: Float32Array.from(sdy),
   };
 }
+
+/**
+ * The batch norm slice of the BLAS backend: plane-wise loops, or `x * s + t` through `saxpy` on
+ * large planes.
+ */
+export const normBlas: KernelSlice<BlasRuntime, "norm"> = {
+  batchNormStats: (rt, { x, planes }) => {
+    const r = batchNormStats(f32of(x), planes);
+    return { mean: rt.track(r.mean), var: rt.track(r.var) };
+  },
+  batchNorm: (rt, { x, mean, variance, gamma, beta, planes, eps }) => {
+    const out = rt.pool.f32(x.length), saxpy = rt.library.axpby?.saxpy;
+    const [xs, m, v, g, b] = [f32of(x), f32of(mean), f32of(variance), f32of(gamma), f32of(beta)];
+    return rt.track(batchNorm(xs, m, v, g, b, planes, eps, out, saxpy));
+  },
+  batchNormGrad: (rt, { dy, x, mean, variance, gamma, planes, eps, training }) => {
+    const [d, xs, m, v, g] = [f32of(dy), f32of(x), f32of(mean), f32of(variance), f32of(gamma)];
+    const r = batchNormGrad(d, xs, m, v, g, planes, eps, training, rt.pool.f32(x.length));
+    return { dx: rt.track(r.dx), dgamma: rt.track(r.dgamma), dbeta: rt.track(r.dbeta) };
+  },
+};

@@ -1,6 +1,6 @@
 import { batchNorm2d, requestDevice, type Tensor, tensor } from "../../../mod.ts";
 import type { Planes } from "../../device/backend.ts";
-import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../../backends/webgpu.ts";
 import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
@@ -130,24 +130,32 @@ Deno.test({
       const gamma = randn(6, 3), beta = randn(6, 4);
       const want = ref.batchNormStats(x, p);
       const xs = b.upload(x);
-      const stats = b.batchNormStats(xs, p);
+      const stats = b.batchNormStats({ x: xs, planes: p });
       assertClose(await b.read(stats.mean), want.mean, { atol: 1e-5 });
       assertClose(await b.read(stats.var), want.var, { atol: 1e-5 });
-      const y = b.batchNorm(xs, stats.mean, stats.var, b.upload(gamma), b.upload(beta), p, 1e-5);
+      const y = b.batchNorm({
+        x: xs,
+        mean: stats.mean,
+        variance: stats.var,
+        gamma: b.upload(gamma),
+        beta: b.upload(beta),
+        planes: p,
+        eps: 1e-5,
+      });
       assertClose(await b.read(y), ref.batchNorm(x, want.mean, want.var, gamma, beta, p, 1e-5), {
         atol: 1e-4,
       });
       for (const training of [true, false]) {
-        const got = b.batchNormGrad(
-          b.upload(dy),
-          xs,
-          stats.mean,
-          stats.var,
-          b.upload(gamma),
-          p,
-          1e-5,
+        const got = b.batchNormGrad({
+          dy: b.upload(dy),
+          x: xs,
+          mean: stats.mean,
+          variance: stats.var,
+          gamma: b.upload(gamma),
+          planes: p,
+          eps: 1e-5,
           training,
-        );
+        });
         const r = ref.batchNormGrad(dy, x, want.mean, want.var, gamma, p, 1e-5, training);
         assertClose(await b.read(got.dx), r.dx, { atol: 1e-4, name: `dx training ${training}` });
         assertClose(await b.read(got.dgamma), r.dgamma, { atol: 1e-4, name: "dgamma" });
@@ -169,14 +177,14 @@ Deno.test({
       const p = planes(2, 3, 40, 50);
       const x = randn(12000, 9).map((v) => 1000 + v * 0.1);
       const want = ref.batchNormStats(x, p);
-      const got = b.batchNormStats(b.upload(x), p);
+      const got = b.batchNormStats({ x: b.upload(x), planes: p });
       assertClose(await b.read(got.mean), want.mean, { rtol: 1e-6, atol: 0 });
       assertClose(await b.read(got.var), want.var, { rtol: 1e-3, atol: 0 });
       // one workgroup per plane: more planes than one grid dimension holds
       const q = planes(2, 40000, 1, 1);
       const z = randn(80000, 10);
       const wz = ref.batchNormStats(z, q);
-      const gz = b.batchNormStats(b.upload(z), q);
+      const gz = b.batchNormStats({ x: b.upload(z), planes: q });
       assertClose(await b.read(gz.mean), wz.mean, { atol: 1e-6 });
       assertClose(await b.read(gz.var), wz.var, { atol: 1e-6 });
     } finally {

@@ -11,6 +11,7 @@ import type { Planes, Storage } from "../../device/backend.ts";
 import { f32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
 import { chunks } from "../elementwise/webgpu.ts";
 import { planeChunks } from "../pool/plane_chunks.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
@@ -258,3 +259,12 @@ export function batchNormGrad(
   }
   return { dx, dgamma, dbeta };
 }
+
+/** The batch norm slice of the WebGPU backend. */
+export const normWebGpu: KernelSlice<WebGpuRuntime, "norm"> = {
+  batchNormStats: (rt, { x, planes }) => batchNormStats(rt, x, planes),
+  batchNorm: (rt, { x, mean, variance, gamma, beta, planes, eps }) =>
+    batchNorm(rt, x, mean, variance, gamma, beta, planes, eps),
+  batchNormGrad: (rt, { dy, x, mean, variance, gamma, planes, eps, training }) =>
+    batchNormGrad(rt, dy, x, mean, variance, gamma, planes, eps, training),
+};

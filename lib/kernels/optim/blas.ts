@@ -12,6 +12,9 @@
 import type { SgdUpdate } from "../../device/backend.ts";
 import type { Saxpby, Saxpy } from "../../device/blas_ffi.ts";
 import { checkSgd, sgd as referenceSgd } from "./reference.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of } from "../../device/host.ts";
 
 /** The level-1 routines the update needs. */
 export interface Axpby {
@@ -52,3 +55,12 @@ export function sgd(
   if (wd !== 0) blas.saxpy(n, c * wd, param, b);
   blas.saxpy(n, -lr, b, param);
 }
+
+/** The SGD slice of the BLAS backend: level-1 passes where the library has them. */
+export const optimBlas: KernelSlice<BlasRuntime, "optim"> = {
+  sgd: (rt, { param, grad, buf, update }) => {
+    const blas = rt.library.axpby, b = buf ? f32of(buf) : null;
+    if (blas === null) return referenceSgd(f32of(param), f32of(grad), b, update);
+    sgd(blas, f32of(param), f32of(grad), b, update);
+  },
+};

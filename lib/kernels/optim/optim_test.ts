@@ -9,11 +9,11 @@ const GRADS = [0.5, -0.25, 1.0];
 /** Runs three SGD steps on `n` copies of param 1 with the gradients of {@linkcode GRADS}. */
 async function threeSteps(b: Backend, n: number, o: Omit<SgdUpdate, "first">): Promise<number[]> {
   const param = b.upload(new Float32Array(n).fill(1));
-  const buf = o.momentum !== 0 ? b.fill(n, "f32", 0) : null;
+  const buf = o.momentum !== 0 ? b.fill({ length: n, dtype: "f32", value: 0 }) : null;
   const out: number[] = [];
   for (let step = 0; step < GRADS.length; step++) {
-    const grad = b.fill(n, "f32", GRADS[step]);
-    b.sgd(param, grad, buf, { ...o, first: step === 0 });
+    const grad = b.fill({ length: n, dtype: "f32", value: GRADS[step] });
+    b.sgd({ param, grad, buf, update: { ...o, first: step === 0 } });
     b.free(grad);
     const p = await b.read(param);
     assertClose(p, new Float32Array(n).fill(p[0]), { name: "every element alike" });
@@ -79,7 +79,7 @@ Deno.test({
           const g = randn(n, 10 + step);
           const grad = b.upload(g);
           const o = { ...c.o, first: step === 0 };
-          b.sgd(param, grad, c.o.momentum ? buf : null, o);
+          b.sgd({ param, grad, buf: c.o.momentum ? buf : null, update: o });
           ref.sgd(p0, g, c.o.momentum ? hostBuf : null, o);
           b.free(grad);
         }

@@ -8,6 +8,7 @@ import type { SgdUpdate, Storage } from "../../device/backend.ts";
 import { f32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
 import { chunks } from "../elementwise/webgpu.ts";
 import { checkSgd } from "./reference.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
@@ -69,3 +70,8 @@ export function sgd(
     rt.dispatch(k, bb ? [bp, bg, bb] : [bp, bg], uni, Math.ceil(count / WG));
   }
 }
+
+/** The SGD slice of the WebGPU backend. */
+export const optimWebGpu: KernelSlice<WebGpuRuntime, "optim"> = {
+  sgd: (rt, { param, grad, buf, update }) => sgd(rt, param, grad, buf, update),
+};

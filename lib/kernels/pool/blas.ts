@@ -8,6 +8,9 @@
  */
 import type { PoolGeom } from "../../device/backend.ts";
 import * as ref from "./reference.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of, i32of } from "../../device/host.ts";
 
 /** The reference's rule for one window clipped to the input: first max wins, a NaN wins. */
 function clippedWindow(
@@ -167,3 +170,16 @@ export function maxPool2dGrad(
   }
   return dx;
 }
+
+/** The max pool slice of the BLAS backend: the 2x2 stride-2 case unrolled, pooled outputs. */
+export const poolBlas: KernelSlice<BlasRuntime, "pool"> = {
+  maxPool2d: (rt, { x, geom }) => {
+    const size = geom.n * geom.c * geom.oh * geom.ow;
+    const r = maxPool2d(f32of(x), geom, { y: rt.pool.f32(size), idx: rt.pool.i32(size) });
+    return { y: rt.track(r.y), idx: rt.track(r.idx) };
+  },
+  maxPool2dGrad: (rt, { dy, idx, geom }) => {
+    const out = rt.pool.f32(geom.n * geom.c * geom.h * geom.w);
+    return rt.track(maxPool2dGrad(f32of(dy), i32of(idx), geom, out));
+  },
+};

@@ -1,6 +1,6 @@
 import { maxPool2d, requestDevice, tensor } from "../../../mod.ts";
 import type { PoolGeom } from "../../device/backend.ts";
-import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../../backends/webgpu.ts";
 import { poolOutSize } from "../../ops/pool.ts";
 import { checkOp, devices, hasWebGpu, rng } from "../../../tests/harness.ts";
 import { assertClose, assertEquals, assertRejects } from "../../../tests/assert.ts";
@@ -156,7 +156,7 @@ Deno.test("maxPool2d lets NaN win on every backend, like PyTorch", async () => {
   const want = ref.maxPool2d(x, g);
   assertEquals(Array.from(want.idx.subarray(0, 2)), [5, 7]);
   for (const [kind, device] of await devices()) {
-    const got = device.backend.maxPool2d(device.backend.upload(x), g);
+    const got = device.backend.maxPool2d({ x: device.backend.upload(x), geom: g });
     assertClose(await device.backend.read(got.y), want.y, { atol: 0, name: `y on ${kind}` });
     assertEquals(await device.backend.read(got.idx), want.idx, `idx on ${kind}`);
   }
@@ -174,22 +174,25 @@ Deno.test({
       const x = distinct(g.n * g.c * g.h * g.w, 7);
       const want = ref.maxPool2d(x, g);
       const xs = b.upload(x);
-      const got = b.maxPool2d(xs, g);
+      const got = b.maxPool2d({ x: xs, geom: g });
       assertEquals(await b.read(got.y), want.y);
       assertEquals(await b.read(got.idx), want.idx);
       const dy = distinct(want.y.length, 8);
-      const dx = b.maxPool2dGrad(b.upload(dy), got.idx, g);
+      const dx = b.maxPool2dGrad({ dy: b.upload(dy), idx: got.idx, geom: g });
       assertClose(await b.read(dx), ref.maxPool2dGrad(dy, want.idx, g), { atol: 1e-6 });
       // another layer size reuses the same two pipelines
       const before = b.rt.pipelineCount;
       const g2 = geom([1, 3, 6, 6], [2, 2], [2, 2]);
-      const small = b.maxPool2d(b.upload(distinct(108, 3)), g2);
-      b.maxPool2dGrad(b.upload(new Float32Array(27).fill(1)), small.idx, g2);
+      const small = b.maxPool2d({ x: b.upload(distinct(108, 3)), geom: g2 });
+      b.maxPool2dGrad({ dy: b.upload(new Float32Array(27).fill(1)), idx: small.idx, geom: g2 });
       await b.flush();
       assertEquals(b.rt.pipelineCount, before);
       // a single plane larger than a binding is refused with a clear error
       const huge = geom([1, 1, 40, 40], [2, 2], [2, 2]);
-      await assertRejects(() => b.maxPool2d(b.upload(new Float32Array(1600)), huge), "binding");
+      await assertRejects(
+        () => b.maxPool2d({ x: b.upload(new Float32Array(1600)), geom: huge }),
+        "binding",
+      );
     } finally {
       device.destroy();
     }

@@ -9,6 +9,7 @@
 import type { PoolGeom, Storage } from "../../device/backend.ts";
 import { linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
 import { planeChunks } from "./plane_chunks.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
@@ -131,3 +132,9 @@ export function maxPool2dGrad(rt: WebGpuRuntime, dy: Storage, idx: Storage, g: P
   }
   return dx;
 }
+
+/** The max pool slice of the WebGPU backend. */
+export const poolWebGpu: KernelSlice<WebGpuRuntime, "pool"> = {
+  maxPool2d: (rt, { x, geom }) => maxPool2d(rt, x, geom),
+  maxPool2dGrad: (rt, { dy, idx, geom }) => maxPool2dGrad(rt, dy, idx, geom),
+};

@@ -83,17 +83,17 @@ async function compareKernels(b: Backend, outer: number, len: number, inner: num
   const name = `[${outer}, ${len}, ${inner}]`;
   const data = randn(outer * len * inner, outer * 7 + len * 3 + inner);
   const x = b.upload(data);
-  const s = b.sum(x, outer, len, inner);
+  const s = b.sum({ x, outer, len, inner });
   assertClose(await b.read(s), ref.sum(data, outer, len, inner), {
     atol: 1e-4,
     rtol: 1e-5,
     name: `sum ${name}`,
   });
-  const a = b.argmax(x, outer, len, inner);
+  const a = b.argmax({ x, outer, len, inner });
   assertEquals(await b.read(a), ref.argmax(data, outer, len, inner), `argmax ${name}`);
   const small = data.subarray(0, outer * inner);
   const xs = b.upload(small);
-  const br = b.broadcast(xs, outer, len, inner);
+  const br = b.broadcast({ x: xs, outer, len, inner });
   assertEquals(await b.read(br), ref.broadcast(small, outer, len, inner), `broadcast ${name}`);
   for (const t of [x, s, a, xs, br]) b.free(t);
 }
@@ -117,7 +117,7 @@ Deno.test({
     ];
     for (const [o, l, i] of shapes) {
       if (l === 0) {
-        const s = b.sum(b.upload(new Float32Array(0)), o, l, i);
+        const s = b.sum({ x: b.upload(new Float32Array(0)), outer: o, len: l, inner: i });
         assertEquals(Array.from(await b.read(s)), new Array(o * i).fill(0));
         continue;
       }
@@ -136,7 +136,7 @@ Deno.test({
     const n = 1 << 21;
     const data = randn(n, 5, 0, 1);
     const want = data.reduce((a, v) => a + v, 0);
-    const s = b.sum(b.upload(data), 1, n, 1);
+    const s = b.sum({ x: b.upload(data), outer: 1, len: n, inner: 1 });
     const got = (await b.read(s))[0];
     assertAlmostEquals(got, want, Math.abs(want) * 2e-7, "full sum");
     device.destroy();

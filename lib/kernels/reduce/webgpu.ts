@@ -16,6 +16,7 @@
 import type { Storage } from "../../device/backend.ts";
 import { linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
 import { affine, fill } from "../elementwise/webgpu.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 /** Elements one workgroup of the row kernel sums (a multiple of WG). */
@@ -369,3 +370,10 @@ export function broadcast(
   }
   return y;
 }
+
+/** The reduction slice of the WebGPU backend. */
+export const reduceWebGpu: KernelSlice<WebGpuRuntime, "reduce"> = {
+  argmax: (rt, { x, outer, len, inner }) => argmax(rt, x, outer, len, inner),
+  sum: (rt, { x, outer, len, inner }) => sum(rt, x, outer, len, inner),
+  broadcast: (rt, { x, outer, len, inner }) => broadcast(rt, x, outer, len, inner),
+};

@@ -9,6 +9,11 @@
  */
 import type { Planes } from "../../device/backend.ts";
 import { tap } from "./reference.ts";
+import type { KernelSlice } from "../../device/backend.ts";
+import type { BlasRuntime } from "../../device/blas_runtime.ts";
+import { f32of } from "../../device/host.ts";
+import { resizeCpu } from "./cpu.ts";
+import * as ref from "./reference.ts";
 
 /** Bilinear resize `[N, C, H, W]` -> `[N, C, oh, ow]` with PyTorch's coordinate rules. */
 export function interpolate(
@@ -71,3 +76,23 @@ export function interpolate(
 
 /** Crop and its backward: the reference loops, writing into a pooled `out` when given. */
 export { crop, cropGrad } from "./reference.ts";
+
+/**
+ * The resize slice of the BLAS backend: bilinear taps as typed arrays and the reference's crop,
+ * into pooled arrays; the resize backward is the reference's.
+ */
+export const resizeBlas: KernelSlice<BlasRuntime, "resize"> = {
+  ...resizeCpu,
+  interpolate: (rt, { x, planes, oh, ow, alignCorners }) => {
+    const out = rt.pool.f32(planes.n * planes.c * oh * ow);
+    return rt.track(interpolate(f32of(x), planes, oh, ow, alignCorners, out));
+  },
+  crop: (rt, { x, planes, oh, ow, top, left }) => {
+    const out = rt.pool.f32(planes.n * planes.c * oh * ow);
+    return rt.track(ref.crop(f32of(x), planes, oh, ow, top, left, out));
+  },
+  cropGrad: (rt, { dy, planes, oh, ow, top, left }) => {
+    const out = rt.pool.f32(planes.n * planes.c * planes.h * planes.w);
+    return rt.track(ref.cropGrad(f32of(dy), planes, oh, ow, top, left, out));
+  },
+};

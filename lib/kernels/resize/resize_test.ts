@@ -1,6 +1,6 @@
 import { crop, interpolate, requestDevice, tensor } from "../../../mod.ts";
 import type { Planes } from "../../device/backend.ts";
-import type { WebGpuBackend } from "../../device/webgpu_backend.ts";
+import type { WebGpuBackend } from "../../backends/webgpu.ts";
 import { checkOp, hasWebGpu, randn } from "../../../tests/harness.ts";
 import { assert, assertAlmostEquals, assertClose, assertEquals } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
@@ -132,24 +132,36 @@ Deno.test({
       const x = randn(30 * 63, 1), dyUp = randn(30 * 221, 2), dyDown = randn(30 * 20, 3);
       const xs = b.upload(x);
       for (const align of [false, true]) {
-        const up = b.interpolate(xs, p, 13, 17, align);
+        const up = b.interpolate({ x: xs, planes: p, oh: 13, ow: 17, alignCorners: align });
         assertClose(await b.read(up), ref.interpolate(x, p, 13, 17, align), { atol: 1e-5 });
-        const gUp = b.interpolateGrad(b.upload(dyUp), p, 13, 17, align);
+        const gUp = b.interpolateGrad({
+          dy: b.upload(dyUp),
+          planes: p,
+          oh: 13,
+          ow: 17,
+          alignCorners: align,
+        });
         assertClose(await b.read(gUp), ref.interpolateGrad(dyUp, p, 13, 17, align), {
           atol: 1e-5,
         });
-        const down = b.interpolate(xs, p, 5, 4, align);
+        const down = b.interpolate({ x: xs, planes: p, oh: 5, ow: 4, alignCorners: align });
         assertClose(await b.read(down), ref.interpolate(x, p, 5, 4, align), { atol: 1e-5 });
-        const gDown = b.interpolateGrad(b.upload(dyDown), p, 5, 4, align);
+        const gDown = b.interpolateGrad({
+          dy: b.upload(dyDown),
+          planes: p,
+          oh: 5,
+          ow: 4,
+          alignCorners: align,
+        });
         assertClose(await b.read(gDown), ref.interpolateGrad(dyDown, p, 5, 4, align), {
           atol: 1e-5,
         });
       }
-      const c = b.crop(xs, p, 4, 5, 2, 3);
+      const c = b.crop({ x: xs, planes: p, oh: 4, ow: 5, top: 2, left: 3 });
       assertEquals(await b.read(c), ref.crop(x, p, 4, 5, 2, 3));
       const dyc = randn(30 * 20, 4);
       assertEquals(
-        await b.read(b.cropGrad(b.upload(dyc), p, 4, 5, 2, 3)),
+        await b.read(b.cropGrad({ dy: b.upload(dyc), planes: p, oh: 4, ow: 5, top: 2, left: 3 })),
         ref.cropGrad(dyc, p, 4, 5, 2, 3),
       );
       // one pipeline per kernel, whatever the sizes and corner rule

@@ -14,6 +14,7 @@ import {
   type WebGpuRuntime,
 } from "../../device/webgpu.ts";
 import { planeChunks } from "../pool/plane_chunks.ts";
+import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
@@ -239,3 +240,13 @@ export function cropGrad(
   const u = [p.h, p.w, oh, ow, top, left];
   return planewise(rt, "crop_grad", cropGradWgsl, dy, p, oh * ow, p.h * p.w, u);
 }
+
+/** The resize and crop slice of the WebGPU backend. */
+export const resizeWebGpu: KernelSlice<WebGpuRuntime, "resize"> = {
+  interpolate: (rt, { x, planes, oh, ow, alignCorners }) =>
+    interpolate(rt, x, planes, oh, ow, alignCorners),
+  interpolateGrad: (rt, { dy, planes, oh, ow, alignCorners }) =>
+    interpolateGrad(rt, dy, planes, oh, ow, alignCorners),
+  crop: (rt, { x, planes, oh, ow, top, left }) => crop(rt, x, planes, oh, ow, top, left),
+  cropGrad: (rt, { dy, planes, oh, ow, top, left }) => cropGrad(rt, dy, planes, oh, ow, top, left),
+};
