@@ -7,7 +7,7 @@
  *
  * Layers (batch 1, the LAYERS of scripts/make_bench_onnx.py: three VGG16 convs at 224 and the
  * three convs of an FCN-ResNet50 layer3 bottleneck at 480): our BLAS backend's conv2d (fused
- * ReLU), oneDNN's (lib/kernels/conv/dnnl.ts, ReLU as a post-op, weights reordered once) and
+ * ReLU), oneDNN's (lib/kernels/conv/blas/dnnl.ts, ReLU as a post-op, weights reordered once) and
  * onnxruntime-node 1.30 CPU EP on a one-conv ONNX, interleaved (ours, oneDNN, ORT, ours, ...),
  * medians and GFLOP/s. Models: FCN-8s/VGG16 @224 and FCN-ResNet50 @480 (random weights), eval
  * forward on our BLAS backend against ORT on the PyTorch export. Two threads everywhere.
@@ -18,7 +18,7 @@
 // deno-lint-ignore no-import-prefix
 import * as ort from "npm:onnxruntime-node@1.30.0";
 import { createBlasBackend } from "../lib/backends/blas.ts";
-import { DnnlConv2d } from "../lib/kernels/conv/dnnl.ts";
+import { DnnlConv2d } from "../lib/kernels/conv/blas/dnnl.ts";
 import { loadDnnl } from "../lib/device/dnnl_ffi.ts";
 import { requestDevice } from "../lib/device/request.ts";
 import { createModel } from "../lib/models/create.ts";

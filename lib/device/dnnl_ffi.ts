@@ -1,7 +1,7 @@
 /**
  * Finding and loading oneDNN (libdnnl, the v2.x C API: the library under PyTorch's CPU convs)
  * through `Deno.dlopen` (needs `--allow-ffi`). Optional: nothing needs it to run; the conv
- * engine in `lib/kernels/conv/dnnl.ts` uses it where it is found.
+ * engine in `lib/kernels/conv/blas/dnnl.ts` uses it where it is found.
  *
  * `FCN_DNNL=/path/to/libdnnl.so.2` overrides the search; otherwise `libdnnl.so.2` in the loader's
  * path and the distribution's usual folders (v3, `libdnnl.so.3`, changed the descriptor API and

@@ -16,16 +16,16 @@
  */
 import type { ConvGeom, Planes } from "../../device/backend.ts";
 import { reluInPlace } from "../elementwise/blas.ts";
-import { allocate, type GemmContext } from "./gemm_context.ts";
-import * as direct from "./gemm_direct.ts";
-import * as im2col from "./gemm_im2col.ts";
-import * as shifted from "./gemm_shifted.ts";
-import * as taps from "./gemm_taps.ts";
+import { allocate, type GemmContext } from "./blas/gemm_context.ts";
+import * as direct from "./blas/gemm_direct.ts";
+import * as im2col from "./blas/gemm_im2col.ts";
+import * as shifted from "./blas/gemm_shifted.ts";
+import * as taps from "./blas/gemm_taps.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of } from "../../device/host.ts";
 
-export type { GemmContext } from "./gemm_context.ts";
+export type { GemmContext } from "./blas/gemm_context.ts";
 
 /** The GEMM layout of a geometry: pointwise, per tap, shifted or full im2col. */
 function layout(g: ConvGeom): typeof direct | typeof taps | typeof shifted | typeof im2col {

@@ -5,12 +5,12 @@ import type { WebGpuBackend } from "../../backends/webgpu.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import { checkOp, devices, hasWebGpu, randn, rng } from "../../../tests/harness.ts";
 import { geom } from "./_testing.ts";
-import { directConv, directFits, forwardProblem, gradInputProblem } from "./direct.ts";
-import { directWeightFits } from "./direct_weight.ts";
-import { gemvApplies } from "./gemv.ts";
-import { genericConv2d, genericGradInput, genericGradWeight } from "./generic.ts";
+import { directConv, directFits, forwardProblem, gradInputProblem } from "./webgpu/direct.ts";
+import { directWeightFits } from "./webgpu/direct_weight.ts";
+import { gemvApplies } from "./webgpu/gemv.ts";
+import { genericConv2d, genericGradInput, genericGradWeight } from "./webgpu/generic.ts";
 import * as ref from "./reference.ts";
-import { directFamily, genericFamily, gradWeightWith, weightFamily } from "./tuning.ts";
+import { directFamily, genericFamily, gradWeightWith, weightFamily } from "./webgpu/tuning.ts";
 
 /** Backends other than the reference that checkOp must have compared. */
 async function expectedOthers(): Promise<number> {

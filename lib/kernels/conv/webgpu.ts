@@ -15,10 +15,10 @@
 import type { ConvGeom, Planes, Storage } from "../../device/backend.ts";
 import type { WebGpuRuntime } from "../../device/webgpu.ts";
 import { choose } from "../autotune.ts";
-import { directConv, directFits, forwardProblem, gradInputProblem } from "./direct.ts";
-import { directWeightFits } from "./direct_weight.ts";
-import { gemvApplies, gemvConv2d, gemvGradInput, gemvGradWeight } from "./gemv.ts";
-import * as generic from "./generic.ts";
+import { directConv, directFits, forwardProblem, gradInputProblem } from "./webgpu/direct.ts";
+import { directWeightFits } from "./webgpu/direct_weight.ts";
+import { gemvApplies, gemvConv2d, gemvGradInput, gemvGradWeight } from "./webgpu/gemv.ts";
+import * as generic from "./webgpu/generic.ts";
 import {
   directClass,
   directFamily,
@@ -26,7 +26,7 @@ import {
   geomClass,
   gradWeightWith,
   weightFamily,
-} from "./tuning.ts";
+} from "./webgpu/tuning.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 
 /** Throws unless storage `s` holds `want` elements. */

@@ -4,7 +4,7 @@ import { requestDevice } from "../../device/request.ts";
 import type { WebGpuBackend } from "../../backends/webgpu.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
-import { directConv } from "../conv/direct.ts";
+import { directConv } from "../conv/webgpu/direct.ts";
 import { planBlocks, ranges, span } from "./blocks.ts";
 import * as ref from "./reference.ts";
 import { asConv, DIRECT_TILES } from "./webgpu.ts";

@@ -3,7 +3,7 @@
  *
  * When `b` is not transposed and every operand fits one binding, `a @ b` is a 1x1 convolution
  * of `b` (`K` channels of an `N`-pixel image) by `a` (`M` output channels of `K` weights, read
- * transposed when `transA`): the direct conv kernel (`../conv/direct.ts`) computes it with `a`
+ * transposed when `transA`): the direct conv kernel (`../conv/webgpu/direct.ts`) computes it with `a`
  * in uniform windows, `b` and the result moved 4 columns at a time, and a tile chosen by the
  * autotuner (family `matmul.direct`).
  *
@@ -19,8 +19,8 @@
 import type { Storage } from "../../device/backend.ts";
 import type { WebGpuRuntime } from "../../device/webgpu.ts";
 import { choose, type Family } from "../autotune.ts";
-import { directConv, directFits, type DirectProblem } from "../conv/direct.ts";
-import { directSource, type DirectTile, packSource } from "../conv/direct_shaders.ts";
+import { directConv, directFits, type DirectProblem } from "../conv/webgpu/direct.ts";
+import { directSource, type DirectTile, packSource } from "../conv/webgpu/direct_shaders.ts";
 import { fill } from "../elementwise/webgpu.ts";
 import { each, grid, pack, planBlocks, ranges, uniformStruct, type WindowSpec } from "./blocks.ts";
 import type { KernelSlice } from "../../device/backend.ts";

@@ -1,11 +1,11 @@
-import type { ConvGeom } from "../../device/backend.ts";
-import { loadBlas } from "../../device/blas_ffi.ts";
-import { assert, assertClose } from "../../../tests/assert.ts";
-import { randn } from "../../../tests/harness.ts";
-import { geom } from "./_testing.ts";
-import { Scratch } from "../../device/blas_scratch.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
+import { loadBlas } from "../../../device/blas_ffi.ts";
+import { assert, assertClose } from "../../../../tests/assert.ts";
+import { randn } from "../../../../tests/harness.ts";
+import { geom } from "../_testing.ts";
+import { Scratch } from "../../../device/blas_scratch.ts";
 import * as taps from "./gemm_taps.ts";
-import * as ref from "./reference.ts";
+import * as ref from "../reference.ts";
 
 const sgemm = (() => {
   try {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
 import { allocate, bandRows, fillBias, type GemmContext } from "./gemm_context.ts";
 import * as sh from "./shifted.ts";
 

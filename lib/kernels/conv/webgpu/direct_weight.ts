@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../device/backend.ts";
-import type { WebGpuRuntime } from "../../device/webgpu.ts";
-import { pack, planBlocks, ranges } from "../matmul/blocks.ts";
+import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { WebGpuRuntime } from "../../../device/webgpu.ts";
+import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   DY_PACK_FIELDS,
   dyPackSource,

@@ -10,10 +10,10 @@
  *
  * @module
  */
-import type { ConvGeom, Planes, Storage } from "../../device/backend.ts";
-import type { GpuKernel, WebGpuRuntime } from "../../device/webgpu.ts";
-import { fill } from "../elementwise/webgpu.ts";
-import { pack, planBlocks, ranges } from "../matmul/blocks.ts";
+import type { ConvGeom, Planes, Storage } from "../../../device/backend.ts";
+import type { GpuKernel, WebGpuRuntime } from "../../../device/webgpu.ts";
+import { fill } from "../../elementwise/webgpu.ts";
+import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   CHANNEL_SUM_FIELDS,
   channelSumSource,
@@ -27,7 +27,7 @@ import {
   SUM_SLICES_FIELDS,
   sumSlicesSource,
   WG,
-} from "./shaders.ts";
+} from "./generic_shaders.ts";
 
 /** Aim for at least this many workgroups when slicing a short, deep reduction. */
 const TARGET_GROUPS = 256;

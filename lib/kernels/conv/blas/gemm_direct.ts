@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
 import { fillBias, type GemmContext } from "./gemm_context.ts";
 
 /** Whether the convolution is pointwise: 1x1, stride 1, no padding (dilation is moot). */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
 
 /** Width of a wide output row (`OW + (KW-1)*dilW`). */
 export function wideWidth(g: ConvGeom): number {

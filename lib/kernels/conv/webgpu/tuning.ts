@@ -8,9 +8,9 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../device/backend.ts";
-import type { WebGpuRuntime } from "../../device/webgpu.ts";
-import type { Family } from "../autotune.ts";
+import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { WebGpuRuntime } from "../../../device/webgpu.ts";
+import type { Family } from "../../autotune.ts";
 import { directConv, type DirectProblem } from "./direct.ts";
 import { directSource, type DirectTile, packSource } from "./direct_shaders.ts";
 import { directGradWeight } from "./direct_weight.ts";
@@ -22,7 +22,7 @@ import {
   type GenericTile,
   gradInputSource,
   gradWeightSource,
-} from "./shaders.ts";
+} from "./generic_shaders.ts";
 
 /** Multiply-adds a tuning run aims at (a few milliseconds on llvmpipe). */
 const TUNE_MACS = 5e7;

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../device/backend.ts";
-import type { WebGpuRuntime } from "../../device/webgpu.ts";
-import { pack, ranges } from "../matmul/blocks.ts";
+import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { WebGpuRuntime } from "../../../device/webgpu.ts";
+import { pack, ranges } from "../../matmul/blocks.ts";
 import {
   col2imSource,
   COL_FIELDS,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
 import { bandRows, fillBias, type GemmContext } from "./gemm_context.ts";
 import { col2im, im2col } from "./im2col.ts";
 

@@ -1,6 +1,6 @@
-import { assert, assertEquals } from "../../../tests/assert.ts";
-import { hasDnnl } from "../../device/dnnl_ffi.ts";
-import { conv2d, conv2dGradInput, conv2dGradWeight } from "./reference.ts";
+import { assert, assertEquals } from "../../../../tests/assert.ts";
+import { hasDnnl } from "../../../device/dnnl_ffi.ts";
+import { conv2d, conv2dGradInput, conv2dGradWeight } from "../reference.ts";
 import { conv2dGeom, DnnlConv2d, forgetDnnlWeights } from "./dnnl.ts";
 
 const available = hasDnnl();

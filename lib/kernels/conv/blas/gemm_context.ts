@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
-import type { Sgemm } from "../../device/blas_ffi.ts";
-import type { Scratch } from "../../device/blas_scratch.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
+import type { Sgemm } from "../../../device/blas_ffi.ts";
+import type { Scratch } from "../../../device/blas_scratch.ts";
 
 /** What the conv kernels need from the backend. */
 export interface GemmContext {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
 
 /** The output columns `[lo, hi)` whose input column `ow*stride + shift` lies inside `[0, w)`. */
 function validRange(shift: number, stride: number, w: number, ow: number): [number, number] {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { WebGpuRuntime } from "../../device/webgpu.ts";
+import type { WebGpuRuntime } from "../../../device/webgpu.ts";
 
 /** Floats of a uniform window (`array<vec4f, 4096>`, 64 KiB). */
 export const UNIFORM_WINDOW = 16384;

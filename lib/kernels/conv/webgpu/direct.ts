@@ -7,9 +7,9 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../device/backend.ts";
-import type { WebGpuRuntime } from "../../device/webgpu.ts";
-import { pack, planBlocks, ranges } from "../matmul/blocks.ts";
+import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { WebGpuRuntime } from "../../../device/webgpu.ts";
+import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   DIRECT_FIELDS,
   directSource,

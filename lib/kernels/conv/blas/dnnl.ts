@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../device/backend.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
 import {
   check,
   DNNL,
@@ -32,7 +32,7 @@ import {
   OP_DESC_BYTES,
   outPointer,
   pointerOf,
-} from "../../device/dnnl_ffi.ts";
+} from "../../../device/dnnl_ffi.ts";
 
 /** The sizes of one convolution: x `[n, c, h, w]`, weight `[k, c, kh, kw]`. */
 export interface DnnlConvShape {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { each, uniformStruct } from "../matmul/blocks.ts";
+import { each, uniformStruct } from "../../matmul/blocks.ts";
 import { UNIFORM_WINDOW } from "./scratch.ts";
 
 /** Register tile of one invocation of the backward-weight kernel. */

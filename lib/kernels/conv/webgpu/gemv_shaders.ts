@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { each, uniformStruct } from "../matmul/blocks.ts";
+import { each, uniformStruct } from "../../matmul/blocks.ts";
 import { UNIFORM_WINDOW } from "./scratch.ts";
 
 const UBO = `array<vec4f, ${UNIFORM_WINDOW / 4}>`;

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { each, grid, uniformStruct } from "../matmul/blocks.ts";
+import { each, grid, uniformStruct } from "../../matmul/blocks.ts";
 
 /** Register tile of the general kernels. */
 export interface GenericTile {
