@@ -24,6 +24,7 @@ import * as taps from "./blas/gemm_taps.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of } from "../../device/host.ts";
+import { expectLength } from "../_check.ts";
 
 export type { GemmContext } from "./blas/gemm_context.ts";
 
@@ -35,13 +36,9 @@ function layout(g: ConvGeom): typeof direct | typeof taps | typeof shifted | typ
 }
 
 /** Throws unless `a` holds `n` elements: BLAS would read past a short array instead of failing. */
-function expectLength(what: string, a: Float32Array, n: number, g: ConvGeom): void {
-  if (a.length !== n) {
-    throw new RangeError(
-      `${what}: expected ${n} elements for the geometry ${JSON.stringify(g)} but found ${a.length}`,
-    );
-  }
-}
+
+/** The geometry, for error messages. */
+const geomText = (g: ConvGeom): string => `for the geometry ${JSON.stringify(g)}`;
 
 /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
 export function conv2d(
@@ -52,9 +49,9 @@ export function conv2d(
   g: ConvGeom,
   relu: boolean,
 ): Float32Array {
-  expectLength("conv2d input x", x, g.n * g.c * g.h * g.w, g);
-  expectLength("conv2d weight w", w, g.k * g.c * g.kh * g.kw, g);
-  if (b) expectLength("conv2d bias b", b, g.k, g);
+  expectLength("conv2d", "input x", x, g.n * g.c * g.h * g.w, geomText(g));
+  expectLength("conv2d", "weight w", w, g.k * g.c * g.kh * g.kw, geomText(g));
+  if (b) expectLength("conv2d", "bias b", b, g.k, geomText(g));
   const size = g.n * g.k * g.oh * g.ow;
   if (size === 0) return new Float32Array(0);
   const y = allocate(ctx, size);
@@ -70,8 +67,8 @@ export function conv2dGradInput(
   w: Float32Array,
   g: ConvGeom,
 ): Float32Array {
-  expectLength("conv2dGradInput dy", dy, g.n * g.k * g.oh * g.ow, g);
-  expectLength("conv2dGradInput weight w", w, g.k * g.c * g.kh * g.kw, g);
+  expectLength("conv2dGradInput", "dy", dy, g.n * g.k * g.oh * g.ow, geomText(g));
+  expectLength("conv2dGradInput", "weight w", w, g.k * g.c * g.kh * g.kw, geomText(g));
   const size = g.n * g.c * g.h * g.w;
   if (size === 0 || g.oh * g.ow === 0 || g.k === 0) return new Float32Array(size);
   const dx = allocate(ctx, size);
@@ -87,8 +84,8 @@ export function conv2dGradWeight(
   x: Float32Array,
   g: ConvGeom,
 ): Float32Array {
-  expectLength("conv2dGradWeight dy", dy, g.n * g.k * g.oh * g.ow, g);
-  expectLength("conv2dGradWeight input x", x, g.n * g.c * g.h * g.w, g);
+  expectLength("conv2dGradWeight", "dy", dy, g.n * g.k * g.oh * g.ow, geomText(g));
+  expectLength("conv2dGradWeight", "input x", x, g.n * g.c * g.h * g.w, geomText(g));
   const size = g.k * g.c * g.kh * g.kw;
   if (size === 0 || g.n * g.oh * g.ow === 0) return new Float32Array(size);
   const path = layout(g);

@@ -163,7 +163,7 @@ Deno.test({
           geom: g,
           relu: false,
         }),
-      "conv2d input x: expected 32 elements",
+      "conv2d: expected input x of 32 elements for the geometry",
     );
     assertThrows(
       () =>
@@ -172,7 +172,7 @@ Deno.test({
           x: be.upload(new Float32Array(32)),
           geom: g,
         }),
-      "conv2dGradWeight dy: expected 48 elements",
+      "conv2dGradWeight: expected dy of 48 elements",
     );
   },
 });

@@ -8,15 +8,9 @@
  * @module
  */
 import type { ConvGeom, Planes } from "../../device/backend.ts";
+import { expectLength } from "../_check.ts";
 
 /** Checks that a buffer holds `want` elements. */
-function expectLength(op: string, name: string, a: Float32Array, want: number, shape: string) {
-  if (a.length !== want) {
-    throw new RangeError(
-      `${op}: expected ${name} of ${want} elements ${shape} but got ${a.length}`,
-    );
-  }
-}
 
 /**
  * The input column read by output column `o` through tap `t`: `o * stride - pad + t * dil`,

@@ -28,15 +28,9 @@ import {
   weightFamily,
 } from "./webgpu/tuning.ts";
 import type { KernelSlice } from "../../device/backend.ts";
+import { expectLength } from "../_check.ts";
 
 /** Throws unless storage `s` holds `want` elements. */
-function expectLength(op: string, name: string, s: Storage, want: number, shape: string) {
-  if (s.length !== want) {
-    throw new RangeError(
-      `${op}: expected ${name} of ${want} elements ${shape} but got ${s.length}`,
-    );
-  }
-}
 
 /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
 export function conv2d(

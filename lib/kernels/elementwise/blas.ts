@@ -16,6 +16,7 @@ import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of } from "../../device/host.ts";
 import { elementwiseCpu } from "./cpu.ts";
+import { expectLength } from "../_check.ts";
 
 /** Int32 view of the same memory. */
 function bits(a: Float32Array): Int32Array {
@@ -38,11 +39,6 @@ export function reluInPlace(y: Float32Array): void {
 }
 
 /** Throws unless `a` holds `n` elements. */
-function expectLength(op: string, name: string, a: Float32Array, n: number): void {
-  if (a.length !== n) {
-    throw new RangeError(`${op}: expected ${name} of ${n} elements but got ${a.length}`);
-  }
-}
 
 /** `out`, checked to hold `n` elements, or a new array. */
 function output(op: string, n: number, out: Float32Array | undefined): Float32Array {

@@ -11,13 +11,9 @@ import { validTarget } from "./reference.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of, i32of } from "../../device/host.ts";
+import { expectLength } from "../_check.ts";
 
 /** Throws unless `a` holds `n` elements. */
-function expectLength(op: string, name: string, a: ArrayLike<number>, n: number): void {
-  if (a.length !== n) {
-    throw new RangeError(`${op}: expected ${name} of ${n} elements but got ${a.length}`);
-  }
-}
 
 /**
  * Per-pixel max and `sum(exp(x - max))` over the K planes `[K, HW]` of image `b`, in the

@@ -12,16 +12,12 @@ import type { Saxpy } from "../../device/blas_ffi.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of } from "../../device/host.ts";
+import { expectLength } from "../_check.ts";
 
 /** Planes of at least this many elements take the BLAS forward (below, calls cost more). */
 export const BLAS_PLANE = 1024;
 
 /** Throws unless `a` holds `want` elements. */
-function expectLength(op: string, name: string, a: Float32Array, want: number): void {
-  if (a.length !== want) {
-    throw new RangeError(`${op}: expected ${name} of ${want} elements but got ${a.length}`);
-  }
-}
 
 /** Per-channel f64 sums over N, H, W of x `[N, C, H, W]`, minus `shift[c]` and squared if asked. */
 function channelSums(x: Float32Array, p: Planes, shift: ArrayLike<number> | null): Float64Array {

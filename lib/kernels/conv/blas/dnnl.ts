@@ -33,6 +33,7 @@ import {
   outPointer,
   pointerOf,
 } from "../../../device/dnnl_ffi.ts";
+import { expectLength } from "../../_check.ts";
 
 /** The sizes of one convolution: x `[n, c, h, w]`, weight `[k, c, kh, kw]`. */
 export interface DnnlConvShape {
@@ -404,14 +405,14 @@ export class DnnlConv2d {
     },
   ): Float32Array {
     const s = this.shape;
-    expectLength("x", x, s.n * s.c * s.h * s.w);
-    expectLength("weight", weight, s.k * s.c * s.kh * s.kw);
+    expectLength("conv/dnnl", "x", x, s.n * s.c * s.h * s.w);
+    expectLength("conv/dnnl", "weight", weight, s.k * s.c * s.kh * s.kw);
     if (this.hasBias) {
       if (!bias) throw new TypeError("conv/dnnl: this conv was built with a bias but got none");
-      expectLength("bias", bias, s.k);
+      expectLength("conv/dnnl", "bias", bias, s.k);
     }
     const y = out ?? new Float32Array(s.n * s.k * this.oh * this.ow);
-    expectLength("out", y, s.n * s.k * this.oh * this.ow);
+    expectLength("conv/dnnl", "out", y, s.n * s.k * this.oh * this.ow);
     const f = this.#forwardPrimitive();
     f.wInner.bind(this.#packed(weight));
     f.x.input(x);
@@ -435,10 +436,10 @@ export class DnnlConv2d {
     { dy, weight, out }: { dy: Float32Array; weight: Float32Array; out?: Float32Array },
   ): Float32Array {
     const s = this.shape;
-    expectLength("dy", dy, s.n * s.k * this.oh * this.ow);
-    expectLength("weight", weight, s.k * s.c * s.kh * s.kw);
+    expectLength("conv/dnnl", "dy", dy, s.n * s.k * this.oh * this.ow);
+    expectLength("conv/dnnl", "weight", weight, s.k * s.c * s.kh * s.kw);
     const dx = out ?? new Float32Array(s.n * s.c * s.h * s.w);
-    expectLength("out", dx, s.n * s.c * s.h * s.w);
+    expectLength("conv/dnnl", "out", dx, s.n * s.c * s.h * s.w);
     const b = this.#bwdData ??= this.#backwardDataPrimitive();
     b.dy.input(dy);
     b.w.input(weight);
@@ -462,12 +463,12 @@ export class DnnlConv2d {
     },
   ): { dWeight: Float32Array; dBias: Float32Array | null } {
     const s = this.shape;
-    expectLength("x", x, s.n * s.c * s.h * s.w);
-    expectLength("dy", dy, s.n * s.k * this.oh * this.ow);
+    expectLength("conv/dnnl", "x", x, s.n * s.c * s.h * s.w);
+    expectLength("conv/dnnl", "dy", dy, s.n * s.k * this.oh * this.ow);
     const dw = outWeight ?? new Float32Array(s.k * s.c * s.kh * s.kw);
-    expectLength("outWeight", dw, s.k * s.c * s.kh * s.kw);
+    expectLength("conv/dnnl", "outWeight", dw, s.k * s.c * s.kh * s.kw);
     const db = this.hasBias ? outBias ?? new Float32Array(s.k) : null;
-    if (db) expectLength("outBias", db, s.k);
+    if (db) expectLength("conv/dnnl", "outBias", db, s.k);
     const b = this.#bwdWeights ??= this.#backwardWeightsPrimitive();
     b.x.input(x);
     b.dy.input(dy);
@@ -599,12 +600,6 @@ export class DnnlConv2d {
       b.db?.destroy();
     }
     this.#fwd = this.#bwdData = this.#bwdWeights = undefined;
-  }
-}
-
-function expectLength(name: string, a: Float32Array, n: number): void {
-  if (a.length !== n) {
-    throw new RangeError(`conv/dnnl: ${name} has ${a.length} elements, expected ${n}`);
   }
 }
 

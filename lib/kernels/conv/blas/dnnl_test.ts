@@ -118,7 +118,7 @@ Deno.test({
   } catch (e) {
     message = (e as Error).message;
   }
-  assertEquals(message, "conv/dnnl: x has 5 elements, expected 32");
+  assertEquals(message, "conv/dnnl: expected x of 32 elements but got 5");
   conv.dispose();
 });
 
