@@ -93,6 +93,8 @@ export { adaptClassLayers, classLayerKeys, detectModel } from "./lib/models/dete
 export type { Detection, DetectOptions } from "./lib/models/detect.ts";
 export { classNames, loadModel, readStateDict } from "./lib/models/load.ts";
 export type { LoadedModel, LoadModelOptions } from "./lib/models/load.ts";
+export { loadPretrained, loadPretrainedBackbone } from "./lib/models/pretrained.ts";
+export type { PretrainedReport } from "./lib/models/pretrained.ts";
 
 // Data: datasets, transforms, batches, images and masks.
 export { SegmentationDataset } from "./lib/data/dataset.ts";
