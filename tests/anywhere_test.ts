@@ -74,3 +74,30 @@ console.log(img.width, img.height);`,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("webgpu: with XDG_RUNTIME_DIR unset, requesting the adapter prints no error: line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const webgpu = new URL("lib/device/webgpu.ts", root).href;
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      `import { WebGpuRuntime } from ${JSON.stringify(webgpu)};
+try { await WebGpuRuntime.create(); console.log("adapter"); } catch (e) { console.log("none", (e as Error).message); }`,
+    );
+    const env = Deno.env.toObject();
+    delete env.XDG_RUNTIME_DIR;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: dir,
+      env: { ...env, NO_COLOR: "1" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assert(!/^error:/m.test(stderr), `stderr has an error: line:\n${stderr}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
