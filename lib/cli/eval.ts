@@ -19,6 +19,7 @@ import {
 } from "./common.ts";
 import { evaluate } from "./train.ts";
 import { Progress } from "./progress.ts";
+import { resolveWeights as fetchWeights } from "../io/weights.ts";
 
 /** The flags of `eval`. */
 export const EVAL_FLAGS: FlagSpec[] = [
@@ -62,7 +63,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (p.positionals.length) throw new UsageError(`eval takes no positional arguments`);
   const v = p.values as Record<string, string | number | boolean | undefined>;
-  const source = (v.weights as string | undefined) ??
+  const source = (v.weights ? await fetchWeights(v.weights as string) : undefined) ??
     await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES);
   const resolved = await resolveWeights(source);
   const device = await openDevice(v.backend as string | undefined, console.log);

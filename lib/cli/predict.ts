@@ -20,6 +20,7 @@ import {
   readWeights,
   resolveWeights,
 } from "./common.ts";
+import { resolveWeights as fetchWeights } from "../io/weights.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -109,7 +110,8 @@ export async function main(args: string[]): Promise<number> {
   const v = p.values as Record<string, string | number | boolean | undefined>;
   const inputs = await expandInputs(p.positionals);
   const resolved = await resolveWeights(
-    (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
+    (v.weights ? await fetchWeights(v.weights as string) : undefined) ??
+      await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
   );
   const device = await openDevice(v.backend as string | undefined, console.log);
   const model = createModel(resolved.config.name, resolved.config, device);
