@@ -29,6 +29,7 @@ import {
   shardDataset,
   shardFromFlags,
 } from "../dist/shard_cli.ts";
+import { resolveWeights as fetchWeights } from "../io/weights.ts";
 
 /** The flags of `eval`. */
 export const EVAL_FLAGS: FlagSpec[] = [
@@ -78,7 +79,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (p.positionals.length) throw new UsageError(`eval takes no positional arguments`);
   const shard = shardFromFlags(v);
-  const source = (v.weights as string | undefined) ??
+  const source = (v.weights ? await fetchWeights(v.weights as string) : undefined) ??
     await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES);
   const resolved = await resolveWeights(source);
   const device = await openDevice(v.backend as string | undefined, console.log);

@@ -5,8 +5,22 @@
  * @module
  */
 import { UsageError } from "./flags.ts";
+import { VERSION } from "../version.ts";
 
-const COMMANDS = ["train", "eval", "predict"] as const;
+const COMMANDS = {
+  train: "train an FCN on a dataset folder (or the bundled demo set)",
+  eval: "evaluate a model: pixel accuracy, mean IoU, per-class IoU",
+  predict: "write a colour mask for each image",
+} as const;
+const NAMES = Object.keys(COMMANDS);
+
+/** The usage text: one line per command. */
+export function usage(): string {
+  const width = Math.max(...NAMES.map((n) => n.length));
+  return `Usage: deno run -A jsr:@x/fcn <command> [flags]   (@x/fcn ${VERSION})\n\nCommands:\n` +
+    Object.entries(COMMANDS).map(([n, d]) => `  ${n.padEnd(width)}  ${d}`).join("\n") +
+    "\n\nRun a command with --help to list its flags; --version prints the version.";
+}
 
 /** Runs a command line; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
@@ -23,14 +37,15 @@ export async function run(args: string[]): Promise<number> {
       case "help":
       case "--help":
       case "-h":
-        console.log(
-          `Usage: deno run -A jsr:@x/fcn <${COMMANDS.join("|")}> [flags]\n` +
-            "Run a command with --help to list its flags.",
-        );
+        (command === undefined ? console.error : console.log)(usage());
         return command === undefined ? 2 : 0;
+      case "--version":
+      case "-V":
+        console.log(VERSION);
+        return 0;
       default:
         throw new UsageError(
-          `Unknown command "${command}"; expected one of ${COMMANDS.join(", ")}`,
+          `Unknown command "${command}"; expected one of ${NAMES.join(", ")}`,
         );
     }
   } catch (e) {

@@ -23,6 +23,7 @@ import {
 } from "./common.ts";
 import { SHARD_FLAGS, shardFromFlags } from "../dist/shard_cli.ts";
 import { shardOf } from "../dist/shard.ts";
+import { resolveWeights as fetchWeights } from "../io/weights.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -115,7 +116,8 @@ export async function main(args: string[]): Promise<number> {
   const all = await expandInputs(p.positionals);
   const inputs = shard ? shardOf(all, shard) : all;
   const resolved = await resolveWeights(
-    (v.weights as string | undefined) ?? await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
+    (v.weights ? await fetchWeights(v.weights as string) : undefined) ??
+      await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
   );
   const device = await openDevice(v.backend as string | undefined, console.log);
   const model = skipInit(() => createModel(resolved.config.name, resolved.config, device));

@@ -40,6 +40,7 @@ import type { Device } from "../tensor.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { autotune } from "../device/tune.ts";
 import { pendingCount } from "../kernels/autotune.ts";
+import { resolveWeights as fetchWeights } from "../io/weights.ts";
 
 /** The flags of `train`, with their defaults (the bundled demo's settings). */
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -316,12 +317,17 @@ export async function train(
       `${(model.parameterCount() / 1e6).toFixed(3)}M parameters`,
   );
   if (s.pretrainedBackbone && !resumed) {
-    const dict = mapPretrainedBackbone(await readWeights(s.pretrainedBackbone), model.config);
+    const dict = mapPretrainedBackbone(
+      await readWeights(await fetchWeights(s.pretrainedBackbone)),
+      model.config,
+    );
     const r = model.loadStateDict(dict, { strict: false });
     log(`Pretrained backbone: ${r.loaded.length} tensors loaded from ${s.pretrainedBackbone}`);
   }
   if (s.pretrained && !resumed) {
-    const r = model.loadStateDict(await readWeights(s.pretrained), { strict: false });
+    const r = model.loadStateDict(await readWeights(await fetchWeights(s.pretrained)), {
+      strict: false,
+    });
     log(`Pretrained: ${r.loaded.length} tensors loaded from ${s.pretrained}`);
     const skipped = describe({ ...r, missing: r.missing, loaded: [] });
     if (skipped) log(`  kept as initialised:\n${skipped}`);

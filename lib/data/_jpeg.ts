@@ -5,11 +5,14 @@
  * @module
  */
 
-type ImageScript = typeof import("imagescript");
+type ImageScript = typeof import("npm:imagescript@1.3.1");
 let lib: Promise<ImageScript> | null = null;
 
 function imagescript(): Promise<ImageScript> {
-  return lib ??= import("imagescript");
+  // A bare "imagescript" would resolve through the importer's deno.json (another project, a
+  // URL run), not ours: the versioned specifier resolves the same from anywhere (issue 12).
+  // deno-lint-ignore no-import-prefix
+  return lib ??= import("npm:imagescript@1.3.1");
 }
 
 /** Decodes a JPEG (baseline or progressive, gray, RGB or CMYK) to `[H, W, 3]` RGB bytes. */

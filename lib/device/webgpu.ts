@@ -11,6 +11,7 @@
  * @module
  */
 import type { DType, HostArray, Storage } from "./backend.ts";
+import { ensureRuntimeDir } from "../io/runtime_dir.ts";
 
 /** A storage living in one GPU buffer. */
 export interface GpuStorage extends Storage {
@@ -127,6 +128,7 @@ export class WebGpuRuntime {
     if (typeof navigator === "undefined" || !("gpu" in navigator)) {
       throw new NoWebGpuError("navigator.gpu is missing");
     }
+    ensureRuntimeDir(); // no spurious Mesa "error: XDG_RUNTIME_DIR" line (issue 12)
     const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) throw new NoWebGpuError();
     const requiredLimits: Record<string, number> = {};

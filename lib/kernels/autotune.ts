@@ -12,13 +12,14 @@
  * `autotune` (the tests) always run the defaults. Pipelines stay cached by source, so once
  * chosen a kernel compiles nothing per call.
  *
- * The disk cache is `$XDG_CACHE_HOME/fcn/autotune.json` (or the platform's cache directory),
+ * The disk cache is `autotune/autotune.json` under the cache root of lib/io/cache.ts (`FCN_CACHE`),
  * keyed by the adapter, the Deno version, the family, a hash of the candidates' WGSL and the
  * shape class. `FCN_AUTOTUNE=0` turns all of this off: every kernel uses its default.
  *
  * @module
  */
 import type { WebGpuRuntime } from "../device/webgpu.ts";
+import { cacheDir } from "../io/cache.ts";
 
 /** A kernel family whose parameters are tuned. `C` must be a JSON-serializable value. */
 export interface Family<C> {
@@ -102,15 +103,8 @@ function key(rt: WebGpuRuntime, fam: Family<unknown>, shapeClass: string): strin
 
 /** The cache file, or null when the platform gives no cache directory. */
 export function cacheFile(): string | null {
-  try {
-    const env = (k: string) => Deno.env.get(k);
-    const dir = env("XDG_CACHE_HOME") ??
-      (Deno.build.os === "windows" ? env("LOCALAPPDATA") : env("HOME") &&
-        `${env("HOME")}/${Deno.build.os === "darwin" ? "Library/Caches" : ".cache"}`);
-    return dir ? `${dir}/fcn/autotune.json` : null;
-  } catch {
-    return null;
-  }
+  const dir = cacheDir("autotune");
+  return dir ? `${dir}/autotune.json` : null;
 }
 
 function loadDisk(): Record<string, Choice> {

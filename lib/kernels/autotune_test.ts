@@ -79,8 +79,8 @@ Deno.test("autotune: defaults until autotune() runs, then the fastest candidate,
     assertEquals(choose(fakeRt, fam, "class a", 3), { size: 1 });
     assert(autotuneReport().includes('test.spin [class a]: {"size":1} (tuned'), autotuneReport());
     // The choice is on disk under the cache directory, keyed by adapter and source hash.
-    assertEquals(cacheFile(), `${dir}/fcn/autotune.json`);
-    const stored = JSON.parse(await Deno.readTextFile(`${dir}/fcn/autotune.json`));
+    assertEquals(cacheFile(), `${dir}/x-fcn/autotune/autotune.json`);
+    const stored = JSON.parse(await Deno.readTextFile(`${dir}/x-fcn/autotune/autotune.json`));
     const keys = Object.keys(stored);
     assertEquals(keys.length, 1);
     assert(keys[0].includes("fake adapter") && keys[0].includes(hash("fn main() {}")), keys[0]);

@@ -14,6 +14,7 @@ import type { Device } from "../tensor.ts";
 import { describe } from "../nn/module.ts";
 import { createModel, type FcnModel, type ModelConfig } from "./create.ts";
 import { adaptClassLayers, detectModel, type DetectOptions } from "./detect.ts";
+import { resolveWeights } from "../io/weights.ts";
 
 /** Options of {@linkcode loadModel}: detection overrides, seed, class names. */
 export interface LoadModelOptions extends DetectOptions {
@@ -102,8 +103,7 @@ export async function loadModel(
   device: Device,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  // Where a URL or a `torchvision:` name would be resolved to a cached local file (issue 13,
-  // point 4: `resolveWeights(spec)` in lib/io/weights.ts) -- `path` is a local file for now.
+  path = await resolveWeights(path); // a URL or `torchvision:` name: the cached local file
   const dict = await readStateDict(path);
   const { config: fileConfig } = detectModel(dict, path, { ...options, numClasses: undefined });
   const { config, summary } = detectModel(dict, path, options);

@@ -1,0 +1,103 @@
+import { assert, assertEquals } from "./assert.ts";
+import { VERSION } from "../lib/version.ts";
+import { cacheDir } from "../lib/io/cache.ts";
+
+const root = new URL("..", import.meta.url);
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("mod.ts", root).pathname, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("version: lib/version.ts matches deno.json", async () => {
+  const cfg = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  assertEquals(VERSION, cfg.version);
+});
+
+Deno.test("cache: FCN_CACHE, then XDG_CACHE_HOME/x-fcn", () => {
+  const saved = [Deno.env.get("FCN_CACHE"), Deno.env.get("XDG_CACHE_HOME")];
+  try {
+    Deno.env.set("FCN_CACHE", "/tmp/fcn-c");
+    assertEquals(cacheDir("weights"), "/tmp/fcn-c/weights");
+    Deno.env.delete("FCN_CACHE");
+    Deno.env.set("XDG_CACHE_HOME", "/tmp/xdg");
+    assertEquals(cacheDir("autotune"), "/tmp/xdg/x-fcn/autotune");
+  } finally {
+    for (const [k, v] of [["FCN_CACHE", saved[0]], ["XDG_CACHE_HOME", saved[1]]] as const) {
+      if (v === undefined) Deno.env.delete(k);
+      else Deno.env.set(k, v);
+    }
+  }
+});
+
+Deno.test("cli: --help lists the commands (exit 0), no command exits 2, --version", async () => {
+  const help = await cli(["--help"]);
+  assertEquals(help.code, 0);
+  for (const c of ["train", "eval", "predict"]) {
+    assert(new RegExp(`^  ${c} `, "m").test(help.stdout));
+  }
+  const none = await cli([]);
+  assertEquals(none.code, 2);
+  assert(none.stderr.includes("  predict "));
+  const v = await cli(["--version"]);
+  assertEquals([v.code, v.stdout.trim()], [0, VERSION]);
+});
+
+Deno.test("imports: a project with its own deno.json imports our JPEG module by path and round-trips a JPEG", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify({ imports: {} }));
+    const jpeg = new URL("lib/data/_jpeg.ts", root).href;
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      `import { decodeJpeg, encodeJpeg } from ${JSON.stringify(jpeg)};
+const rgb = new Uint8Array(8 * 8 * 3).fill(128);
+const img = await decodeJpeg(await encodeJpeg({ width: 8, height: 8, data: rgb }));
+console.log(img.width, img.height);`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals([out.code, new TextDecoder().decode(out.stdout).trim()], [0, "8 8"], text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("webgpu: with XDG_RUNTIME_DIR unset, requesting the adapter prints no error: line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const webgpu = new URL("lib/device/webgpu.ts", root).href;
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      `import { WebGpuRuntime } from ${JSON.stringify(webgpu)};
+try { await WebGpuRuntime.create(); console.log("adapter"); } catch (e) { console.log("none", (e as Error).message); }`,
+    );
+    const env = Deno.env.toObject();
+    delete env.XDG_RUNTIME_DIR;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: dir,
+      env: { ...env, NO_COLOR: "1" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assert(!/^error:/m.test(stderr), `stderr has an error: line:\n${stderr}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
