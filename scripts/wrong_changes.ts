@@ -70,8 +70,8 @@ const changes: WrongChange[] = [
     name: 'cross entropy "mean" divides by all pixels instead of the counted ones',
     rules: [{
       glob: LIB_TS,
-      search: /const denom = b\.sum\(px\.weight,[^;]*\);/,
-      replace: 'const denom = b.fill(1, "f32", n * hw);',
+      search: /const denom = b\.sum\(\{ x: px\.weight,[^;]*\);/,
+      replace: 'const denom = b.fill({ length: 1, dtype: "f32", value: n * hw });',
     }],
     tests: [...goldens, "lib/kernels/loss/"],
   },
@@ -85,8 +85,8 @@ const changes: WrongChange[] = [
       },
       { // the running variance keeps PyTorch's rule (unbiased once)
         glob: LIB_TS,
-        search: /b\.axpby\(runningVar\.storage, variance,/,
-        replace: "b.axpby(runningVar.storage, stats.var,",
+        search: /b\.axpby\(\{\s*a: runningVar\.storage,\s*b: variance,/,
+        replace: "b.axpby({ a: runningVar.storage, b: stats.var,",
       },
     ],
     tests: [...goldens, "lib/kernels/norm/"],
@@ -95,8 +95,8 @@ const changes: WrongChange[] = [
     name: "conv2d's input gradient ignores dilation",
     rules: [{ // the backward rule that every backend's gradient goes through
       glob: "lib/**/autograd*.ts",
-      search: /conv2dGradInput\(([^;]*?), g\)/,
-      replace: "conv2dGradInput($1, { ...g, dilH: 1, dilW: 1 })",
+      search: /conv2dGradInput\(\{([^;]*?), geom: g \}\)/,
+      replace: "conv2dGradInput({$1, geom: { ...g, dilH: 1, dilW: 1 } })",
     }],
     tests: [...goldens, "lib/kernels/conv/"],
   },
