@@ -5,7 +5,7 @@
  */
 import { run } from "../lib/cli/main.ts";
 import { train, type TrainSettings } from "../lib/cli/train.ts";
-import { ConfusionMatrix, readMask } from "../mod.ts";
+import { ConfusionMatrix, createModel, readMask, requestDevice, writeSafetensors } from "../mod.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 
 const data = new URL("../fixtures/synthetic/", import.meta.url).pathname;
@@ -206,4 +206,47 @@ Deno.test("eval: the bundled model's metrics on the bundled val split, written t
   for (const k of ["pixelAccuracy", "meanAccuracy", "fwIoU", "meanF1"]) assert(k in m, k);
   assert(lines.some((l) => l.includes("circle")), "class names in the table");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("train --pretrained with another class count re-initialises the class layers and says so; a backbone file that loads nothing is an error", async () => {
+  const t = await tinySplits();
+  const device = await requestDevice({ backend: "cpu" });
+  const voc21 = createModel("fcn8s", { width: 1 / 16, headChannels: 16, numClasses: 21 }, device);
+  const file = `${t.dir}/voc21.safetensors`;
+  await Deno.writeFile(file, writeSafetensors(await voc21.stateDict()));
+  const lines: string[] = [];
+  await train(
+    settings({
+      trainSplit: t.train,
+      valSplit: t.val,
+      epochs: 1,
+      pretrained: file,
+      out: `${t.dir}/ft`,
+    }),
+    (l) => lines.push(l),
+  );
+  const said = lines.find((l) => l.startsWith("Pretrained:")) ?? "";
+  assert(said.includes("class layers re-initialised (21 -> 5 classes"), said);
+
+  const wrong = `${t.dir}/vgg16.safetensors`;
+  const shape = [64, 3, 3, 3];
+  await Deno.writeFile(
+    wrong,
+    writeSafetensors({
+      "features.0.weight": { dtype: "f32", shape, data: new Float32Array(1728) },
+    }),
+  );
+  await assertRejects(
+    () =>
+      train(
+        settings({
+          trainSplit: t.train,
+          valSplit: t.val,
+          pretrainedBackbone: wrong,
+          out: `${t.dir}/bb`,
+        }),
+        quiet,
+      ),
+    "--pretrained-backbone would load 0 tensors",
+  );
 });

@@ -9,13 +9,7 @@ import { crossEntropy } from "../ops/loss.ts";
 import { argmax } from "../ops/reduce.ts";
 import { noGrad } from "../autograd.ts";
 import { type Tensor, tidy } from "../tensor.ts";
-import {
-  createModel,
-  type FcnModel,
-  mapPretrainedBackbone,
-  MODEL_NAMES,
-  VGG_BACKBONES,
-} from "../models/create.ts";
+import { createModel, type FcnModel, MODEL_NAMES, VGG_BACKBONES } from "../models/create.ts";
 import { describe } from "../nn/module.ts";
 import { SGD } from "../optim/sgd.ts";
 import { GradScaler } from "../optim/grad_scaler.ts";
@@ -41,6 +35,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { autotune } from "../device/tune.ts";
 import { pendingCount } from "../kernels/autotune.ts";
 import { resolveWeights as fetchWeights } from "../io/weights.ts";
+import { loadPretrained, loadPretrainedBackbone } from "../models/pretrained.ts";
 
 /** The flags of `train`, with their defaults (the bundled demo's settings). */
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -317,19 +312,21 @@ export async function train(
       `${(model.parameterCount() / 1e6).toFixed(3)}M parameters`,
   );
   if (s.pretrainedBackbone && !resumed) {
-    const dict = mapPretrainedBackbone(
-      await readWeights(await fetchWeights(s.pretrainedBackbone)),
-      model.config,
-    );
-    const r = model.loadStateDict(dict, { strict: false });
-    log(`Pretrained backbone: ${r.loaded.length} tensors loaded from ${s.pretrainedBackbone}`);
+    const dict = await readWeights(await fetchWeights(s.pretrainedBackbone));
+    log(loadPretrainedBackbone(model, dict, s.pretrainedBackbone).summary);
   }
   if (s.pretrained && !resumed) {
-    const r = model.loadStateDict(await readWeights(await fetchWeights(s.pretrained)), {
-      strict: false,
+    const r = loadPretrained(
+      model,
+      await readWeights(await fetchWeights(s.pretrained)),
+      s.pretrained,
+    );
+    log(r.summary);
+    const skipped = describe({
+      ...r,
+      missing: r.missing.filter((k) => !r.reinitialised.includes(k)),
+      loaded: [],
     });
-    log(`Pretrained: ${r.loaded.length} tensors loaded from ${s.pretrained}`);
-    const skipped = describe({ ...r, missing: r.missing, loaded: [] });
     if (skipped) log(`  kept as initialised:\n${skipped}`);
   }
   const auxParams = model.namedParameters().filter(([k]) => k.startsWith("aux_classifier."))
