@@ -337,3 +337,39 @@ Deno.test("byom: torchvision's real fcn_resnet50/101 key lists are detected", as
     message,
   );
 });
+
+Deno.test("byom: predict's --model, --backbone, --num-classes and --classes reach the detection", async () => {
+  const { run } = await import("../lib/cli/main.ts");
+  const out = await Deno.makeTempDir();
+  const image = new URL("../fixtures/synthetic/VOCdevkit/VOC2012/JPEGImages/", import.meta.url)
+    .pathname;
+  const first = [...Deno.readDirSync(image)].map((e) => e.name).sort()[0];
+  const classes = `${out}/classes.json`;
+  const colors = [[0, 0, 0], [250, 10, 10], [10, 250, 10]];
+  await Deno.writeTextFile(
+    classes,
+    JSON.stringify({ classes: colors.map((color, i) => ({ name: `c${i}`, color })) }),
+  );
+  const args = ["predict", "--backend", "cpu", "--weights", byom("fcn_fusion_fouen6.pth")];
+  const lines: string[] = [];
+  const log = console.log, error = console.error;
+  console.log = (l: string) => lines.push(String(l));
+  console.error = (l: string) => lines.push(String(l));
+  let ok, wrong;
+  try {
+    ok = await run([
+      ...args,
+      ...["--model", "fcn_fusion", "--backbone", "vgg16_bn", "--classes", classes],
+      ...["--out", `${out}/a`, `${image}${first}`],
+    ]);
+    wrong = await run([...args, "--num-classes", "4", "--out", `${out}/b`, `${image}${first}`]);
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  assertEquals(ok, 0, lines.join("\n"));
+  assert(lines.some((l) => l.startsWith("Detected fcn_fusion")), lines.join("\n"));
+  assert(wrong !== 0, "a class count the file does not have must not load silently");
+  assert(lines.some((l) => l.includes("4 classes")), lines.join("\n"));
+  await Deno.remove(out, { recursive: true });
+});

@@ -12,11 +12,12 @@ import type { BackendKind } from "../device/backend.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { readWhole } from "../io/read_whole.ts";
 import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
-import { detectWeights } from "../models/load.ts";
+import { detectWeights, type LoadModelOptions } from "../models/load.ts";
 import type { StateDict } from "../io/host_tensor.ts";
-import { type ModelConfig, resolveConfig } from "../models/create.ts";
+import { MODEL_NAMES, type ModelConfig, resolveConfig, VGG_BACKBONES } from "../models/create.ts";
+import type { ModelName, VggBackbone } from "../models/types.ts";
 import type { Device } from "../tensor.ts";
-import { UsageError } from "./flags.ts";
+import { type FlagSpec, UsageError } from "./flags.ts";
 
 /** The bundled synthetic dataset (VOC layout), resolved from this module's URL. */
 export const BUNDLED_DATA: URL = new URL("../../fixtures/synthetic/", import.meta.url);
@@ -135,7 +136,36 @@ async function isDir(path: string): Promise<boolean> {
  * Resolves `--weights`: a run folder (its `config.json` and `best.safetensors`, else
  * `last.safetensors`) or a file with a `config.json` beside it.
  */
-export async function resolveWeights(given: string): Promise<ResolvedWeights> {
+/**
+ * Flags that override what is detected from a weights file without a config.json (`--model`,
+ * `--backbone`, `--num-classes`, `--classes classes.json`), shared by predict and eval.
+ */
+export const DETECT_FLAGS: FlagSpec[] = [
+  { name: "model", type: "string", choices: MODEL_NAMES, help: "model family (default: detected)" },
+  {
+    name: "backbone",
+    type: "string",
+    choices: VGG_BACKBONES,
+    help: "VGG backbone (default: detected)",
+  },
+  { name: "num-classes", type: "int", min: 1, help: "classes (default: detected)" },
+  { name: "classes", type: "string", help: "classes.json with names and colours" },
+];
+
+/** The detection overrides among parsed flags (see {@linkcode DETECT_FLAGS}). */
+export function detectOverrides(v: Record<string, unknown>): LoadModelOptions {
+  return {
+    model: v.model as ModelName | undefined,
+    backbone: v.backbone as VggBackbone | undefined,
+    numClasses: v.numClasses as number | undefined,
+    classes: v.classes as string | undefined,
+  };
+}
+
+export async function resolveWeights(
+  given: string,
+  overrides: LoadModelOptions = {},
+): Promise<ResolvedWeights> {
   const path = given.length > 1 ? given.replace(/\/+$/, "") : given;
   if (!await Deno.stat(path).then(() => true, () => false)) {
     throw new UsageError(
@@ -158,7 +188,9 @@ export async function resolveWeights(given: string): Promise<ResolvedWeights> {
   try {
     json = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound && !await isDir(path)) return await detectWeights(path);
+    if (e instanceof Deno.errors.NotFound && !await isDir(path)) {
+      return await detectWeights(path, console.log, overrides);
+    }
     throw new UsageError(
       `Cannot read ${dir}/config.json (${(e as Error).message}); ` +
         "the weights need the config of the model that made them",

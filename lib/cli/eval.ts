@@ -12,6 +12,8 @@ import {
   BUNDLED_MODEL,
   BUNDLED_MODEL_FILES,
   bundledData,
+  DETECT_FLAGS,
+  detectOverrides,
   localPath,
   openDataset,
   openDevice,
@@ -63,6 +65,7 @@ export const EVAL_FLAGS: FlagSpec[] = [
     help: "where to write metrics.json (default: beside the weights)",
   },
   ...SHARD_FLAGS,
+  ...DETECT_FLAGS,
   MERGE_FLAG,
 ];
 
@@ -81,7 +84,7 @@ export async function main(args: string[]): Promise<number> {
   const shard = shardFromFlags(v);
   const source = (v.weights ? await fetchWeights(v.weights as string) : undefined) ??
     await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES);
-  const resolved = await resolveWeights(source);
+  const resolved = await resolveWeights(source, detectOverrides(v));
   const device = await openDevice(v.backend as string | undefined, console.log);
   const settings = (resolved.settings?.settings ?? {}) as Record<string, number>;
   const baseSize = (v.baseSize as number | undefined) ?? settings.baseSize ?? 520;

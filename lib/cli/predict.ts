@@ -16,6 +16,8 @@ import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
 import {
   BUNDLED_MODEL,
   BUNDLED_MODEL_FILES,
+  DETECT_FLAGS,
+  detectOverrides,
   localPath,
   openDevice,
   readWeights,
@@ -48,6 +50,7 @@ export const PREDICT_FLAGS: FlagSpec[] = [
     help: "compute backend (default: automatic)",
   },
   ...SHARD_FLAGS,
+  ...DETECT_FLAGS,
 ];
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
@@ -118,6 +121,7 @@ export async function main(args: string[]): Promise<number> {
   const resolved = await resolveWeights(
     (v.weights ? await fetchWeights(v.weights as string) : undefined) ??
       await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES),
+    detectOverrides(v),
   );
   const device = await openDevice(v.backend as string | undefined, console.log);
   const model = skipInit(() => createModel(resolved.config.name, resolved.config, device));
