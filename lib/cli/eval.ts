@@ -38,7 +38,8 @@ export const EVAL_FLAGS: FlagSpec[] = [
   {
     name: "weights",
     type: "string",
-    help: "run folder or weights file with config.json beside it (default: the bundled model)",
+    help:
+      "run folder, .pth/.safetensors (detected without config.json), URL or torchvision:NAME (default: the bundled model)",
   },
   { name: "data", type: "string", help: "dataset root (default: the bundled synthetic dataset)" },
   {

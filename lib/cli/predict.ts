@@ -32,7 +32,8 @@ export const PREDICT_FLAGS: FlagSpec[] = [
   {
     name: "weights",
     type: "string",
-    help: "run folder or weights file with config.json beside it (default: the bundled model)",
+    help:
+      "run folder, .pth/.safetensors (detected without config.json), URL or torchvision:NAME (default: the bundled model)",
   },
   { name: "out", type: "string", default: "predictions", help: "output folder" },
   {
