@@ -146,6 +146,10 @@ export type { Safetensors } from "./lib/io/safetensors.ts";
 export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
 export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
 
+// ONNX export.
+export { exportOnnx, ONNX_OPSET } from "./lib/onnx/export.ts";
+export type { ExportOnnxOptions } from "./lib/onnx/export.ts";
+
 // Beyond one machine: MPI communicators and shards.
 export { DEFAULT_BUCKET_BYTES, openCommunicator, SingleProcess } from "./lib/dist/communicator.ts";
 export type {
