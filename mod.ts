@@ -51,8 +51,9 @@ export { batchNorm2d } from "./lib/ops/norm.ts";
 export type { BatchNormOptions } from "./lib/ops/norm.ts";
 export { crop, interpolate, pad } from "./lib/ops/resize.ts";
 export type { InterpolateOptions } from "./lib/ops/resize.ts";
-export { crossEntropy } from "./lib/ops/loss.ts";
-export type { CrossEntropyOptions } from "./lib/ops/loss.ts";
+export { crossEntropy, nllLoss } from "./lib/ops/loss.ts";
+export type { CrossEntropyOptions, NllLossOptions } from "./lib/ops/loss.ts";
+export { logSoftmax, softmax } from "./lib/ops/softmax.ts";
 export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
 
 // Modules and models.

@@ -74,6 +74,19 @@ export interface OpStates {
     /** For "mean": the sum of pixel weights (1 element), owned by the node. */
     denom: Storage | null;
   };
+  /** Negative log-likelihood; `denom` is the summed pixel weight of "mean". */
+  nllLoss: {
+    /** Batch size N. */
+    n: number;
+    /** Classes K. */
+    k: number;
+    hw: number;
+    ignoreIndex: number;
+    /** For "mean": the sum of pixel weights (1 element), owned by the node. */
+    denom: Storage | null;
+  };
+  /** Softmax (or, with `log`, log-softmax) along len of `[outer, len, inner]`; uses its output. */
+  softmax: { outer: number; len: number; inner: number; log: boolean };
   /** Sum (or mean, with `scale`) along an axis. */
   sum: { outer: number; len: number; inner: number; scale: number };
   /** Matrix product. */
@@ -352,6 +365,18 @@ export const rules: { [P in OpName]: Rule<P> } = {
     });
     if (g !== dy) b.free(g);
     return [dx, null, null];
+  },
+  nllLoss(node, dy, b) {
+    const [, target, weight] = node.inputs;
+    const { n, k, hw, ignoreIndex, denom } = node.state;
+    const g = denom ? b.binary({ op: "div", a: dy, b: denom }) : dy;
+    const w = weight?.storage ?? null;
+    const dx = b.nllLossGrad({ target: target.storage, weight: w, g, n, k, hw, ignoreIndex });
+    if (g !== dy) b.free(g);
+    return [dx, null, null];
+  },
+  softmax(node, dy, b) {
+    return [b.softmaxGrad({ y: node.output.storage, dy, ...node.state })];
   },
   sum(node, dy, b) {
     const { outer, len, inner, scale } = node.state;

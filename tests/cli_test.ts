@@ -189,6 +189,34 @@ Deno.test("predict: an unreadable file in a folder is reported and skipped; the 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("predict: the bundled model names the real-photo command for an image not from its dataset, once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fcn_predict_hint_" });
+  const bundled = `${voc}/JPEGImages/${valIds[0]}.jpg`;
+  await Deno.copyFile(bundled, `${dir}/photo.jpg`);
+  const predict = async (...args: string[]) => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (m: string) => lines.push(String(m));
+    try {
+      assertEquals(await run(["predict", ...args, "--out", `${dir}/out`]), 0);
+    } finally {
+      console.log = log;
+    }
+    return lines.filter((l) => l.includes("--weights torchvision:fcn_resnet50_coco"));
+  };
+  const foreign = await predict(`${dir}/photo.jpg`, bundled);
+  assertEquals(foreign.length, 1, "one line for a foreign image");
+  assert(foreign[0].includes(`${dir}/photo.jpg is not from the bundled dataset`), foreign[0]);
+  assert(
+    foreign[0].includes("deno task predict photo.jpg --weights torchvision:fcn_resnet50_coco"),
+    foreign[0],
+  );
+  assertEquals(await predict(bundled), [], "no line for a bundled image");
+  const model = new URL("../fixtures/model/", import.meta.url).pathname;
+  assertEquals(await predict(`${dir}/photo.jpg`, "--weights", model), [], "none with --weights");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("eval: the bundled model's metrics on the bundled val split, written to metrics.json", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fcn_eval_" });
   const log = console.log;

@@ -26,6 +26,7 @@ import {
 import { SHARD_FLAGS, shardFromFlags } from "../dist/shard_cli.ts";
 import { shardOf } from "../dist/shard.ts";
 import { resolveWeights as fetchWeights } from "../io/weights.ts";
+import { demoModelHint } from "./demo_hint.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -137,6 +138,8 @@ export async function main(args: string[]): Promise<number> {
         ? ` (shard ${shard.index}/${shard.count} of ${all.length}, from ${shard.source})`
         : ""),
   );
+  const hint = v.weights ? null : await demoModelHint(inputs);
+  if (hint) console.log(hint);
   const failed: string[] = [];
   const queue: { path: string; image: RgbImage }[] = [];
   const flush = async () => {

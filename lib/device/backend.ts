@@ -142,10 +142,8 @@ export interface AxisArgs {
   inner: number;
 }
 
-/** Arguments of the cross entropy kernels: logits `[N, K, HW]`, target `[N, HW]` (i32). */
-export interface CrossEntropyArgs {
-  /** `[N, K, HW]`. */
-  logits: Storage;
+/** Arguments of the kernels of a per-pixel class target `[N, HW]` (i32) over K classes. */
+export interface ClassTargetArgs {
   /** `[N, HW]` (i32) class of each pixel. */
   target: Storage;
   /** `[K]` class weights, or null for 1. */
@@ -158,6 +156,24 @@ export interface CrossEntropyArgs {
   hw: number;
   /** Target value whose pixels count for nothing. */
   ignoreIndex: number;
+}
+
+/** Arguments of the cross entropy kernels: logits `[N, K, HW]`, target `[N, HW]` (i32). */
+export interface CrossEntropyArgs extends ClassTargetArgs {
+  /** `[N, K, HW]`. */
+  logits: Storage;
+}
+
+/** Arguments of the softmax kernels: x seen as `[outer, len, inner]`, softmax along len. */
+export interface SoftmaxArgs {
+  /** Product of the dimensions before the axis. */
+  outer: number;
+  /** Length of the axis. */
+  len: number;
+  /** Product of the dimensions after the axis. */
+  inner: number;
+  /** `log_softmax` instead of `softmax`. */
+  log: boolean;
 }
 
 /**
@@ -248,6 +264,27 @@ export interface KernelArgs {
    * `dx = g * w[t] * (softmax(x) - onehot(t))`, 0 on ignored pixels.
    */
   crossEntropyGrad: CrossEntropyArgs & { g: Storage };
+  /**
+   * Per-pixel negative log-likelihood of log-probabilities `[N, K, HW]`: `loss = -w[t] * x[t]`
+   * and the weight `w[t]`, both 0 where `t == ignoreIndex`. Returns `[N, HW]` each.
+   */
+  nllLoss: ClassTargetArgs & { logProbs: Storage };
+  /** Gradient of `sum(g * loss)` w.r.t. the log-probabilities: `-g * w[t]` at class t, else 0. */
+  nllLossGrad: ClassTargetArgs & { g: Storage };
+  /**
+   * Raises a RangeError naming `op` when a target `[N, HW]` holds a class id outside `[0, K)`
+   * that is not `ignoreIndex`. Host backends throw at once; WebGPU reads a flag back and throws
+   * at the next `read()` or `flush()`.
+   */
+  checkTargets: { target: Storage; k: number; ignoreIndex: number; op: string };
+
+  /** `softmax` (or `log_softmax`) of x along len, in `[outer, len, inner]`. */
+  softmax: SoftmaxArgs & { x: Storage };
+  /**
+   * Backward of `softmax` from its output `y`: `dx = y * (dy - sum(dy * y))`, or for
+   * `log_softmax` `dx = dy - exp(y) * sum(dy)`, the sums along len.
+   */
+  softmaxGrad: SoftmaxArgs & { y: Storage; dy: Storage };
 
   /** x seen as `[outer, len, inner]` -> `[outer, inner]` (i32) index of the max along len. */
   argmax: AxisArgs;
@@ -319,6 +356,16 @@ export interface KernelResult {
   crossEntropy: { loss: Storage; weight: Storage };
   /** dx `[N, K, HW]`. */
   crossEntropyGrad: Storage;
+  /** Loss and weight per pixel, `[N, HW]` each. */
+  nllLoss: { loss: Storage; weight: Storage };
+  /** dx `[N, K, HW]`. */
+  nllLossGrad: Storage;
+  /** Nothing: it throws (or, on WebGPU, queues the throw) when a target is out of range. */
+  checkTargets: void;
+  /** `[outer, len, inner]`. */
+  softmax: Storage;
+  /** dx `[outer, len, inner]`. */
+  softmaxGrad: Storage;
   /** `[outer, inner]` (i32). */
   argmax: Storage;
   /** `[outer, inner]`. */
@@ -352,7 +399,9 @@ export interface KernelFamilies {
   /** `lib/kernels/resize/`. */
   resize: "interpolate" | "interpolateGrad" | "crop" | "cropGrad";
   /** `lib/kernels/loss/`. */
-  loss: "crossEntropy" | "crossEntropyGrad";
+  loss: "crossEntropy" | "crossEntropyGrad" | "nllLoss" | "nllLossGrad" | "checkTargets";
+  /** `lib/kernels/softmax/`. */
+  softmax: "softmax" | "softmaxGrad";
   /** `lib/kernels/reduce/`. */
   reduce: "argmax" | "sum" | "broadcast";
   /** `lib/kernels/matmul/`. */
