@@ -33,6 +33,8 @@ export const COLD_FILES = [
 
 /** Options of {@linkcode benchCold}. */
 export interface ColdOptions {
+  /** Where the inputs are (default {@linkcode COLD_DIR}). */
+  dir?: string;
   warmup: number;
   rounds: number;
   onResult?: (r: BenchResult) => void;
@@ -87,7 +89,8 @@ async function pythonHasSafetensors(): Promise<boolean> {
 
 /** The contenders: ours on each file, PyTorch on the .pth (and the .safetensors when it can). */
 function contenders(out: string, torch: boolean, torchSafetensors: boolean, o: ColdOptions) {
-  const image = `${COLD_DIR}/image.png`;
+  const dir = o.dir ?? COLD_DIR;
+  const image = `${dir}/image.png`;
   const list: Contender[] = FORMATS.map((f) => ({
     name: `blas ${f}`,
     once: async () =>
@@ -99,7 +102,7 @@ function contenders(out: string, torch: boolean, torchSafetensors: boolean, o: C
         "predict",
         image,
         "--weights",
-        `${COLD_DIR}/fcn8s/fcn8s.${f}`,
+        `${dir}/fcn8s/fcn8s.${f}`,
         "--backend",
         "blas",
         "--out",
@@ -111,7 +114,7 @@ function contenders(out: string, torch: boolean, torchSafetensors: boolean, o: C
     list.push({
       name: `torch ${f}`,
       once: async () => {
-        const cmd = [PYTHON, `${ROOT}scripts/bench_cold_torch.py`, `${COLD_DIR}/fcn8s/fcn8s.${f}`];
+        const cmd = [PYTHON, `${ROOT}scripts/bench_cold_torch.py`, `${dir}/fcn8s/fcn8s.${f}`];
         const r = await timeProcess(`PyTorch .${f}`, [...cmd, image, `${out}/torch_mask.png`], {
           TORCH_THREADS: String(blasThreads()),
         });
@@ -152,12 +155,29 @@ function rows(samples: Record<string, number[]>, load: BenchResult["load"] | nul
   return out;
 }
 
-/** Runs the cold-start section; missing inputs or PyTorch become notes naming the fix. */
+/**
+ * Runs the cold-start section; missing inputs or PyTorch become notes naming the fix.
+ *
+ * @example
+ * ```ts
+ * import { benchCold } from "./cold_start.ts";
+ * import type { BenchResult } from "./types.ts";
+ * import { assertEquals } from "../tests/assert.ts";
+ *
+ * const rows: BenchResult[] = [];
+ * await benchCold({ dir: "/nonexistent", warmup: 1, rounds: 5, onResult: (r) => rows.push(r) });
+ * assertEquals(rows.map((r) => `${r.id} ${r.impl}`), [
+ *   "cold/fcn8s/pth blas", "cold/fcn8s/pth torch", "cold/fcn8s/safetensors blas", "cold/fcn8s/safetensors torch",
+ * ]);
+ * assertEquals(rows[0].note, "n/a: /nonexistent/fcn8s/fcn8s.pth is missing: run /usr/bin/python3 scripts/make_bench_checkpoints.py");
+ * ```
+ */
 export async function benchCold(o: ColdOptions): Promise<void> {
   const emit = (r: BenchResult) => o.onResult?.(r);
+  const dir = o.dir ?? COLD_DIR;
   for (const f of COLD_FILES) {
-    if (!await Deno.stat(`${COLD_DIR}/${f}`).then(() => true, () => false)) {
-      const note = `n/a: ${COLD_DIR}/${f} is missing: run ${MAKE_CHECKPOINTS}`;
+    if (!await Deno.stat(`${dir}/${f}`).then(() => true, () => false)) {
+      const note = `n/a: ${dir}/${f} is missing: run ${MAKE_CHECKPOINTS}`;
       for (const format of FORMATS) {
         for (const impl of ["blas", "torch"]) emit(row(format, impl, { note }));
       }

@@ -90,7 +90,7 @@ export interface HeadOptions {
 }
 
 /** A contender of a head-to-head row: its implementation name, command and setup line. */
-interface Entry {
+export interface Entry {
   impl: string;
   peer: boolean;
   cmd: string[];
@@ -112,15 +112,31 @@ function row(c: HeadCase, impl: string, extra: Partial<BenchResult>): BenchResul
   };
 }
 
-/** The peers of a case: onnxruntime-node (forward rows, when the export exists) and PyTorch. */
-async function peers(
+/**
+ * The peers of a case: onnxruntime-node (forward rows) and PyTorch, each as a step server to
+ * start, or as a row whose note says how to make what is missing (the ONNX export under
+ * `onnxDir`, PyTorch).
+ *
+ * @example
+ * ```ts
+ * import { headCases, peerEntries } from "./headtohead.ts";
+ * import { assertEquals } from "../tests/assert.ts";
+ *
+ * const [c] = headCases("ort", true);
+ * const [ort, torch] = await peerEntries(c, 2, false, "/nonexistent/");
+ * assertEquals("note" in ort && ort.note, "n/a: /nonexistent/fcn8s_224.onnx is missing: run /usr/bin/python3 scripts/make_bench_onnx.py");
+ * assertEquals("note" in torch && torch.note?.startsWith("skipped: /usr/bin/python3 -c"), true);
+ * ```
+ */
+export async function peerEntries(
   c: HeadCase,
   threads: number,
   torch: boolean,
+  onnxDir: string = ONNX_DIR,
 ): Promise<(Entry | BenchResult)[]> {
   const out: (Entry | BenchResult)[] = [];
   if (c.onnx) {
-    const file = `${ONNX_DIR}${c.onnx}`;
+    const file = `${onnxDir}${c.onnx}`;
     const exists = await Deno.stat(file).then(() => true, () => false);
     out.push(
       exists
@@ -177,7 +193,7 @@ async function benchCase(c: HeadCase, torch: boolean, o: HeadOptions): Promise<v
   const started = await startAll(c, [ours], emit);
   if (started.length === 0) return;
   const threads = Number(started[0].p.info.threads) || blasThreads();
-  for (const p of await peers(c, threads, torch)) {
+  for (const p of await peerEntries(c, threads, torch)) {
     if ("section" in p) emit(p);
     else started.push(...await startAll(c, [p], emit));
   }

@@ -48,8 +48,13 @@ Deno.test({
     );
     assert(t.description.startsWith("PyTorch "), t.description);
     assertEquals(t.results.length, 2);
+    assert(
+      /\d+ threads \(set to match ours; its default here: \d+\)/.test(t.description),
+      t.description,
+    );
     for (const r of t.results) {
       assertEquals(r.samples?.length, 2, r.note);
+      if (Deno.build.os === "linux") assert(r.load && r.load.busyPct >= r.load.ownPct, r.note);
       assertAlmostEquals(r.gflops!, conv.flops / r.ms! / 1e6, 1e-9);
     }
   },
