@@ -188,7 +188,11 @@ export async function benchCold(o: ColdOptions): Promise<void> {
   const out = await Deno.makeTempDir({ prefix: "fcn-cold-" });
   try {
     const list = contenders(out, torch, torch && await pythonHasSafetensors(), o);
-    const r = await interleave(list, { warmup: o.warmup, rounds: o.rounds });
+    const r = await interleave(list, {
+      warmup: o.warmup,
+      rounds: o.rounds,
+      onRound: (i) => console.error(`  [cold] round ${i + 1} of ${o.rounds}`),
+    });
     rows(r.samples, r.load).forEach(emit);
     if (!torch) {
       const note = `skipped: ${PYTHON} -c "import torch" failed: ${INSTALL_TORCH}`;

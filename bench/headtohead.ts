@@ -191,7 +191,12 @@ async function benchCase(c: HeadCase, torch: boolean, o: HeadOptions): Promise<v
     setup: { engine: "blas", model: c.model, size: c.size, mode: c.mode },
   };
   const started = await startAll(c, [ours], emit);
-  if (started.length === 0) return;
+  if (started.length === 0) {
+    for (const p of await peerEntries(c, blasThreads(), torch)) {
+      emit("section" in p ? p : row(c, p.impl, { note: "skipped: ours could not start" }));
+    }
+    return;
+  }
   const threads = Number(started[0].p.info.threads) || blasThreads();
   for (const p of await peerEntries(c, threads, torch)) {
     if ("section" in p) emit(p);
@@ -209,7 +214,12 @@ async function benchCase(c: HeadCase, torch: boolean, o: HeadOptions): Promise<v
           return s.ms;
         },
       })),
-      { warmup: o.warmup, rounds: o.rounds, pids: started.map(({ p }) => p.pid) },
+      {
+        warmup: o.warmup,
+        rounds: o.rounds,
+        pids: started.map(({ p }) => p.pid),
+        onRound: (i) => console.error(`  [${c.section}] ${c.label}: round ${i + 1} of ${o.rounds}`),
+      },
     );
     for (const { e } of started) {
       const samples = r.samples[e.impl];
