@@ -6,8 +6,9 @@
  */
 import { noGrad } from "../autograd.ts";
 import { argmax } from "../ops/reduce.ts";
-import { tensor, tidy } from "../tensor.ts";
+import { type Device, tensor, tidy } from "../tensor.ts";
 import { createModel } from "../models/create.ts";
+import type { FcnModel } from "../models/types.ts";
 import { skipInit } from "../nn/init.ts";
 import { overlay, readImage, type RgbImage, writeMaskPng, writeRgbPng } from "../data/image.ts";
 import { paletteOf, vocPalette } from "../data/palette.ts";
@@ -104,6 +105,24 @@ export async function expandInputs(inputs: string[]): Promise<string[]> {
   return out;
 }
 
+/** Where and how predictions are written. */
+interface PredictTarget {
+  model: FcnModel;
+  device: Device;
+  palette: Uint8Array;
+  outDir: string;
+  /** Opacity of the mask in overlays. */
+  alpha: number;
+  /** Images per forward pass (same-size ones only). */
+  batchSize: number;
+}
+
+/** An image read from `path`, waiting in a batch of same-size images. */
+interface QueuedImage {
+  path: string;
+  image: RgbImage;
+}
+
 /** The `predict` command; the exit code is 1 when some images failed. */
 export async function main(args: string[]): Promise<number> {
   const p = parseFlags("predict", args, PREDICT_FLAGS);
@@ -140,36 +159,31 @@ export async function main(args: string[]): Promise<number> {
   );
   const hint = v.weights ? null : await demoModelHint(inputs);
   if (hint) console.log(hint);
+  const failed = await predictAll(inputs, {
+    model,
+    device,
+    palette,
+    outDir,
+    alpha: v.alpha as number,
+    batchSize: v.batchSize as number,
+  });
+  device.destroy();
+  if (failed.length) {
+    console.error(
+      `${failed.length} of ${inputs.length} image(s) failed: ${failed.slice(0, 5).join(", ")}`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+/**
+ * Predicts every input, batching consecutive images of one size up to `target.batchSize`; an
+ * unreadable image is reported and skipped. Returns the paths that failed.
+ */
+async function predictAll(inputs: readonly string[], target: PredictTarget): Promise<string[]> {
   const failed: string[] = [];
-  const queue: { path: string; image: RgbImage }[] = [];
-  const flush = async () => {
-    if (queue.length === 0) return;
-    const batch = queue.splice(0);
-    const { width: w, height: h } = batch[0].image;
-    const t0 = performance.now();
-    const data = new Float32Array(batch.length * 3 * h * w);
-    batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
-    const x = tensor(data, [batch.length, 3, h, w], device);
-    const pred = noGrad(() => tidy(() => argmax(model.forward(x).out, 1)));
-    const labels = await pred.toArray();
-    x.dispose();
-    pred.dispose();
-    const ms = (performance.now() - t0) / batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const mask = {
-        width: w,
-        height: h,
-        data: Uint8Array.from(labels.subarray(i * h * w, (i + 1) * h * w)),
-      };
-      const name = batch[i].path.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
-      await writeMaskPng(`${outDir}/${name}_mask.png`, mask, palette);
-      await writeRgbPng(
-        `${outDir}/${name}_overlay.png`,
-        overlay(batch[i].image, mask, palette, v.alpha as number),
-      );
-      console.log(`${batch[i].path}: ${w}x${h}, ${ms.toFixed(1)} ms -> ${outDir}/${name}_mask.png`);
-    }
-  };
+  const queue: QueuedImage[] = [];
   for (const path of inputs) {
     let image: RgbImage;
     try {
@@ -180,17 +194,41 @@ export async function main(args: string[]): Promise<number> {
       continue;
     }
     const head = queue[0]?.image;
-    if (head && (head.width !== image.width || head.height !== image.height)) await flush();
+    if (head && (head.width !== image.width || head.height !== image.height)) {
+      await predictBatch(queue.splice(0), target);
+    }
     queue.push({ path, image });
-    if (queue.length >= (v.batchSize as number)) await flush();
+    if (queue.length >= target.batchSize) await predictBatch(queue.splice(0), target);
   }
-  await flush();
-  device.destroy();
-  if (failed.length) {
-    console.error(
-      `${failed.length} of ${inputs.length} image(s) failed: ${failed.slice(0, 5).join(", ")}`,
+  if (queue.length) await predictBatch(queue.splice(0), target);
+  return failed;
+}
+
+/** Segments same-size images in one forward pass and writes each one's mask and overlay. */
+async function predictBatch(batch: QueuedImage[], target: PredictTarget): Promise<void> {
+  const { model, device, palette, outDir } = target;
+  const { width: w, height: h } = batch[0].image;
+  const t0 = performance.now();
+  const data = new Float32Array(batch.length * 3 * h * w);
+  batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
+  const x = tensor(data, [batch.length, 3, h, w], device); // [N, 3, H, W]
+  const pred = noGrad(() => tidy(() => argmax(model.forward(x).out, 1))); // [N, H, W]
+  const labels = await pred.toArray();
+  x.dispose();
+  pred.dispose();
+  const ms = (performance.now() - t0) / batch.length;
+  for (let i = 0; i < batch.length; i++) {
+    const mask = {
+      width: w,
+      height: h,
+      data: Uint8Array.from(labels.subarray(i * h * w, (i + 1) * h * w)),
+    };
+    const name = batch[i].path.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
+    await writeMaskPng(`${outDir}/${name}_mask.png`, mask, palette);
+    await writeRgbPng(
+      `${outDir}/${name}_overlay.png`,
+      overlay(batch[i].image, mask, palette, target.alpha),
     );
-    return 1;
+    console.log(`${batch[i].path}: ${w}x${h}, ${ms.toFixed(1)} ms -> ${outDir}/${name}_mask.png`);
   }
-  return 0;
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import type { HostTensor, StateDict } from "./host_tensor.ts";
+import type { GradScalerState } from "../optim/grad_scaler.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
@@ -25,7 +26,7 @@ export interface TrainState {
   /** Dropout seed counter of the model. */
   dropoutCounter: number;
   /** Loss-scale state of mixed precision (absent in f32). */
-  [key: string]: unknown;
+  scaler?: GradScalerState;
 }
 
 /** A complete saved generation. */

@@ -1,0 +1,74 @@
+/**
+ * What the steps of a training run share: the assembled trainer (settings, device, data, model,
+ * optimizer) and the run's position, which a checkpoint saves and a resume restores.
+ *
+ * @module
+ */
+import type { Device } from "../../tensor.ts";
+import type { FcnModel } from "../../models/types.ts";
+import type { SGD } from "../../optim/sgd.ts";
+import type { GradScaler } from "../../optim/grad_scaler.ts";
+import type { Schedule } from "../../optim/schedules.ts";
+import type { SegDataset } from "../common.ts";
+import type { EpochRecord } from "../report.ts";
+import type { TrainSettings } from "./settings.ts";
+
+/** Where progress lines go (console.log by default; tests collect or drop them). */
+export type Log = (line: string) => void;
+
+/** The datasets of a run and what follows from them. */
+export interface TrainData {
+  /** The dataset root (the bundled one when `--data` is not given). */
+  root: string;
+  trainSet: SegDataset;
+  valSet: SegDataset;
+  /** Classes the model predicts. */
+  numClasses: number;
+  /** One name per class: the dataset's, or `class i` when the count differs. */
+  names: readonly string[];
+  /** The dataset's colours, for the report's overlays. */
+  palette: Uint8Array;
+  /** Optimizer steps per epoch (full batches; at least 1). */
+  itersPerEpoch: number;
+}
+
+/** The optimizer of a run and what drives it. */
+export interface Optimization {
+  /** SGD over the main parameters and, with its own lr multiplier, the aux head's. */
+  sgd: SGD;
+  /** The parameter names in SGD's order (checkpoints key momentum buffers by them). */
+  paramNames: string[];
+  /** Dynamic loss scaling with `--amp` on a device with f16; else null. */
+  scaler: GradScaler | null;
+  /** lr factor per global step. */
+  schedule: Schedule;
+}
+
+/** A run assembled from its steps (see lib/cli/train.ts). */
+export interface Trainer {
+  settings: TrainSettings;
+  device: Device;
+  data: TrainData;
+  model: FcnModel;
+  opt: Optimization;
+  /** The run folder. */
+  runDir: string;
+  log: Log;
+  /**
+   * Runs after `backward()` and before the optimizer step of every step, with the gradients in
+   * `opt.sgd.params[i].grad` (e.g. a gradient allreduce across ranks). None by default.
+   */
+  afterBackward?: () => Promise<void>;
+}
+
+/** Where a run stands: what a checkpoint saves and a resume restores. */
+export interface RunPosition {
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps taken (the global step the schedule reads). */
+  step: number;
+  /** Best validation mIoU so far and its epoch (-1 and 0 before any validation). */
+  best: { meanIoU: number; epoch: number };
+  /** One record per completed epoch (`history.jsonl`). */
+  history: EpochRecord[];
+}
