@@ -26,6 +26,8 @@ import {
 import { SHARD_FLAGS, shardFromFlags } from "../dist/shard_cli.ts";
 import { shardOf } from "../dist/shard.ts";
 import { resolveWeights as fetchWeights } from "../io/weights.ts";
+import { inferMask } from "../infer/tta.ts";
+import { INFER_FLAGS, inferFromFlags } from "./infer_flags.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -50,6 +52,7 @@ export const PREDICT_FLAGS: FlagSpec[] = [
     choices: ["webgpu", "blas", "cpu"],
     help: "compute backend (default: automatic)",
   },
+  ...INFER_FLAGS,
   ...SHARD_FLAGS,
   ...DETECT_FLAGS,
 ];
@@ -117,6 +120,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const v = p.values as Record<string, string | number | boolean | undefined>;
   const shard = shardFromFlags(v);
+  const infer = inferFromFlags(v); // --tile/--tta: one image at a time, row by row
   const all = await expandInputs(p.positionals);
   const inputs = shard ? shardOf(all, shard) : all;
   const resolved = await resolveWeights(
@@ -144,13 +148,17 @@ export async function main(args: string[]): Promise<number> {
     const batch = queue.splice(0);
     const { width: w, height: h } = batch[0].image;
     const t0 = performance.now();
-    const data = new Float32Array(batch.length * 3 * h * w);
-    batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
-    const x = tensor(data, [batch.length, 3, h, w], device);
-    const pred = noGrad(() => tidy(() => argmax(model.forward(x).out, 1)));
-    const labels = await pred.toArray();
-    x.dispose();
-    pred.dispose();
+    let labels;
+    if (infer) labels = (await inferMask(model, batch[0].image, infer)).data;
+    else {
+      const data = new Float32Array(batch.length * 3 * h * w);
+      batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
+      const x = tensor(data, [batch.length, 3, h, w], device);
+      const pred = noGrad(() => tidy(() => argmax(model.forward(x).out, 1)));
+      labels = await pred.toArray();
+      x.dispose();
+      pred.dispose();
+    }
     const ms = (performance.now() - t0) / batch.length;
     for (let i = 0; i < batch.length; i++) {
       const mask = {
@@ -179,7 +187,7 @@ export async function main(args: string[]): Promise<number> {
     const head = queue[0]?.image;
     if (head && (head.width !== image.width || head.height !== image.height)) await flush();
     queue.push({ path, image });
-    if (queue.length >= (v.batchSize as number)) await flush();
+    if (queue.length >= (infer ? 1 : v.batchSize as number)) await flush();
   }
   await flush();
   device.destroy();
