@@ -23,6 +23,7 @@ import {
   tensor,
 } from "../mod.ts";
 import { devices } from "./harness.ts";
+import { coverage, strideOf, windowStarts } from "../lib/infer/windows.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
 
 /** How many times PyTorch's own float32 error a backend may be off by. */
@@ -130,4 +131,15 @@ Deno.test("infer: bad options are errors that name the value", async () => {
   const x = tensor(new Float32Array(6), [2, 3, 1, 1], device);
   await assertRejects(() => inferMask(model, x), "[1, 3, H, W]");
   model.dispose();
+});
+
+Deno.test("infer: window layout is mmsegmentation's (last window flush, short sides unpadded)", () => {
+  assertEquals(strideOf(512, 1 / 3), 341);
+  assertEquals(strideOf(100, 0.9), 10);
+  assertEquals(windowStarts(45, 24, 16), [0, 16, 21]);
+  assertEquals(windowStarts(61, 24, 16), [0, 16, 32, 37]);
+  assertEquals(windowStarts(19, 19, 24), [0]);
+  assertEquals(windowStarts(48, 24, 24), [0, 24]);
+  const counts = Array.from(coverage([0, 16, 21], 24, 45)).slice(14, 26);
+  assertEquals(counts.join(""), "112222233322");
 });
