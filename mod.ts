@@ -56,6 +56,10 @@ export type { CrossEntropyOptions, NllLossOptions } from "./lib/ops/loss.ts";
 export { logSoftmax, softmax } from "./lib/ops/softmax.ts";
 export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
 
+// Inference on images of any size: sliding windows and test-time augmentation.
+export { inferLogits, inferMask, inferRows } from "./lib/infer/tta.ts";
+export type { InferOptions } from "./lib/infer/tta.ts";
+
 // Modules and models.
 export { Module } from "./lib/nn/module.ts";
 export type { HostScalar, LoadOptions, LoadReport } from "./lib/nn/module.ts";

@@ -28,6 +28,8 @@ import { SHARD_FLAGS, shardFromFlags } from "../dist/shard_cli.ts";
 import { shardOf } from "../dist/shard.ts";
 import { resolveWeights as fetchWeights } from "../io/weights.ts";
 import { demoModelHint } from "./demo_hint.ts";
+import { inferMask, type InferOptions } from "../infer/tta.ts";
+import { INFER_FLAGS, inferFromFlags } from "./infer_flags.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -52,6 +54,7 @@ export const PREDICT_FLAGS: FlagSpec[] = [
     choices: ["webgpu", "blas", "cpu"],
     help: "compute backend (default: automatic)",
   },
+  ...INFER_FLAGS,
   ...SHARD_FLAGS,
   ...DETECT_FLAGS,
 ];
@@ -113,8 +116,10 @@ interface PredictTarget {
   outDir: string;
   /** Opacity of the mask in overlays. */
   alpha: number;
-  /** Images per forward pass (same-size ones only). */
+  /** Images per forward pass (same-size ones only; 1 with `infer`). */
   batchSize: number;
+  /** `--tile`/`--tta`: each image alone, through {@linkcode inferMask}. */
+  infer: InferOptions | null;
 }
 
 /** An image read from `path`, waiting in a batch of same-size images. */
@@ -137,6 +142,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const v = p.values as Record<string, string | number | boolean | undefined>;
   const shard = shardFromFlags(v);
+  const infer = inferFromFlags(v); // --tile/--tta: one image at a time, row by row
   const all = await expandInputs(p.positionals);
   const inputs = shard ? shardOf(all, shard) : all;
   const resolved = await resolveWeights(
@@ -165,7 +171,8 @@ export async function main(args: string[]): Promise<number> {
     palette,
     outDir,
     alpha: v.alpha as number,
-    batchSize: v.batchSize as number,
+    batchSize: infer ? 1 : v.batchSize as number,
+    infer,
   });
   device.destroy();
   if (failed.length) {
@@ -204,18 +211,27 @@ async function predictAll(inputs: readonly string[], target: PredictTarget): Pro
   return failed;
 }
 
-/** Segments same-size images in one forward pass and writes each one's mask and overlay. */
-async function predictBatch(batch: QueuedImage[], target: PredictTarget): Promise<void> {
-  const { model, device, palette, outDir } = target;
+/** The label maps `[N, H, W]` of same-size images, from one forward pass. */
+async function forwardLabels(batch: QueuedImage[], target: PredictTarget): Promise<Int32Array> {
   const { width: w, height: h } = batch[0].image;
-  const t0 = performance.now();
   const data = new Float32Array(batch.length * 3 * h * w);
   batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
-  const x = tensor(data, [batch.length, 3, h, w], device); // [N, 3, H, W]
-  const pred = noGrad(() => tidy(() => argmax(model.forward(x).out, 1))); // [N, H, W]
+  const x = tensor(data, [batch.length, 3, h, w], target.device); // [N, 3, H, W]
+  const pred = noGrad(() => tidy(() => argmax(target.model.forward(x).out, 1))); // [N, H, W]
   const labels = await pred.toArray();
   x.dispose();
   pred.dispose();
+  return labels as Int32Array;
+}
+
+/** Segments same-size images in one forward pass and writes each one's mask and overlay. */
+async function predictBatch(batch: QueuedImage[], target: PredictTarget): Promise<void> {
+  const { model, palette, outDir } = target;
+  const { width: w, height: h } = batch[0].image;
+  const t0 = performance.now();
+  const labels = target.infer
+    ? (await inferMask(model, batch[0].image, target.infer)).data
+    : await forwardLabels(batch, target);
   const ms = (performance.now() - t0) / batch.length;
   for (let i = 0; i < batch.length; i++) {
     const mask = {
