@@ -171,6 +171,7 @@ const TYPES = [
   "SgdOptions",
   "Shard",
   "StateDict",
+  "StatsReducer",
   "StepScheduleOptions",
   "SyntheticOptions",
   "TensorOptions",

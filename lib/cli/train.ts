@@ -6,7 +6,8 @@
  * run (start.ts), build the data (data.ts), the model (model.ts) and the optimizer
  * (optimizer.ts), then per epoch train (epoch.ts, one step in step.ts), validate (validate.ts,
  * on ../evaluate.ts, which `eval` shares), save the checkpoint (checkpoint.ts) and the report
- * (report.ts).
+ * (report.ts). Under `mpirun` the run is data-parallel (parallel.ts): every rank runs these
+ * steps on its share of each global batch, and only rank 0 writes the run folder and prints.
  *
  * @module
  */
@@ -28,6 +29,8 @@ import { validate, validates } from "./train/validate.ts";
 import { restoreCheckpoint, saveCheckpoint } from "./train/checkpoint.ts";
 import { epochLine, epochRecord, writeReport } from "./train/report.ts";
 import type { Log, RunPosition, Trainer } from "./train/types.ts";
+import { openCommunicator } from "../dist/communicator.ts";
+import { isParallel, joinRanks, rankZeroLog } from "./train/parallel.ts";
 
 export { type ResumeSettings, TRAIN_FLAGS, type TrainSettings } from "./train/settings.ts";
 
@@ -41,23 +44,29 @@ export interface TrainResult {
 }
 
 /**
- * Trains as the flags say (a new run, or `{ resume: dir }` to continue one). Logs with `log`;
- * returns the history and per-step losses.
+ * Trains as the flags say (a new run, or `{ resume: dir }` to continue one). Logs with `log`
+ * (on rank 0 only under mpirun); returns the history and per-step losses (of the global batch).
  */
 export async function train(
   flags: TrainSettings | ResumeSettings,
   log: Log = (s) => console.log(s),
 ): Promise<TrainResult> {
-  const { settings: s, resumed } = await startRun(flags, log);
+  const comm = openCommunicator();
+  log = rankZeroLog(comm, log);
+  const { settings: s, resumed } = await startRun(flags, log, comm.size);
   const device = await openDevice(s.backend, log);
-  const data = await buildData(s, log);
+  const data = await buildData(s, log, comm.size);
   const model = await buildModel(s, { data, device, pretrained: !resumed, log });
   const opt = buildOptimizer(model, s, { device, itersPerEpoch: data.itersPerEpoch, log });
-  const t: Trainer = { settings: s, device, data, model, opt, runDir: await runFolder(s), log };
+  const runDir = await runFolder(s, comm.rank === 0);
+  const t: Trainer = { settings: s, device, data, model, opt, runDir, log, comm };
+  const commSeconds = joinRanks(t);
   const pos = resumed ? await restoreCheckpoint(t, resumed) : await newRun(t);
   log(`Run folder: ${t.runDir}`);
   const losses: number[] = [];
+  const t0 = performance.now();
   while (pos.epoch < s.epochs && !budgetSpent(s, pos)) losses.push(...await runEpoch(t, pos));
+  if (isParallel(comm)) log(allreduceLine(commSeconds(), (performance.now() - t0) / 1000));
   log(
     `Best mIoU ${(pos.best.meanIoU * 100).toFixed(2)}% at epoch ${pos.best.epoch}; ` +
       `files in ${t.runDir}`,
@@ -66,6 +75,12 @@ export async function train(
   opt.sgd.dispose();
   device.destroy();
   return { runDir: t.runDir, history: pos.history, losses, best: pos.best };
+}
+
+/** How long rank 0 spent summing gradients, of the whole training time. */
+function allreduceLine(allreduce: number, total: number): string {
+  return `Gradient allreduce: ${allreduce.toFixed(1)} s of ${total.toFixed(1)} s ` +
+    `(${(100 * allreduce / Math.max(total, 1e-9)).toFixed(1)}%, validation included)`;
 }
 
 /**

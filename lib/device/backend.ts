@@ -449,6 +449,12 @@ export interface Backend extends Kernels {
   adopt?(data: HostArray): Storage;
   /** Copy a storage back to the host (waits for pending work). */
   read(s: Storage): Promise<HostArray>;
+  /**
+   * Copy a storage back to the host at once, where the backend keeps storages in host memory
+   * (cpu, blas); absent where a read must wait for a device (WebGPU). What an op that needs a
+   * value in the middle of a pass (synchronised batch norm across processes) uses.
+   */
+  readSync?(s: Storage): HostArray;
   /** Return a storage to the backend's pool. */
   free(s: Storage): void;
   /** Submit recorded work and wait for it to finish. */

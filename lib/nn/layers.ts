@@ -6,7 +6,7 @@
  */
 import { conv2d, convTranspose2d } from "../ops/conv.ts";
 import { dropout, dropout2d, relu } from "../ops/elementwise.ts";
-import { batchNorm2d } from "../ops/norm.ts";
+import { batchNorm2d, type StatsReducer } from "../ops/norm.ts";
 import { maxPool2d } from "../ops/pool.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import { isGradEnabled } from "../autograd.ts";
@@ -107,6 +107,11 @@ export class BatchNorm2d extends Layer {
   readonly numBatchesTracked: HostScalar;
   readonly momentum: number;
   readonly eps: number;
+  /**
+   * When set, training uses the statistics of the global batch of a data-parallel job, summed
+   * across its processes (`SyncBatchNorm`); null: this process's batch (default).
+   */
+  sync: StatsReducer | null = null;
 
   /** Weight 1, bias 0, running mean 0 and variance 1. */
   constructor(device: Device, channels: number, momentum = 0.1, eps = 1e-5) {
@@ -139,6 +144,7 @@ export class BatchNorm2d extends Layer {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
+      sync: this.sync,
     });
   }
 }

@@ -32,13 +32,16 @@ function trainState(t: Trainer, pos: RunPosition): TrainState {
 
 /**
  * Saves the run after epoch `pos.epoch` (the last record of `pos.history`): `best.safetensors`
- * when its mIoU beats `pos.best` (which it updates), then the resumable state and the history.
+ * when its mIoU beats `pos.best` (which it updates on every rank), then the resumable state and
+ * the history. Only rank 0 writes.
  */
 export async function saveCheckpoint(t: Trainer, pos: RunPosition): Promise<void> {
   const record = pos.history.at(-1)!;
+  const improved = Number.isFinite(record.meanIoU) && record.meanIoU > pos.best.meanIoU;
+  if (improved) pos.best = { meanIoU: record.meanIoU, epoch: pos.epoch };
+  if (t.comm.rank !== 0) return;
   const weights = await t.model.stateDict();
-  if (Number.isFinite(record.meanIoU) && record.meanIoU > pos.best.meanIoU) {
-    pos.best = { meanIoU: record.meanIoU, epoch: pos.epoch };
+  if (improved) {
     await saveWeights(`${t.runDir}/best.safetensors`, weights, {
       epoch: String(pos.epoch),
       meanIoU: String(record.meanIoU),

@@ -9,8 +9,11 @@ import { bundledData, openDataset } from "../common.ts";
 import type { TrainSettings } from "./settings.ts";
 import type { Log, TrainData } from "./types.ts";
 
-/** Opens both splits of `--data` (or the bundled dataset) and says what they hold. */
-export async function buildData(s: TrainSettings, log: Log): Promise<TrainData> {
+/**
+ * Opens both splits of `--data` (or the bundled dataset) and says what they hold. An epoch has
+ * one step per full global batch of `ranks * batchSize` images.
+ */
+export async function buildData(s: TrainSettings, log: Log, ranks = 1): Promise<TrainData> {
   const root = s.data ?? await bundledData();
   const transform = { crop: s.crop, baseSize: s.baseSize };
   const trainSet = await openDataset(s.dataset, root, s.trainSplit, transform);
@@ -30,6 +33,6 @@ export async function buildData(s: TrainSettings, log: Log): Promise<TrainData> 
     numClasses,
     names,
     palette: paletteOf(trainSet.colors),
-    itersPerEpoch: Math.floor(trainSet.length / s.batchSize) || 1,
+    itersPerEpoch: Math.floor(trainSet.length / (s.batchSize * ranks)) || 1,
   };
 }

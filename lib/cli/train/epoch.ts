@@ -12,6 +12,7 @@ import { Progress } from "../progress.ts";
 import type { TrainSettings } from "./settings.ts";
 import { trainStep } from "./step.ts";
 import type { Log, RunPosition, Trainer } from "./types.ts";
+import { sumAcrossRanks } from "./parallel.ts";
 
 /** Options of {@linkcode trainEpoch}. */
 export interface EpochOptions {
@@ -40,7 +41,12 @@ export async function trainEpoch(
   const { settings: s, data } = t;
   const epoch = pos.epoch + 1, startBatch = options.startBatch ?? 0;
   t.model.train();
-  const bar = new Progress({ total: data.itersPerEpoch, label: `epoch ${epoch}/${s.epochs}` });
+  const { rank, size } = t.comm;
+  const bar = new Progress({
+    total: data.itersPerEpoch,
+    label: `epoch ${epoch}/${s.epochs}`,
+    ...(rank === 0 ? {} : { write: () => {} }),
+  });
   const losses: number[] = [], pending: Tensor[] = [];
   let i = startBatch;
   for await (
@@ -54,6 +60,8 @@ export async function trainEpoch(
       device: t.device,
       workers: s.workers,
       startBatch,
+      rank,
+      ranks: size,
     })
   ) {
     pending.push(await trainStep(t, batch, pos.step));
@@ -65,7 +73,7 @@ export async function trainEpoch(
     if (pending.length >= READ_EVERY || i === data.itersPerEpoch) {
       const n = pending.length;
       losses.push(...await readLosses(pending, t, pos.step));
-      bar.update(i, { loss: losses.at(-1)!, lr: t.opt.sgd.lr }, s.batchSize * n);
+      bar.update(i, { loss: losses.at(-1)!, lr: t.opt.sgd.lr }, s.batchSize * size * n);
     }
     if (budgetSpent(s, pos)) break;
   }
@@ -74,19 +82,24 @@ export async function trainEpoch(
   return losses;
 }
 
-/** Reads and frees the pending losses, in order; a non-finite one stops the run. */
+/**
+ * Reads and frees the pending losses, in order (summed across ranks: each holds its share of
+ * the global batch's); a non-finite one stops the run.
+ */
 async function readLosses(pending: Tensor[], t: Trainer, step: number): Promise<number[]> {
-  const out: number[] = [];
+  const own: number[] = [];
   for (const l of pending.splice(0)) {
-    const v = await l.item();
+    own.push(await l.item());
     l.dispose();
+  }
+  const out = sumAcrossRanks(t.comm, own);
+  for (const v of out) {
     if (!Number.isFinite(v)) {
       throw new Error(
         `The loss became ${v} at step ${step}: lower --lr (now ${t.settings.lr}) or ` +
           `check the data; ${t.runDir} keeps the last good files`,
       );
     }
-    out.push(v);
   }
   return out;
 }

@@ -12,6 +12,7 @@ import type { Schedule } from "../../optim/schedules.ts";
 import type { SegDataset } from "../common.ts";
 import type { EpochRecord } from "../report.ts";
 import type { TrainSettings } from "./settings.ts";
+import type { Communicator } from "../../dist/communicator.ts";
 
 /** Where progress lines go (console.log by default; tests collect or drop them). */
 export type Log = (line: string) => void;
@@ -53,7 +54,10 @@ export interface Trainer {
   opt: Optimization;
   /** The run folder. */
   runDir: string;
+  /** Progress lines (a no-op on ranks other than 0). */
   log: Log;
+  /** The ranks of the job: one (a single process) without mpirun. */
+  comm: Communicator;
   /**
    * Runs after `backward()` and before the optimizer step of every step, with the gradients in
    * `opt.sgd.params[i].grad` (e.g. a gradient allreduce across ranks). None by default.
