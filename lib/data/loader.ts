@@ -8,7 +8,7 @@
 import { type Tensor, tensor } from "../tensor.ts";
 import type { Device } from "../tensor.ts";
 import { IGNORE } from "./image.ts";
-import { deriveSeed, Rng } from "../random.ts";
+import { deriveSeed, Rng, sampleSeed } from "../random.ts";
 import { type LoadedSample, loadSample, type SampleRef, type SampleSpec } from "./sample.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
@@ -50,6 +50,8 @@ export interface HostBatch {
   shape: [number, number, number];
   /** The samples' names. */
   ids: string[];
+  /** The samples' indices in the dataset (what their random draws are seeded by). */
+  indices: number[];
 }
 
 /** A batch on a device. */
@@ -60,6 +62,8 @@ export interface Batch {
   masks: Tensor;
   /** The samples' names. */
   ids: string[];
+  /** The samples' indices in the dataset (what their random draws are seeded by). */
+  indices: number[];
 }
 
 /** What the loader needs from a dataset. */
@@ -83,8 +87,14 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
   return shuffle ? new Rng(deriveSeed(seed, epoch, 0x5eed)).shuffle(order) : order;
 }
 
-/** Pads samples to the largest height and width and stacks them. */
-export function collate(samples: readonly LoadedSample[]): HostBatch {
+/**
+ * Pads samples to the largest height and width and stacks them; `indices` are their indices in
+ * the dataset (default 0, 1, ...).
+ */
+export function collate(
+  samples: readonly LoadedSample[],
+  indices: number[] = samples.map((_, i) => i),
+): HostBatch {
   const n = samples.length;
   const h = Math.max(...samples.map((s) => s.height)), w = Math.max(...samples.map((s) => s.width));
   const images = new Float32Array(n * 3 * h * w), masks = new Int32Array(n * h * w).fill(IGNORE);
@@ -98,7 +108,7 @@ export function collate(samples: readonly LoadedSample[]): HostBatch {
       for (let x = 0; x < s.width; x++) masks[o + x] = m[x];
     }
   });
-  return { images, masks, shape: [n, h, w], ids: samples.map((s) => s.id) };
+  return { images, masks, shape: [n, h, w], ids: samples.map((s) => s.id), indices };
 }
 
 function positiveInt(name: string, v: number, min: number): number {
@@ -109,8 +119,9 @@ function positiveInt(name: string, v: number, min: number): number {
 }
 
 /**
- * Batches of an epoch in host memory. Sample `k` of epoch `e` is augmented with the seed
- * `deriveSeed(seed, e, k)`, so results are identical with any number of workers.
+ * Batches of an epoch in host memory. Sample `k` of the dataset is augmented in epoch `e` with
+ * the seed `sampleSeed(seed, e, k, "augment")`, so results are identical with any number of
+ * workers, from any `startBatch`, and whatever batch the sample lands in.
  */
 export async function* hostBatches(
   source: LoaderSource,
@@ -132,7 +143,7 @@ export async function* hostBatches(
         ref: source.samples[order[next]],
         spec: source.spec,
         train,
-        seed: deriveSeed(seed, epoch, next),
+        seed: sampleSeed(seed, epoch, order[next], "augment"),
       };
       const p = pool ? pool.run(job) : loadSample(job);
       p.catch(() => {}); // awaited in order below; avoids unhandled rejections meanwhile
@@ -144,7 +155,7 @@ export async function* hostBatches(
       submit(start + (prefetch + 1) * batchSize);
       const count = Math.min(batchSize, total - start);
       const samples = await Promise.all(pending.splice(0, count));
-      yield collate(samples);
+      yield collate(samples, order.slice(start, start + count));
     }
   } finally {
     pool?.close();
@@ -162,6 +173,7 @@ export async function* batches(
       images: tensor(b.images, [n, 3, h, w], options.device),
       masks: tensor(b.masks, [n, h, w], options.device),
       ids: b.ids,
+      indices: b.indices,
     };
   }
 }

@@ -48,7 +48,12 @@ export async function startRun(
   };
   for (const k of RESUME_OVERRIDES) copyDefined(settings, flags, k);
   const resumed = await loadLastState(dir);
-  log(`Resuming ${dir} after epoch ${resumed.state.epoch} (step ${resumed.state.step})`);
+  const { epoch, step, batch = 0 } = resumed.state;
+  log(
+    batch > 0
+      ? `Resuming ${dir} in epoch ${epoch + 1} at batch ${batch + 1} (step ${step})`
+      : `Resuming ${dir} after epoch ${epoch} (step ${step})`,
+  );
   return { settings, resumed };
 }
 
@@ -79,5 +84,12 @@ export async function newRun(t: Trainer): Promise<RunPosition> {
     device: { kind: device.kind, description: device.description },
   });
   await Deno.writeTextFile(`${t.runDir}/history.jsonl`, "");
-  return { epoch: 0, step: 0, best: { meanIoU: -1, epoch: 0 }, history: [] };
+  return {
+    epoch: 0,
+    step: 0,
+    batch: 0,
+    epochLosses: [],
+    best: { meanIoU: -1, epoch: 0 },
+    history: [],
+  };
 }
