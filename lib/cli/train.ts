@@ -20,6 +20,7 @@ import {
   type TrainSettings,
 } from "./train/settings.ts";
 import { newRun, runFolder, startRun } from "./train/start.ts";
+import { checkGivenFlags } from "./train/flag_checks.ts";
 import { buildData } from "./train/data.ts";
 import { buildModel } from "./train/model.ts";
 import { buildOptimizer } from "./train/optimizer.ts";
@@ -119,6 +120,7 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.positionals.length) {
     throw new UsageError(`train takes no positional arguments but got "${parsed.positionals[0]}"`);
   }
+  checkGivenFlags(parsed);
   await train(settingsFromFlags(parsed));
   return 0;
 }
