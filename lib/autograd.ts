@@ -54,8 +54,8 @@ export interface OpStates {
   binary: { op: BinaryOp; scalarB: boolean };
   /** Scaling by `alpha`. */
   affine: { alpha: number };
-  /** Dropout with its seed. */
-  dropout: { p: number; seed: number; group: number };
+  /** Dropout with its seed (or per-sample seeds). */
+  dropout: { p: number; seed: number; group: number; seeds?: readonly number[] };
   /** Batch norm with the statistics it used. */
   batchNorm2d: {
     p: Planes;
@@ -323,8 +323,8 @@ export const rules: { [P in OpName]: Rule<P> } = {
     return [b.affine({ x: dy, alpha: node.state.alpha, beta: 0 })];
   },
   dropout(node, dy, b) {
-    const { p, seed, group } = node.state;
-    return [b.dropout({ x: dy, p, seed, group })];
+    const { p, seed, group, seeds } = node.state;
+    return [b.dropout({ x: dy, p, seed, group, seeds })];
   },
   batchNorm2d(node, dy, b) {
     const [x, gamma, beta] = node.inputs;

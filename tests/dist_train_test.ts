@@ -3,7 +3,7 @@
  * one process with `--batch-size 4` (per-epoch train losses within 1e-3 relative, final weights
  * and BatchNorm statistics within 1e-3 absolute) for a model without BatchNorm (FCN-8s/VGG16),
  * one with (FCN-8s/VGG11-BN, synchronised statistics) and with `--amp`; only rank 0 writes; a
- * run resumes under mpirun as it would have continued; a rank that fails mid-training ends the
+ * run stopped inside an epoch resumes under mpirun as it would have continued; a rank that fails mid-training ends the
  * job non-zero within a minute. Without mpirun: synchronised batch norm against one process
  * holding the whole batch, and the loader's split of each global batch across ranks.
  *
@@ -122,13 +122,13 @@ Deno.test({
   ignore: !mpirunFound,
   async fn() {
     const dir = await twoRanksMatchOne([]);
-    // Stopped after epoch 1 and resumed with 2 ranks: the same run as the uninterrupted one.
+    // Stopped inside epoch 2 and resumed with 2 ranks: the same run as the uninterrupted one.
     const flags = [...tinyFlags(dir), "--batch-size", "2", "--out", "split"];
-    const first = await mpirun(trainScript, [...flags, "--max-steps", "2"], { cwd: dir });
+    const first = await mpirun(trainScript, [...flags, "--max-steps", "3"], { cwd: dir });
     assertEquals(first.code, 0, first.err);
     const rest = await mpirun(trainScript, ["--resume", "split"], { cwd: dir });
     assertEquals(rest.code, 0, rest.err);
-    assert(rest.out.includes("Resuming split after epoch 1 (step 2)"), rest.out);
+    assert(rest.out.includes("Resuming split in epoch 2 at batch 2 (step 3)"), rest.out);
     await assertSameRun(`${dir}/one`, `${dir}/split`);
     // A 2-rank run resumes with 2 ranks only (its steps are global batches of 2 x 2).
     await assertRejects(() => trainHere(["--resume", `${dir}/two`]), "mpirun -np 2");

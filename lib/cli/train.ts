@@ -21,6 +21,7 @@ import {
   type TrainSettings,
 } from "./train/settings.ts";
 import { newRun, runFolder, startRun } from "./train/start.ts";
+import { checkGivenFlags } from "./train/flag_checks.ts";
 import { buildData } from "./train/data.ts";
 import { buildModel } from "./train/model.ts";
 import { buildOptimizer } from "./train/optimizer.ts";
@@ -40,6 +41,8 @@ export interface TrainResult {
   history: EpochRecord[];
   /** The loss of every step run by this call, in order. */
   losses: number[];
+  /** The steps at which this call saved the resumable state, in order. */
+  checkpoints: number[];
   best: { meanIoU: number; epoch: number };
 }
 
@@ -58,8 +61,18 @@ export async function train(
   const data = await buildData(s, log, comm.size);
   const model = await buildModel(s, { data, device, pretrained: !resumed, log });
   const opt = buildOptimizer(model, s, { device, itersPerEpoch: data.itersPerEpoch, log });
-  const runDir = await runFolder(s, comm.rank === 0);
-  const t: Trainer = { settings: s, device, data, model, opt, runDir, log, comm };
+  const checkpoints: number[] = [];
+  const t: Trainer = {
+    settings: s,
+    device,
+    data,
+    model,
+    opt,
+    runDir: await runFolder(s, comm.rank === 0),
+    log,
+    comm,
+    onCheckpoint: (p) => checkpoints.push(p.step),
+  };
   const commSeconds = joinRanks(t);
   const pos = resumed ? await restoreCheckpoint(t, resumed) : await newRun(t);
   log(`Run folder: ${t.runDir}`);
@@ -74,7 +87,7 @@ export async function train(
   model.dispose();
   opt.sgd.dispose();
   device.destroy();
-  return { runDir: t.runDir, history: pos.history, losses, best: pos.best };
+  return { runDir: t.runDir, history: pos.history, losses, checkpoints, best: pos.best };
 }
 
 /** How long rank 0 spent summing gradients, of the whole training time. */
@@ -84,18 +97,29 @@ function allreduceLine(allreduce: number, total: number): string {
 }
 
 /**
- * One epoch of a run: trains it, validates when due, logs its line, saves the checkpoint and
- * (after a validation) the report. Returns the epoch's losses.
+ * One epoch of a run (or its rest, from the batch a stopped run reached): trains it; when
+ * `--max-steps` stops it inside, saves the checkpoint there; else validates when due, logs its
+ * line, saves the checkpoint and (after a validation) the report. Returns the losses of the
+ * steps it took.
  */
 async function runEpoch(t: Trainer, pos: RunPosition): Promise<number[]> {
   const t0 = performance.now();
   const losses = await trainEpoch(t, pos);
+  if (pos.batch < t.data.itersPerEpoch) {
+    await saveCheckpoint(t, pos);
+    t.log(
+      `Stopped at step ${pos.step} (--max-steps), batch ${pos.batch} of epoch ${pos.epoch + 1}`,
+    );
+    return losses;
+  }
   pos.epoch++;
-  const record = epochRecord(t, pos, losses);
+  const record = epochRecord(t, pos, pos.epochLosses);
+  pos.batch = 0;
+  pos.epochLosses = [];
   const validation = validates(t.settings, pos.epoch) ? await validate(t, record) : null;
   record.seconds = (performance.now() - t0) / 1000;
   t.log(epochLine(record));
-  pos.history.push(record);
+  pos.history = [...pos.history.filter((h) => h.epoch !== record.epoch), record];
   await saveCheckpoint(t, pos);
   if (validation) await writeReport(t, pos.history, validation);
   return losses;
@@ -111,6 +135,7 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.positionals.length) {
     throw new UsageError(`train takes no positional arguments but got "${parsed.positionals[0]}"`);
   }
+  checkGivenFlags(parsed);
   await train(settingsFromFlags(parsed));
   return 0;
 }

@@ -8,7 +8,7 @@
 import { type Tensor, tensor } from "../tensor.ts";
 import type { Device } from "../tensor.ts";
 import { IGNORE } from "./image.ts";
-import { deriveSeed, Rng } from "../random.ts";
+import { deriveSeed, Rng, sampleSeed } from "../random.ts";
 import { type LoadedSample, loadSample, type SampleRef, type SampleSpec } from "./sample.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
@@ -59,6 +59,8 @@ export interface HostBatch {
   shape: [number, number, number];
   /** The samples' names. */
   ids: string[];
+  /** The samples' indices in the dataset (what their random draws are seeded by). */
+  indices: number[];
 }
 
 /** A batch on a device. */
@@ -71,6 +73,8 @@ export interface Batch {
   ids: string[];
   /** The masks in host memory, `[N, H, W]` (the values of `masks`). */
   hostMasks: Int32Array;
+  /** The samples' indices in the dataset (what their random draws are seeded by). */
+  indices: number[];
 }
 
 /** What the loader needs from a dataset. */
@@ -94,8 +98,14 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
   return shuffle ? new Rng(deriveSeed(seed, epoch, 0x5eed)).shuffle(order) : order;
 }
 
-/** Pads samples to the largest height and width and stacks them. */
-export function collate(samples: readonly LoadedSample[]): HostBatch {
+/**
+ * Pads samples to the largest height and width and stacks them; `indices` are their indices in
+ * the dataset (default 0, 1, ...).
+ */
+export function collate(
+  samples: readonly LoadedSample[],
+  indices: number[] = samples.map((_, i) => i),
+): HostBatch {
   const n = samples.length;
   const h = Math.max(...samples.map((s) => s.height)), w = Math.max(...samples.map((s) => s.width));
   const images = new Float32Array(n * 3 * h * w), masks = new Int32Array(n * h * w).fill(IGNORE);
@@ -109,7 +119,7 @@ export function collate(samples: readonly LoadedSample[]): HostBatch {
       for (let x = 0; x < s.width; x++) masks[o + x] = m[x];
     }
   });
-  return { images, masks, shape: [n, h, w], ids: samples.map((s) => s.id) };
+  return { images, masks, shape: [n, h, w], ids: samples.map((s) => s.id), indices };
 }
 
 function positiveInt(name: string, v: number, min: number): number {
@@ -144,9 +154,10 @@ function rankSlices(
 }
 
 /**
- * Batches of an epoch in host memory. Sample `k` of epoch `e` is augmented with the seed
- * `deriveSeed(seed, e, k)`, so results are identical with any number of workers (and, with
- * `rank`/`ranks`, of processes).
+ * Batches of an epoch in host memory. Sample `k` of the dataset is augmented in epoch `e` with
+ * the seed `sampleSeed(seed, e, k, "augment")`, so results are identical with any number of
+ * workers, from any `startBatch`, whatever batch the sample lands in, and (with `rank`/`ranks`)
+ * whatever rank takes it.
  */
 export async function* hostBatches(
   source: LoaderSource,
@@ -171,7 +182,7 @@ export async function* hostBatches(
           ref: source.samples[order[from + j]],
           spec: source.spec,
           train,
-          seed: deriveSeed(seed, epoch, from + j),
+          seed: sampleSeed(seed, epoch, order[from + j], "augment"),
         };
         const p = pool ? pool.run(job) : loadSample(job);
         p.catch(() => {}); // awaited in order below; avoids unhandled rejections meanwhile
@@ -182,7 +193,8 @@ export async function* hostBatches(
   try {
     for (let g = next; g < share.count; g++) {
       submit(g + prefetch + 1);
-      yield collate(await Promise.all(pending.shift()!));
+      const [from, to] = share.slice(g);
+      yield collate(await Promise.all(pending.shift()!), order.slice(from, to));
     }
   } finally {
     pool?.close();
@@ -201,6 +213,7 @@ export async function* batches(
       masks: tensor(b.masks, [n, h, w], options.device),
       ids: b.ids,
       hostMasks: b.masks,
+      indices: b.indices,
     };
   }
 }

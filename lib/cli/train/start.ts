@@ -59,7 +59,12 @@ export async function startRun(
   };
   for (const k of RESUME_OVERRIDES) copyDefined(settings, flags, k);
   const resumed = await loadLastState(dir);
-  log(`Resuming ${dir} after epoch ${resumed.state.epoch} (step ${resumed.state.step})`);
+  const { epoch, step, batch = 0 } = resumed.state;
+  log(
+    batch > 0
+      ? `Resuming ${dir} in epoch ${epoch + 1} at batch ${batch + 1} (step ${step})`
+      : `Resuming ${dir} after epoch ${epoch} (step ${step})`,
+  );
   return { settings, resumed };
 }
 
@@ -86,7 +91,14 @@ export async function runFolder(s: TrainSettings, create = true): Promise<string
  */
 export async function newRun(t: Trainer): Promise<RunPosition> {
   const { settings: s, data, device, comm } = t;
-  const start = { epoch: 0, step: 0, best: { meanIoU: -1, epoch: 0 }, history: [] };
+  const start: RunPosition = {
+    epoch: 0,
+    step: 0,
+    batch: 0,
+    epochLosses: [],
+    best: { meanIoU: -1, epoch: 0 },
+    history: [],
+  };
   if (comm.rank !== 0) return start;
   await saveJson(`${t.runDir}/config.json`, {
     model: t.model.config,

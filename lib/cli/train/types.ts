@@ -63,6 +63,8 @@ export interface Trainer {
    * `opt.sgd.params[i].grad` (e.g. a gradient allreduce across ranks). None by default.
    */
   afterBackward?: () => Promise<void>;
+  /** Called after each resumable state is saved, with the position it saved. None by default. */
+  onCheckpoint?: (pos: Readonly<RunPosition>) => void;
 }
 
 /** Where a run stands: what a checkpoint saves and a resume restores. */
@@ -71,6 +73,10 @@ export interface RunPosition {
   epoch: number;
   /** Optimizer steps taken (the global step the schedule reads). */
   step: number;
+  /** Batches of epoch `epoch + 1` taken (0 at an epoch's boundary). */
+  batch: number;
+  /** The losses of those batches, in order (the epoch's record averages all of its losses). */
+  epochLosses: number[];
   /** Best validation mIoU so far and its epoch (-1 and 0 before any validation). */
   best: { meanIoU: number; epoch: number };
   /** One record per completed epoch (`history.jsonl`). */
