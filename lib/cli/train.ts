@@ -90,10 +90,14 @@ export async function train(
   return { runDir: t.runDir, history: pos.history, losses, checkpoints, best: pos.best };
 }
 
-/** How long rank 0 spent summing gradients, of the whole training time. */
+/**
+ * How long rank 0 spent in the gradient allreduce (waiting for the other ranks included), of
+ * the training loop's time (validations and checkpoints included).
+ */
 function allreduceLine(allreduce: number, total: number): string {
-  return `Gradient allreduce: ${allreduce.toFixed(1)} s of ${total.toFixed(1)} s ` +
-    `(${(100 * allreduce / Math.max(total, 1e-9)).toFixed(1)}%, validation included)`;
+  return `Gradient allreduce: ${allreduce.toFixed(1)} s of ${total.toFixed(1)} s in the ` +
+    `training loop (${(100 * allreduce / Math.max(total, 1e-9)).toFixed(1)}%, waiting for the ` +
+    `other ranks included)`;
 }
 
 /**

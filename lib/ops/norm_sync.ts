@@ -13,7 +13,24 @@
  */
 import type { Backend, Planes, Storage } from "../device/backend.ts";
 
-/** Sums per-channel statistics across the processes of a job (a communicator does). */
+/**
+ * Sums per-channel statistics across the processes of a job (a communicator does).
+ *
+ * @example Two processes holding the same slice: the statistics of the slice twice over
+ * ```ts
+ * import { batchNorm2d, requestDevice, type StatsReducer, tensor } from "@x/fcn";
+ * import { assertAlmostEquals } from "../../tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * const twoAlike: StatsReducer = { allreduceSum: (a) => a.forEach((v, i) => a[i] = 2 * v) };
+ * const x = tensor([1, 3], [2, 1, 1, 1], device); // this process's slice [N, C, H, W]
+ * const mean = tensor([0], [1], device), variance = tensor([1], [1], device);
+ * const one = tensor([1], [1], device), zero = tensor([0], [1], device);
+ * batchNorm2d(x, mean, variance, one, zero, { training: true, sync: twoAlike });
+ * // global batch [1, 3, 1, 3]: mean 2, unbiased variance 4/3; momentum 0.1
+ * assertAlmostEquals((await variance.toArray())[0], 0.9 + 0.1 * 4 / 3, 1e-6);
+ * ```
+ */
 export interface StatsReducer {
   /** Replaces `a` with the element-wise sum of every process's `a` (collective). */
   allreduceSum(a: Float64Array): void;
