@@ -48,7 +48,7 @@ export type { MaxPool2dOptions } from "./lib/ops/pool.ts";
 export { add, div, dropout, dropout2d, mul, relu, scale, sub } from "./lib/ops/elementwise.ts";
 export type { DropoutOptions } from "./lib/ops/elementwise.ts";
 export { batchNorm2d } from "./lib/ops/norm.ts";
-export type { BatchNormOptions } from "./lib/ops/norm.ts";
+export type { BatchNormOptions, StatsReducer } from "./lib/ops/norm.ts";
 export { crop, interpolate, pad } from "./lib/ops/resize.ts";
 export type { InterpolateOptions } from "./lib/ops/resize.ts";
 export { crossEntropy, nllLoss } from "./lib/ops/loss.ts";

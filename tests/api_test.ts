@@ -175,6 +175,7 @@ const TYPES = [
   "SgdOptions",
   "Shard",
   "StateDict",
+  "StatsReducer",
   "StepScheduleOptions",
   "SyntheticOptions",
   "TensorOptions",

@@ -158,14 +158,22 @@ async function evalData(
   });
   const data = shard ? shardDataset(all, shard) : all;
   const k = resolved.config.numClasses;
-  const names = resolved.classes?.names ?? data.classes;
-  if (names.length !== k) {
+  // A run trained with --num-classes K on a dataset of another class count is scored on it too.
+  const trainedWithK = settings.numClasses === k;
+  if (all.classes.length !== k && !trainedWithK) {
     throw new UsageError(
-      `The model has ${k} classes but the dataset ${root} has ${data.classes.length}; pass matching --data`,
+      `The model has ${k} classes but the dataset ${root} [${v.split}] has ` +
+        `${all.classes.length} (${all.classes.slice(0, 4).join(", ")}` +
+        `${all.classes.length > 4 ? ", ..." : ""}): pass --data with the model's ${k} classes ` +
+        `(its classes.json listing them), or --weights trained on this dataset`,
     );
   }
-  return { root, all, data, names };
+  const names = resolved.classes?.names.length === k ? resolved.classes.names : all.classes;
+  return { root, all, data, names: names.length === k ? names : classNames(k) };
 }
+
+/** `class 0`, `class 1`, ... */
+const classNames = (k: number) => Array.from({ length: k }, (_, i) => `class ${i}`);
 
 /** {@linkcode evaluate} with a progress bar; also returns the seconds it took. */
 async function evaluateWithProgress(

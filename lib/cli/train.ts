@@ -6,7 +6,8 @@
  * run (start.ts), build the data (data.ts), the model (model.ts) and the optimizer
  * (optimizer.ts), then per epoch train (epoch.ts, one step in step.ts), validate (validate.ts,
  * on ../evaluate.ts, which `eval` shares), save the checkpoint (checkpoint.ts) and the report
- * (report.ts).
+ * (report.ts). Under `mpirun` the run is data-parallel (parallel.ts): every rank runs these
+ * steps on its share of each global batch, and only rank 0 writes the run folder and prints.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import {
   type TrainSettings,
 } from "./train/settings.ts";
 import { newRun, runFolder, startRun } from "./train/start.ts";
+import { checkGivenFlags } from "./train/flag_checks.ts";
 import { buildData } from "./train/data.ts";
 import { buildModel } from "./train/model.ts";
 import { buildOptimizer } from "./train/optimizer.ts";
@@ -28,6 +30,8 @@ import { validate, validates } from "./train/validate.ts";
 import { restoreCheckpoint, saveCheckpoint } from "./train/checkpoint.ts";
 import { epochLine, epochRecord, writeReport } from "./train/report.ts";
 import type { Log, RunPosition, Trainer } from "./train/types.ts";
+import { openCommunicator } from "../dist/communicator.ts";
+import { isParallel, joinRanks, rankZeroLog } from "./train/parallel.ts";
 
 export { type ResumeSettings, TRAIN_FLAGS, type TrainSettings } from "./train/settings.ts";
 
@@ -37,27 +41,45 @@ export interface TrainResult {
   history: EpochRecord[];
   /** The loss of every step run by this call, in order. */
   losses: number[];
+  /** The steps at which this call saved the resumable state, in order. */
+  checkpoints: number[];
   best: { meanIoU: number; epoch: number };
 }
 
 /**
- * Trains as the flags say (a new run, or `{ resume: dir }` to continue one). Logs with `log`;
- * returns the history and per-step losses.
+ * Trains as the flags say (a new run, or `{ resume: dir }` to continue one). Logs with `log`
+ * (on rank 0 only under mpirun); returns the history and per-step losses (of the global batch).
  */
 export async function train(
   flags: TrainSettings | ResumeSettings,
   log: Log = (s) => console.log(s),
 ): Promise<TrainResult> {
-  const { settings: s, resumed } = await startRun(flags, log);
+  const comm = openCommunicator();
+  log = rankZeroLog(comm, log);
+  const { settings: s, resumed } = await startRun(flags, log, comm.size);
   const device = await openDevice(s.backend, log);
-  const data = await buildData(s, log);
+  const data = await buildData(s, log, comm.size);
   const model = await buildModel(s, { data, device, pretrained: !resumed, log });
   const opt = buildOptimizer(model, s, { device, itersPerEpoch: data.itersPerEpoch, log });
-  const t: Trainer = { settings: s, device, data, model, opt, runDir: await runFolder(s), log };
+  const checkpoints: number[] = [];
+  const t: Trainer = {
+    settings: s,
+    device,
+    data,
+    model,
+    opt,
+    runDir: await runFolder(s, comm.rank === 0),
+    log,
+    comm,
+    onCheckpoint: (p) => checkpoints.push(p.step),
+  };
+  const commSeconds = joinRanks(t);
   const pos = resumed ? await restoreCheckpoint(t, resumed) : await newRun(t);
   log(`Run folder: ${t.runDir}`);
   const losses: number[] = [];
+  const t0 = performance.now();
   while (pos.epoch < s.epochs && !budgetSpent(s, pos)) losses.push(...await runEpoch(t, pos));
+  if (isParallel(comm)) log(allreduceLine(commSeconds(), (performance.now() - t0) / 1000));
   log(
     `Best mIoU ${(pos.best.meanIoU * 100).toFixed(2)}% at epoch ${pos.best.epoch}; ` +
       `files in ${t.runDir}`,
@@ -65,22 +87,43 @@ export async function train(
   model.dispose();
   opt.sgd.dispose();
   device.destroy();
-  return { runDir: t.runDir, history: pos.history, losses, best: pos.best };
+  return { runDir: t.runDir, history: pos.history, losses, checkpoints, best: pos.best };
 }
 
 /**
- * One epoch of a run: trains it, validates when due, logs its line, saves the checkpoint and
- * (after a validation) the report. Returns the epoch's losses.
+ * How long rank 0 spent in the gradient allreduce (waiting for the other ranks included), of
+ * the training loop's time (validations and checkpoints included).
+ */
+function allreduceLine(allreduce: number, total: number): string {
+  return `Gradient allreduce: ${allreduce.toFixed(1)} s of ${total.toFixed(1)} s in the ` +
+    `training loop (${(100 * allreduce / Math.max(total, 1e-9)).toFixed(1)}%, waiting for the ` +
+    `other ranks included)`;
+}
+
+/**
+ * One epoch of a run (or its rest, from the batch a stopped run reached): trains it; when
+ * `--max-steps` stops it inside, saves the checkpoint there; else validates when due, logs its
+ * line, saves the checkpoint and (after a validation) the report. Returns the losses of the
+ * steps it took.
  */
 async function runEpoch(t: Trainer, pos: RunPosition): Promise<number[]> {
   const t0 = performance.now();
   const losses = await trainEpoch(t, pos);
+  if (pos.batch < t.data.itersPerEpoch) {
+    await saveCheckpoint(t, pos);
+    t.log(
+      `Stopped at step ${pos.step} (--max-steps), batch ${pos.batch} of epoch ${pos.epoch + 1}`,
+    );
+    return losses;
+  }
   pos.epoch++;
-  const record = epochRecord(t, pos, losses);
+  const record = epochRecord(t, pos, pos.epochLosses);
+  pos.batch = 0;
+  pos.epochLosses = [];
   const validation = validates(t.settings, pos.epoch) ? await validate(t, record) : null;
   record.seconds = (performance.now() - t0) / 1000;
   t.log(epochLine(record));
-  pos.history.push(record);
+  pos.history = [...pos.history.filter((h) => h.epoch !== record.epoch), record];
   await saveCheckpoint(t, pos);
   if (validation) await writeReport(t, pos.history, validation);
   return losses;
@@ -96,6 +139,7 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.positionals.length) {
     throw new UsageError(`train takes no positional arguments but got "${parsed.positionals[0]}"`);
   }
+  checkGivenFlags(parsed);
   await train(settingsFromFlags(parsed));
   return 0;
 }

@@ -20,6 +20,10 @@ export interface TrainState {
   epoch: number;
   /** Optimizer steps taken (global iteration). */
   step: number;
+  /** Batches of epoch `epoch + 1` taken, for a state saved inside an epoch (absent: 0). */
+  batch?: number;
+  /** The losses of those batches, in order. */
+  epochLosses?: number[];
   /** Best validation mIoU so far and its epoch. */
   bestMeanIoU: number;
   bestEpoch: number;

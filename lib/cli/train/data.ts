@@ -1,20 +1,25 @@
 /**
  * The data of a run: the training and validation splits, the class count and names, and the
- * steps per epoch.
+ * steps per epoch; a training split smaller than one batch is an error.
  *
  * @module
  */
 import { paletteOf } from "../../data/palette.ts";
 import { bundledData, openDataset } from "../common.ts";
+import { UsageError } from "../flags.ts";
 import type { TrainSettings } from "./settings.ts";
 import type { Log, TrainData } from "./types.ts";
 
-/** Opens both splits of `--data` (or the bundled dataset) and says what they hold. */
-export async function buildData(s: TrainSettings, log: Log): Promise<TrainData> {
+/**
+ * Opens both splits of `--data` (or the bundled dataset) and says what they hold. An epoch has
+ * one step per full global batch of `ranks * batchSize` images.
+ */
+export async function buildData(s: TrainSettings, log: Log, ranks = 1): Promise<TrainData> {
   const root = s.data ?? await bundledData();
   const transform = { crop: s.crop, baseSize: s.baseSize };
   const trainSet = await openDataset(s.dataset, root, s.trainSplit, transform);
   const valSet = await openDataset(s.dataset, root, s.valSplit, transform);
+  checkSizes(s, { root, train: trainSet.length, ranks });
   const numClasses = s.numClasses ?? trainSet.classes.length;
   const names = trainSet.classes.length === numClasses
     ? trainSet.classes
@@ -30,6 +35,23 @@ export async function buildData(s: TrainSettings, log: Log): Promise<TrainData> 
     numClasses,
     names,
     palette: paletteOf(trainSet.colors),
-    itersPerEpoch: Math.floor(trainSet.length / s.batchSize) || 1,
+    itersPerEpoch: Math.floor(trainSet.length / (s.batchSize * ranks)),
   };
+}
+
+/**
+ * Throws when an epoch would take no step: fewer training images than one global batch
+ * (`--batch-size` times the ranks; the last, incomplete batch of an epoch is dropped).
+ */
+function checkSizes(s: TrainSettings, n: { root: string; train: number; ranks: number }): void {
+  const global = s.batchSize * n.ranks;
+  if (n.train < global) {
+    const per = n.ranks > 1 ? ` per rank x ${n.ranks} ranks` : "";
+    throw new UsageError(
+      `The training split "${s.trainSplit}" of ${n.root} has ${n.train} images, fewer than ` +
+        `--batch-size ${s.batchSize}${per}: an epoch would take 0 steps (its last, incomplete ` +
+        `batch is dropped). Pass --batch-size ${Math.max(Math.floor(n.train / n.ranks), 1)} or ` +
+        `less, or add images`,
+    );
+  }
 }

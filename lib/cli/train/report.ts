@@ -46,12 +46,13 @@ export function epochLine(r: EpochRecord): string {
     `${r.seconds.toFixed(1)} s`;
 }
 
-/** Writes `report.html` from the history and the last validation. */
+/** Writes `report.html` from the history and the last validation (rank 0 only). */
 export async function writeReport(
   t: Trainer,
   history: EpochRecord[],
   v: Validation,
 ): Promise<void> {
+  if (t.comm.rank !== 0) return;
   const s = t.settings;
   await writeFileAtomic(
     `${t.runDir}/report.html`,

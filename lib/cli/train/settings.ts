@@ -119,6 +119,12 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     min: 0,
     help: "validation images shown in report.html",
   },
+  {
+    name: "checkpoint-every",
+    type: "int",
+    min: 1,
+    help: "also save the resumable state every N steps inside epochs (default: each epoch)",
+  },
 ];
 
 /** Settings a resumed run may change; the others come from the run's `config.json`. */
@@ -128,6 +134,7 @@ export const RESUME_OVERRIDES = [
   "workers",
   "backend",
   "reportSamples",
+  "checkpointEvery",
 ] as const;
 
 /**
@@ -168,6 +175,7 @@ export type TrainSettings = {
   maxSteps?: number;
   reportSamples: number;
   amp?: boolean;
+  checkpointEvery?: number;
 };
 
 /** A setting a resumed run may change. */

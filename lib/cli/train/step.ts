@@ -11,14 +11,35 @@ import { type Tensor, tidy } from "../../tensor.ts";
 import type { SegmentationOutput } from "../../models/types.ts";
 import type { Batch } from "../../data/loader.ts";
 import type { Trainer } from "./types.ts";
+import { allFinite, globalLabelled, isParallel } from "./parallel.ts";
+
+/** Options of {@linkcode batchLoss}. */
+export interface BatchLossOptions {
+  /**
+   * Divide the summed cross-entropy by this instead of the batch's own count of labelled
+   * pixels: a data-parallel rank divides by the global batch's count, so that the ranks'
+   * losses (and gradients) add up to one process's mean over the global batch.
+   */
+  denominator?: number;
+}
 
 /**
  * The training loss of a batch: mean cross-entropy of the logits `[N, K, H, W]` against the
  * masks `[N, H, W]` (255 ignored), plus `auxWeight` times the aux head's where there is one.
  */
-export function batchLoss(o: SegmentationOutput, masks: Tensor, auxWeight: number): Tensor {
-  let l = crossEntropy(o.out, masks);
-  if (o.aux && auxWeight > 0) l = add(l, scale(crossEntropy(o.aux, masks), auxWeight));
+export function batchLoss(
+  o: SegmentationOutput,
+  masks: Tensor,
+  auxWeight: number,
+  options: BatchLossOptions = {},
+): Tensor {
+  const d = options.denominator;
+  const ce = (logits: Tensor) =>
+    d === undefined
+      ? crossEntropy(logits, masks)
+      : scale(crossEntropy(logits, masks, { reduction: "sum" }), 1 / d);
+  let l = ce(o.out);
+  if (o.aux && auxWeight > 0) l = add(l, scale(ce(o.aux), auxWeight));
   return l;
 }
 
@@ -26,12 +47,16 @@ export function batchLoss(o: SegmentationOutput, masks: Tensor, auxWeight: numbe
  * Takes global step `step` on `batch`: sets the lr from the schedule, computes the loss and the
  * gradients, runs `t.afterBackward`, and updates the parameters. With `--amp` the forward pass
  * runs under autocast, the loss is scaled, and the update is skipped (and the scale halved)
- * when a gradient overflowed. Returns the (unscaled) loss, not yet read.
+ * when a gradient overflowed (on every rank alike). In a data-parallel job the loss is this
+ * rank's share of the global batch's mean. Returns the (unscaled) loss, not yet read.
  */
 export async function trainStep(t: Trainer, batch: Batch, step: number): Promise<Tensor> {
   const { sgd, scaler } = t.opt;
   sgd.lr = t.settings.lr * t.opt.schedule.factor(step);
-  const forward = () => batchLoss(t.model.forward(batch.images), batch.masks, t.settings.auxWeight);
+  const parallel = isParallel(t.comm);
+  const lossOptions = parallel ? { denominator: globalLabelled(t.comm, batch.hostMasks) } : {};
+  const forward = () =>
+    batchLoss(t.model.forward(batch.images), batch.masks, t.settings.auxWeight, lossOptions);
   let loss: Tensor;
   if (scaler) {
     const [l, scaled] = tidy(() => {
@@ -51,7 +76,7 @@ export async function trainStep(t: Trainer, batch: Batch, step: number): Promise
     });
   }
   if (t.afterBackward) await t.afterBackward();
-  if (scaler) await scaler.step(sgd);
+  if (scaler) await scaler.step(sgd, parallel ? { agree: (f) => allFinite(t.comm, f) } : {});
   else sgd.step();
   return loss;
 }

@@ -12,6 +12,7 @@ import type { Schedule } from "../../optim/schedules.ts";
 import type { SegDataset } from "../common.ts";
 import type { EpochRecord } from "../report.ts";
 import type { TrainSettings } from "./settings.ts";
+import type { Communicator } from "../../dist/communicator.ts";
 
 /** Where progress lines go (console.log by default; tests collect or drop them). */
 export type Log = (line: string) => void;
@@ -53,12 +54,17 @@ export interface Trainer {
   opt: Optimization;
   /** The run folder. */
   runDir: string;
+  /** Progress lines (a no-op on ranks other than 0). */
   log: Log;
+  /** The ranks of the job: one (a single process) without mpirun. */
+  comm: Communicator;
   /**
    * Runs after `backward()` and before the optimizer step of every step, with the gradients in
    * `opt.sgd.params[i].grad` (e.g. a gradient allreduce across ranks). None by default.
    */
   afterBackward?: () => Promise<void>;
+  /** Called after each resumable state is saved, with the position it saved. None by default. */
+  onCheckpoint?: (pos: Readonly<RunPosition>) => void;
 }
 
 /** Where a run stands: what a checkpoint saves and a resume restores. */
@@ -67,6 +73,10 @@ export interface RunPosition {
   epoch: number;
   /** Optimizer steps taken (the global step the schedule reads). */
   step: number;
+  /** Batches of epoch `epoch + 1` taken (0 at an epoch's boundary). */
+  batch: number;
+  /** The losses of those batches, in order (the epoch's record averages all of its losses). */
+  epochLosses: number[];
   /** Best validation mIoU so far and its epoch (-1 and 0 before any validation). */
   best: { meanIoU: number; epoch: number };
   /** One record per completed epoch (`history.jsonl`). */

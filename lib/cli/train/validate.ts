@@ -10,21 +10,33 @@ import type { EpochRecord } from "../report.ts";
 import { reportSamples, type Validation } from "./report.ts";
 import type { TrainSettings } from "./settings.ts";
 import type { Trainer } from "./types.ts";
+import { shardDataset } from "../../dist/shard_cli.ts";
+import { isParallel, sumEvaluations } from "./parallel.ts";
 
 /** Whether epoch `epoch` is validated: every `--eval-every` epochs, and the last one. */
 export function validates(s: TrainSettings, epoch: number): boolean {
   return epoch % s.evalEvery === 0 || epoch === s.epochs;
 }
 
-/** Validates the model: fills `record`'s metrics, logs the per-class table, predicts samples. */
+/**
+ * Validates the model: fills `record`'s metrics, logs the per-class table, predicts samples.
+ * In a data-parallel job each rank scores its shard of the split (image index mod ranks) and
+ * the confusion matrices are summed; only rank 0 predicts the report's samples.
+ */
 export async function validate(t: Trainer, record: EpochRecord): Promise<Validation> {
-  const { settings: s, data } = t;
-  const ev = await evaluate(t.model, data.valSet, {
-    device: t.device,
-    batchSize: s.batchSize,
-    numClasses: data.numClasses,
-    workers: s.workers,
-  });
+  const { settings: s, data, comm } = t;
+  const split = isParallel(comm)
+    ? shardDataset(data.valSet, { index: comm.rank, count: comm.size, source: "mpi rank" })
+    : data.valSet;
+  const ev = sumEvaluations(
+    comm,
+    await evaluate(t.model, split, {
+      device: t.device,
+      batchSize: s.batchSize,
+      numClasses: data.numClasses,
+      workers: s.workers,
+    }),
+  );
   const m = ev.matrix.compute();
   Object.assign(record, {
     valLoss: ev.loss,
@@ -36,5 +48,6 @@ export async function validate(t: Trainer, record: EpochRecord): Promise<Validat
     iou: m.iou,
   });
   t.log(formatMetrics(m, data.names));
-  return { iou: m.iou, samples: await reportSamples(t, s.reportSamples) };
+  const samples = comm.rank === 0 ? await reportSamples(t, s.reportSamples) : [];
+  return { iou: m.iou, samples };
 }
