@@ -15,6 +15,7 @@ import { openDevice } from "./common.ts";
 import type { EpochRecord } from "./report.ts";
 import {
   type ResumeSettings,
+  type RunSettings,
   settingsFromFlags,
   TRAIN_FLAGS,
   type TrainSettings,
@@ -26,8 +27,12 @@ import { buildOptimizer } from "./train/optimizer.ts";
 import { budgetSpent, trainEpoch } from "./train/epoch.ts";
 import { validate, validates } from "./train/validate.ts";
 import { restoreCheckpoint, saveCheckpoint } from "./train/checkpoint.ts";
-import { epochLine, epochRecord, writeReport } from "./train/report.ts";
-import type { Log, RunPosition, Trainer } from "./train/types.ts";
+import { epochLine, epochRecord, type Validation, writeReport } from "./train/report.ts";
+import type { Log, RunPosition, TrainData, Trainer } from "./train/types.ts";
+import { patienceLine, patienceSpent, resolveRun } from "./train/budget.ts";
+import { scratchWarning } from "./train/preset.ts";
+import { resolveClassWeights } from "./train/class_weights.ts";
+import { type Device, type Tensor, tensor } from "../tensor.ts";
 
 export { type ResumeSettings, TRAIN_FLAGS, type TrainSettings } from "./train/settings.ts";
 
@@ -48,42 +53,98 @@ export async function train(
   flags: TrainSettings | ResumeSettings,
   log: Log = (s) => console.log(s),
 ): Promise<TrainResult> {
-  const { settings: s, resumed } = await startRun(flags, log);
-  const device = await openDevice(s.backend, log);
-  const data = await buildData(s, log);
+  const { settings: flagged, resumed } = await startRun(flags, log);
+  if (flagged.recipe) log(flagged.recipe);
+  const device = await openDevice(flagged.backend, log);
+  const data = await buildData(flagged, log);
+  const s = resolveRun(flagged, data, log);
+  const warning = resumed ? null : scratchWarning(s, data.trainSet.length);
+  if (warning) log(warning);
+  if (s.dryRun) return dryRun(s, device, log);
   const model = await buildModel(s, { data, device, pretrained: !resumed, log });
   const opt = buildOptimizer(model, s, { device, itersPerEpoch: data.itersPerEpoch, log });
-  const t: Trainer = { settings: s, device, data, model, opt, runDir: await runFolder(s), log };
+  const classWeights = await lossWeights(s, data, device, log);
+  const runDir = await runFolder(s);
+  const t: Trainer = { settings: s, device, data, model, opt, runDir, log, classWeights };
   const pos = resumed ? await restoreCheckpoint(t, resumed) : await newRun(t);
   log(`Run folder: ${t.runDir}`);
   const losses: number[] = [];
-  while (pos.epoch < s.epochs && !budgetSpent(s, pos)) losses.push(...await runEpoch(t, pos));
+  let last: EpochResult | null = null;
+  while (pos.epoch < s.epochs && !budgetSpent(s, pos)) {
+    if (patienceSpent(s, pos)) {
+      log(patienceLine(s, pos, s.epochs));
+      break;
+    }
+    const r = await runEpoch(t, pos);
+    losses.push(...r.losses);
+    if (r.validation) last = r;
+  }
+  if (last && !last.tablePrinted) log(`Epoch ${last.epoch}:\n${last.validation!.table}`);
   log(
     `Best mIoU ${(pos.best.meanIoU * 100).toFixed(2)}% at epoch ${pos.best.epoch}; ` +
       `files in ${t.runDir}`,
   );
   model.dispose();
   opt.sgd.dispose();
+  classWeights?.dispose();
   device.destroy();
   return { runDir: t.runDir, history: pos.history, losses, best: pos.best };
 }
 
+/** `--dry-run`: prints the resolved settings and trains nothing. */
+function dryRun(s: RunSettings, device: Device, log: Log): TrainResult {
+  log(`Settings: ${JSON.stringify(s)}`);
+  log("Dry run: nothing trained");
+  device.destroy();
+  return { runDir: "", history: [], losses: [], best: { meanIoU: -1, epoch: 0 } };
+}
+
+/** `--class-weights` as a tensor `[K]` on the device (kept in the settings); null for none. */
+async function lossWeights(
+  s: RunSettings,
+  data: TrainData,
+  device: Device,
+  log: Log,
+): Promise<Tensor | null> {
+  const w = await resolveClassWeights({
+    flag: s.classWeights,
+    saved: s.classWeightValues,
+    trainSet: data.trainSet,
+    numClasses: data.numClasses,
+    names: data.names,
+    log,
+  });
+  if (!w) return null;
+  s.classWeightValues = w;
+  return tensor(Float32Array.from(w), [w.length], device);
+}
+
+/** What an epoch gave: its losses and validation, and whether its per-class table was logged. */
+interface EpochResult {
+  epoch: number;
+  losses: number[];
+  validation: Validation | null;
+  tablePrinted: boolean;
+}
+
 /**
- * One epoch of a run: trains it, validates when due, logs its line, saves the checkpoint and
- * (after a validation) the report. Returns the epoch's losses.
+ * One epoch of a run: trains it, validates when due, logs its line (and the per-class table at
+ * a new best), saves the checkpoint and (after a validation) the report.
  */
-async function runEpoch(t: Trainer, pos: RunPosition): Promise<number[]> {
+async function runEpoch(t: Trainer, pos: RunPosition): Promise<EpochResult> {
   const t0 = performance.now();
   const losses = await trainEpoch(t, pos);
   pos.epoch++;
   const record = epochRecord(t, pos, losses);
   const validation = validates(t.settings, pos.epoch) ? await validate(t, record) : null;
   record.seconds = (performance.now() - t0) / 1000;
-  t.log(epochLine(record));
+  const newBest = validation !== null && record.meanIoU > pos.best.meanIoU;
+  t.log(epochLine(record) + (newBest ? " (new best)" : ""));
+  if (newBest) t.log(validation.table);
   pos.history.push(record);
   await saveCheckpoint(t, pos);
   if (validation) await writeReport(t, pos.history, validation);
-  return losses;
+  return { epoch: pos.epoch, losses, validation, tablePrinted: newBest };
 }
 
 /** The `train` command: parses flags, trains, returns the exit code. */

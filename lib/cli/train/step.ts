@@ -14,11 +14,17 @@ import type { Trainer } from "./types.ts";
 
 /**
  * The training loss of a batch: mean cross-entropy of the logits `[N, K, H, W]` against the
- * masks `[N, H, W]` (255 ignored), plus `auxWeight` times the aux head's where there is one.
+ * masks `[N, H, W]` (255 ignored), weighted per class by `weight` `[K]` when given, plus
+ * `auxWeight` times the aux head's where there is one.
  */
-export function batchLoss(o: SegmentationOutput, masks: Tensor, auxWeight: number): Tensor {
-  let l = crossEntropy(o.out, masks);
-  if (o.aux && auxWeight > 0) l = add(l, scale(crossEntropy(o.aux, masks), auxWeight));
+export function batchLoss(
+  o: SegmentationOutput,
+  masks: Tensor,
+  options: { auxWeight: number; weight?: Tensor },
+): Tensor {
+  const { auxWeight, weight } = options;
+  let l = crossEntropy(o.out, masks, { weight });
+  if (o.aux && auxWeight > 0) l = add(l, scale(crossEntropy(o.aux, masks, { weight }), auxWeight));
   return l;
 }
 
@@ -31,7 +37,8 @@ export function batchLoss(o: SegmentationOutput, masks: Tensor, auxWeight: numbe
 export async function trainStep(t: Trainer, batch: Batch, step: number): Promise<Tensor> {
   const { sgd, scaler } = t.opt;
   sgd.lr = t.settings.lr * t.opt.schedule.factor(step);
-  const forward = () => batchLoss(t.model.forward(batch.images), batch.masks, t.settings.auxWeight);
+  const lossOptions = { auxWeight: t.settings.auxWeight, weight: t.classWeights ?? undefined };
+  const forward = () => batchLoss(t.model.forward(batch.images), batch.masks, lossOptions);
   let loss: Tensor;
   if (scaler) {
     const [l, scaled] = tidy(() => {
