@@ -9,7 +9,7 @@ import { train, type TrainSettings } from "../lib/cli/train.ts";
 import { TRAIN_FLAGS } from "../lib/cli/train/settings.ts";
 import { parseFlags } from "../lib/cli/flags.ts";
 import { settingsFromFlags } from "../lib/cli/train/settings.ts";
-import { scratchWarning } from "../lib/cli/train/preset.ts";
+import { applyPreset, scratchWarning } from "../lib/cli/train/preset.ts";
 import { resolveClassWeights } from "../lib/cli/train/class_weights.ts";
 import { renderReport } from "../lib/cli/report.ts";
 import { readSampleMask } from "../lib/data/sample.ts";
@@ -27,9 +27,10 @@ async function shapes(dir: string): Promise<{ data: string; k: number }> {
 
 /** The settings of `deno task train --data ... --num-classes k` plus `extra` flags. */
 function cliSettings(args: string[]): TrainSettings {
-  const s = settingsFromFlags(parseFlags("train", args, TRAIN_FLAGS));
-  assert(!("resume" in s && s.resume), "a new run");
-  return s as TrainSettings;
+  const parsed = parseFlags("train", args, TRAIN_FLAGS);
+  const s = settingsFromFlags(parsed);
+  assert("steps" in s, "a new run");
+  return applyPreset(s, parsed.given);
 }
 
 Deno.test("train with the default recipe on a new dataset: epochs from --steps, the loss falls", async () => {

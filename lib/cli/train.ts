@@ -30,7 +30,7 @@ import { restoreCheckpoint, saveCheckpoint } from "./train/checkpoint.ts";
 import { epochLine, epochRecord, type Validation, writeReport } from "./train/report.ts";
 import type { Log, RunPosition, TrainData, Trainer } from "./train/types.ts";
 import { patienceLine, patienceSpent, resolveRun } from "./train/budget.ts";
-import { scratchWarning } from "./train/preset.ts";
+import { applyPreset, scratchWarning } from "./train/preset.ts";
 import { resolveClassWeights } from "./train/class_weights.ts";
 import { type Device, type Tensor, tensor } from "../tensor.ts";
 
@@ -157,6 +157,7 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.positionals.length) {
     throw new UsageError(`train takes no positional arguments but got "${parsed.positionals[0]}"`);
   }
-  await train(settingsFromFlags(parsed));
+  const flags = settingsFromFlags(parsed);
+  await train("steps" in flags ? applyPreset(flags, parsed.given) : flags);
   return 0;
 }

@@ -7,7 +7,6 @@
 import { MODEL_NAMES, VGG_BACKBONES } from "../../models/create.ts";
 import type { ModelName, VggBackbone } from "../../models/types.ts";
 import type { FlagSpec, Parsed } from "../flags.ts";
-import { applyPreset } from "./preset.ts";
 
 /** The flags of `train`, with their defaults (the bundled demo's settings). */
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -246,7 +245,7 @@ export function settingsFromFlags(parsed: Parsed): TrainSettings | ResumeSetting
   // parseFlags gave every flag of TRAIN_FLAGS its spec's type and checked its choices (the
   // values that are not flags come later: the class weights once resolved).
   const v: TrainSettings = parsed.values as Omit<TrainSettings, "classWeightValues">;
-  if (!v.resume) return applyPreset(v, parsed.given);
+  if (!v.resume) return v;
   const given: Partial<TrainSettings> = {};
   for (const k of [...RESUME_OVERRIDES, "maxSteps"] as const) {
     if (parsed.given.has(k)) copyDefined(given, v, k);
