@@ -40,7 +40,7 @@ export function resolveRun(s: TrainSettings, data: TrainData, log: Log): RunSett
   const why = s.resume
     ? "as the run began"
     : s.epochs !== undefined
-    ? "--epochs"
+    ? (s.preset ? `--preset ${s.preset} or --epochs` : "--epochs")
     : `--steps ${s.steps} rounded to whole epochs`;
   log(`Length: ${epochs} epochs x ${n} steps = ${epochs * n} steps (${why})`);
   return { ...s, epochs, baseSize: data.baseSize };
