@@ -155,6 +155,7 @@ async function evalData(
   const all = await openDataset(v.dataset as string, root, v.split as string, {
     baseSize,
     keepResolution: v.originalSize === true,
+    ignoreIndex: settings.ignoreIndex, // the run's --ignore-index
   });
   const data = shard ? shardDataset(all, shard) : all;
   const k = resolved.config.numClasses;

@@ -16,6 +16,7 @@ import { openDevice } from "./common.ts";
 import type { EpochRecord } from "./report.ts";
 import {
   type ResumeSettings,
+  type RunSettings,
   settingsFromFlags,
   TRAIN_FLAGS,
   type TrainSettings,
@@ -28,10 +29,14 @@ import { buildOptimizer } from "./train/optimizer.ts";
 import { budgetSpent, trainEpoch } from "./train/epoch.ts";
 import { validate, validates } from "./train/validate.ts";
 import { restoreCheckpoint, saveCheckpoint } from "./train/checkpoint.ts";
-import { epochLine, epochRecord, writeReport } from "./train/report.ts";
-import type { Log, RunPosition, Trainer } from "./train/types.ts";
+import { epochLine, epochRecord, type Validation, writeReport } from "./train/report.ts";
+import type { Log, RunPosition, TrainData, Trainer } from "./train/types.ts";
 import { openCommunicator } from "../dist/communicator.ts";
 import { isParallel, joinRanks, rankZeroLog } from "./train/parallel.ts";
+import { patienceLine, patienceSpent, resolveRun } from "./train/budget.ts";
+import { applyPreset, scratchWarning } from "./train/preset.ts";
+import { resolveClassWeights } from "./train/class_weights.ts";
+import { type Device, type Tensor, tensor } from "../tensor.ts";
 
 export { type ResumeSettings, TRAIN_FLAGS, type TrainSettings } from "./train/settings.ts";
 
@@ -56,11 +61,17 @@ export async function train(
 ): Promise<TrainResult> {
   const comm = openCommunicator();
   log = rankZeroLog(comm, log);
-  const { settings: s, resumed } = await startRun(flags, log, comm.size);
-  const device = await openDevice(s.backend, log);
-  const data = await buildData(s, log, comm.size);
+  const { settings: flagged, resumed } = await startRun(flags, log, comm.size);
+  if (flagged.recipe) log(flagged.recipe);
+  const device = await openDevice(flagged.backend, log);
+  const data = await buildData(flagged, log, comm.size);
+  const s = resolveRun(flagged, data, log);
+  const warning = resumed ? null : scratchWarning(s, data.trainSet.length);
+  if (warning) log(warning);
+  if (s.dryRun) return dryRun(s, device, log);
   const model = await buildModel(s, { data, device, pretrained: !resumed, log });
   const opt = buildOptimizer(model, s, { device, itersPerEpoch: data.itersPerEpoch, log });
+  const classWeights = await lossWeights(s, data, device, log);
   const checkpoints: number[] = [];
   const t: Trainer = {
     settings: s,
@@ -71,6 +82,7 @@ export async function train(
     runDir: await runFolder(s, comm.rank === 0),
     log,
     comm,
+    classWeights,
     onCheckpoint: (p) => checkpoints.push(p.step),
   };
   const commSeconds = joinRanks(t);
@@ -78,7 +90,17 @@ export async function train(
   log(`Run folder: ${t.runDir}`);
   const losses: number[] = [];
   const t0 = performance.now();
-  while (pos.epoch < s.epochs && !budgetSpent(s, pos)) losses.push(...await runEpoch(t, pos));
+  let last: EpochResult | null = null;
+  while (pos.epoch < s.epochs && !budgetSpent(s, pos)) {
+    if (patienceSpent(s, pos)) {
+      log(patienceLine(s, pos, s.epochs));
+      break;
+    }
+    const r = await runEpoch(t, pos);
+    losses.push(...r.losses);
+    if (r.validation) last = r;
+  }
+  if (last && !last.tablePrinted) log(`Epoch ${last.epoch}:\n${last.validation!.table}`);
   if (isParallel(comm)) log(allreduceLine(commSeconds(), (performance.now() - t0) / 1000));
   log(
     `Best mIoU ${(pos.best.meanIoU * 100).toFixed(2)}% at epoch ${pos.best.epoch}; ` +
@@ -86,8 +108,45 @@ export async function train(
   );
   model.dispose();
   opt.sgd.dispose();
+  classWeights?.dispose();
   device.destroy();
   return { runDir: t.runDir, history: pos.history, losses, checkpoints, best: pos.best };
+}
+
+/** `--dry-run`: prints the resolved settings and trains nothing. */
+function dryRun(s: RunSettings, device: Device, log: Log): TrainResult {
+  log(`Settings: ${JSON.stringify(s)}`);
+  log("Dry run: nothing trained");
+  device.destroy();
+  return { runDir: "", history: [], losses: [], checkpoints: [], best: { meanIoU: -1, epoch: 0 } };
+}
+
+/** `--class-weights` as a tensor `[K]` on the device (kept in the settings); null for none. */
+async function lossWeights(
+  s: RunSettings,
+  data: TrainData,
+  device: Device,
+  log: Log,
+): Promise<Tensor | null> {
+  const w = await resolveClassWeights({
+    flag: s.classWeights,
+    saved: s.classWeightValues,
+    trainSet: data.trainSet,
+    numClasses: data.numClasses,
+    names: data.names,
+    log,
+  });
+  if (!w) return null;
+  s.classWeightValues = w;
+  return tensor(Float32Array.from(w), [w.length], device);
+}
+
+/** What an epoch gave: its losses and validation, and whether its per-class table was logged. */
+interface EpochResult {
+  epoch: number;
+  losses: number[];
+  validation: Validation | null;
+  tablePrinted: boolean;
 }
 
 /**
@@ -103,10 +162,10 @@ function allreduceLine(allreduce: number, total: number): string {
 /**
  * One epoch of a run (or its rest, from the batch a stopped run reached): trains it; when
  * `--max-steps` stops it inside, saves the checkpoint there; else validates when due, logs its
- * line, saves the checkpoint and (after a validation) the report. Returns the losses of the
- * steps it took.
+ * line (and the per-class table at a new best), saves the checkpoint and (after a validation)
+ * the report.
  */
-async function runEpoch(t: Trainer, pos: RunPosition): Promise<number[]> {
+async function runEpoch(t: Trainer, pos: RunPosition): Promise<EpochResult> {
   const t0 = performance.now();
   const losses = await trainEpoch(t, pos);
   if (pos.batch < t.data.itersPerEpoch) {
@@ -114,7 +173,7 @@ async function runEpoch(t: Trainer, pos: RunPosition): Promise<number[]> {
     t.log(
       `Stopped at step ${pos.step} (--max-steps), batch ${pos.batch} of epoch ${pos.epoch + 1}`,
     );
-    return losses;
+    return { epoch: pos.epoch, losses, validation: null, tablePrinted: false };
   }
   pos.epoch++;
   const record = epochRecord(t, pos, pos.epochLosses);
@@ -122,11 +181,13 @@ async function runEpoch(t: Trainer, pos: RunPosition): Promise<number[]> {
   pos.epochLosses = [];
   const validation = validates(t.settings, pos.epoch) ? await validate(t, record) : null;
   record.seconds = (performance.now() - t0) / 1000;
-  t.log(epochLine(record));
+  const newBest = validation !== null && record.meanIoU > pos.best.meanIoU;
+  t.log(epochLine(record) + (newBest ? " (new best)" : ""));
+  if (newBest) t.log(validation.table);
   pos.history = [...pos.history.filter((h) => h.epoch !== record.epoch), record];
   await saveCheckpoint(t, pos);
   if (validation) await writeReport(t, pos.history, validation);
-  return losses;
+  return { epoch: pos.epoch, losses, validation, tablePrinted: newBest };
 }
 
 /** The `train` command: parses flags, trains, returns the exit code. */
@@ -140,6 +201,7 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError(`train takes no positional arguments but got "${parsed.positionals[0]}"`);
   }
   checkGivenFlags(parsed);
-  await train(settingsFromFlags(parsed));
+  const flags = settingsFromFlags(parsed);
+  await train("steps" in flags ? applyPreset(flags, parsed.given) : flags);
   return 0;
 }

@@ -7,16 +7,20 @@
 import { paletteOf } from "../../data/palette.ts";
 import { bundledData, openDataset } from "../common.ts";
 import { UsageError } from "../flags.ts";
+import { medianShorterSide } from "./base_size.ts";
 import type { TrainSettings } from "./settings.ts";
 import type { Log, TrainData } from "./types.ts";
 
 /**
- * Opens both splits of `--data` (or the bundled dataset) and says what they hold. An epoch has
- * one step per full global batch of `ranks * batchSize` images.
+/**
+ * Opens both splits of `--data` (or the bundled dataset) at `--base-size` (default: the
+ * training images' median shorter side) and says what they hold. An epoch has one step per full
+ * global batch of `ranks * batchSize` images.
  */
 export async function buildData(s: TrainSettings, log: Log, ranks = 1): Promise<TrainData> {
   const root = s.data ?? await bundledData();
-  const transform = { crop: s.crop, baseSize: s.baseSize };
+  const baseSize = s.baseSize ?? await defaultBaseSize(s, root, log);
+  const transform = { crop: s.crop, baseSize, ignoreIndex: s.ignoreIndex };
   const trainSet = await openDataset(s.dataset, root, s.trainSplit, transform);
   const valSet = await openDataset(s.dataset, root, s.valSplit, transform);
   checkSizes(s, { root, train: trainSet.length, ranks });
@@ -30,6 +34,7 @@ export async function buildData(s: TrainSettings, log: Log, ranks = 1): Promise<
   );
   return {
     root,
+    baseSize,
     trainSet,
     valSet,
     numClasses,
@@ -54,4 +59,16 @@ function checkSizes(s: TrainSettings, n: { root: string; train: number; ranks: n
         `less, or add images`,
     );
   }
+}
+
+/** The median shorter side of the training images (520, torchvision's, when unreadable). */
+async function defaultBaseSize(s: TrainSettings, root: string, log: Log): Promise<number> {
+  const probe = await openDataset(s.dataset, root, s.trainSplit, {});
+  const side = await medianShorterSide(probe.samples);
+  log(
+    side === null
+      ? "Base size 520 (--base-size): no mask PNG header to measure"
+      : `Base size ${side}: the training images' median shorter side (--base-size to change)`,
+  );
+  return side ?? 520;
 }

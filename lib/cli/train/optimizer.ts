@@ -9,7 +9,7 @@ import type { FcnModel } from "../../models/types.ts";
 import { SGD } from "../../optim/sgd.ts";
 import { GradScaler } from "../../optim/grad_scaler.ts";
 import { polySchedule, type Schedule, stepSchedule } from "../../optim/schedules.ts";
-import type { TrainSettings } from "./settings.ts";
+import type { RunSettings } from "./settings.ts";
 import type { Log, Optimization } from "./types.ts";
 
 /** Options of {@linkcode buildOptimizer}. */
@@ -21,7 +21,7 @@ export interface BuildOptimizerOptions {
 }
 
 /** The lr schedule of the settings: poly with linear warmup, or step decay. */
-function schedule(s: TrainSettings, itersPerEpoch: number): Schedule {
+function schedule(s: RunSettings, itersPerEpoch: number): Schedule {
   if (s.schedule === "step") {
     return stepSchedule({ itersPerEpoch, stepSize: s.stepSize, gamma: s.gamma });
   }
@@ -37,7 +37,7 @@ function schedule(s: TrainSettings, itersPerEpoch: number): Schedule {
  */
 export function buildOptimizer(
   model: FcnModel,
-  s: TrainSettings,
+  s: RunSettings,
   o: BuildOptimizerOptions,
 ): Optimization {
   const isAux = ([k]: [string, unknown]) => k.startsWith("aux_classifier.");

@@ -81,12 +81,19 @@ export async function allreduceGradients(t: Trainer): Promise<void> {
 }
 
 /**
- * The global batch's count of labelled pixels (those whose mask is not `ignoreIndex`), summed
- * over ranks from each rank's host masks: what every rank divides its summed loss by.
+ * The global batch's count of labelled pixels (those whose mask is not `ignoreIndex`; each
+ * counted as its class's weight when `weights` are given, as PyTorch's weighted mean does),
+ * summed over ranks from each rank's host masks: what every rank divides its summed loss by.
  */
-export function globalLabelled(comm: Communicator, masks: Int32Array, ignoreIndex = 255): number {
+export function globalLabelled(
+  comm: Communicator,
+  masks: Int32Array,
+  weights?: readonly number[] | null,
+  ignoreIndex = 255,
+): number {
   let n = 0;
-  for (const v of masks) if (v !== ignoreIndex) n++;
+  if (weights) { for (const v of masks) if (v !== ignoreIndex) n += weights[v]; }
+  else for (const v of masks) if (v !== ignoreIndex) n++;
   const a = Float64Array.of(n);
   comm.allreduceSum(a);
   return a[0];

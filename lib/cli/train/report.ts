@@ -13,10 +13,17 @@ import { writeFileAtomic } from "../../io/atomic.ts";
 import { type EpochRecord, renderReport, type ReportSample } from "../report.ts";
 import type { RunPosition, Trainer } from "./types.ts";
 
-/** What report.html shows of a validation beyond the history: per-class IoU and samples. */
+/**
+ * What report.html shows of a validation beyond the history (per-class IoU, the confusion
+ * matrix, samples), and its per-class table for the log.
+ */
 export interface Validation {
   /** Per-class IoU (NaN where a class is absent). */
   iou: number[];
+  /** Pixel counts `[K, K]`, row-major: `confusion[truth * K + prediction]`. */
+  confusion: Float64Array;
+  /** The per-class table (formatMetrics). */
+  table: string;
   samples: ReportSample[];
 }
 
@@ -61,6 +68,7 @@ export async function writeReport(
       history,
       classNames: t.data.names,
       iou: v.iou,
+      confusion: v.confusion,
       samples: v.samples,
       settings: { model: s.model, width: s.width, lr: s.lr, batch: s.batchSize, seed: s.seed },
     }),

@@ -41,7 +41,40 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     help: "backbone width multiplier (1 = full size)",
   },
   { name: "head-channels", type: "int", default: 64, min: 1, help: "fc6/fc7 channels of VGG FCNs" },
-  { name: "epochs", type: "int", default: 25, min: 1, help: "epochs to train" },
+  {
+    name: "steps",
+    type: "int",
+    default: 750,
+    min: 1,
+    help: "length of the run in optimizer steps, rounded to whole epochs (unless --epochs)",
+  },
+  { name: "epochs", type: "int", min: 1, help: "epochs to train (default: from --steps)" },
+  {
+    name: "patience",
+    type: "int",
+    min: 1,
+    help: "stop after this many epochs without a better val mIoU (default: never)",
+  },
+  {
+    name: "preset",
+    type: "string",
+    choices: ["voc"],
+    help: "a reference recipe (voc: torchvision's for fcn_resnet*, fouen6's for fcn*s); " +
+      "flags given win",
+  },
+  {
+    name: "class-weights",
+    type: "string",
+    help: "loss weight per class: auto (median-frequency balancing) or w0,w1,... (default: none)",
+  },
+  {
+    name: "ignore-index",
+    type: "int",
+    default: 255,
+    min: 0,
+    help: "mask value left out of the loss and metrics (255, the padding label, always is)",
+  },
+  { name: "dry-run", type: "boolean", default: false, help: "print the settings, do not train" },
   { name: "batch-size", type: "int", default: 4, min: 1, help: "images per step" },
   { name: "lr", type: "number", default: 0.02, min: 0, help: "base learning rate" },
   { name: "momentum", type: "number", default: 0.9, min: 0, help: "SGD momentum" },
@@ -74,9 +107,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   {
     name: "base-size",
     type: "int",
-    default: 72,
     min: 1,
-    help: "shorter side before scaling (train) / for eval",
+    help: "shorter side before scaling (train) / for eval (default: the training images' median)",
   },
   {
     name: "pretrained",
@@ -130,6 +162,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
 /** Settings a resumed run may change; the others come from the run's `config.json`. */
 export const RESUME_OVERRIDES = [
   "epochs",
+  "patience",
   "evalEvery",
   "workers",
   "backend",
@@ -151,7 +184,20 @@ export type TrainSettings = {
   numClasses?: number;
   width: number;
   headChannels: number;
-  epochs: number;
+  /** The run's length in steps, unless `epochs` is given. */
+  steps: number;
+  /** Epochs to train; {@linkcode RunSettings} always has it. */
+  epochs?: number;
+  patience?: number;
+  preset?: string;
+  /** `auto` or `w0,w1,...`. */
+  classWeights?: string;
+  /** The weights `classWeights` resolved to (saved in `config.json`, reused on resume). */
+  classWeightValues?: number[];
+  ignoreIndex: number;
+  dryRun?: boolean;
+  /** The resolved `--preset` recipe, as printed. */
+  recipe?: string;
   batchSize: number;
   lr: number;
   momentum: number;
@@ -163,7 +209,8 @@ export type TrainSettings = {
   auxWeight: number;
   auxLrMult: number;
   crop: number;
-  baseSize: number;
+  /** Shorter side; {@linkcode RunSettings} always has it. */
+  baseSize?: number;
   pretrained?: string;
   pretrainedBackbone?: string;
   resume?: string;
@@ -177,6 +224,9 @@ export type TrainSettings = {
   amp?: boolean;
   checkpointEvery?: number;
 };
+
+/** The settings of a run once the data is known: its length and base size resolved. */
+export type RunSettings = TrainSettings & { epochs: number; baseSize: number };
 
 /** A setting a resumed run may change. */
 export type ResumeOverride = (typeof RESUME_OVERRIDES)[number];
@@ -200,8 +250,9 @@ export function copyDefined<T, K extends keyof T>(to: Partial<T>, from: Partial<
  * run folder and the overrides given on the command line (defaults do not override).
  */
 export function settingsFromFlags(parsed: Parsed): TrainSettings | ResumeSettings {
-  // parseFlags gave every flag of TRAIN_FLAGS its spec's type and checked its choices.
-  const v = parsed.values as TrainSettings;
+  // parseFlags gave every flag of TRAIN_FLAGS its spec's type and checked its choices (the
+  // values that are not flags come later: the class weights once resolved).
+  const v: TrainSettings = parsed.values as Omit<TrainSettings, "classWeightValues">;
   if (!v.resume) return v;
   const given: Partial<TrainSettings> = {};
   for (const k of [...RESUME_OVERRIDES, "maxSteps"] as const) {

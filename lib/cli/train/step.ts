@@ -15,9 +15,13 @@ import { allFinite, globalLabelled, isParallel } from "./parallel.ts";
 
 /** Options of {@linkcode batchLoss}. */
 export interface BatchLossOptions {
+  /** Weight of the aux head's loss (where the model has one). */
+  auxWeight: number;
+  /** Per-class weights `[K]` (`--class-weights`): PyTorch's weighted mean. */
+  weight?: Tensor;
   /**
-   * Divide the summed cross-entropy by this instead of the batch's own count of labelled
-   * pixels: a data-parallel rank divides by the global batch's count, so that the ranks'
+   * Divide the summed cross-entropy by this instead of the batch's own count (weighted count,
+   * with `weight`) of labelled pixels: a data-parallel rank divides by the global batch's, so that the ranks'
    * losses (and gradients) add up to one process's mean over the global batch.
    */
   denominator?: number;
@@ -25,19 +29,19 @@ export interface BatchLossOptions {
 
 /**
  * The training loss of a batch: mean cross-entropy of the logits `[N, K, H, W]` against the
- * masks `[N, H, W]` (255 ignored), plus `auxWeight` times the aux head's where there is one.
+ * masks `[N, H, W]` (255 ignored), weighted per class by `weight` `[K]` when given, plus
+ * `auxWeight` times the aux head's where there is one.
  */
 export function batchLoss(
   o: SegmentationOutput,
   masks: Tensor,
-  auxWeight: number,
-  options: BatchLossOptions = {},
+  options: BatchLossOptions,
 ): Tensor {
-  const d = options.denominator;
+  const { auxWeight, weight, denominator: d } = options;
   const ce = (logits: Tensor) =>
     d === undefined
-      ? crossEntropy(logits, masks)
-      : scale(crossEntropy(logits, masks, { reduction: "sum" }), 1 / d);
+      ? crossEntropy(logits, masks, { weight })
+      : scale(crossEntropy(logits, masks, { weight, reduction: "sum" }), 1 / d);
   let l = ce(o.out);
   if (o.aux && auxWeight > 0) l = add(l, scale(ce(o.aux), auxWeight));
   return l;
@@ -54,9 +58,12 @@ export async function trainStep(t: Trainer, batch: Batch, step: number): Promise
   const { sgd, scaler } = t.opt;
   sgd.lr = t.settings.lr * t.opt.schedule.factor(step);
   const parallel = isParallel(t.comm);
-  const lossOptions = parallel ? { denominator: globalLabelled(t.comm, batch.hostMasks) } : {};
-  const forward = () =>
-    batchLoss(t.model.forward(batch.images), batch.masks, t.settings.auxWeight, lossOptions);
+  const weight = t.classWeights ?? undefined;
+  const lossOptions: BatchLossOptions = { auxWeight: t.settings.auxWeight, weight };
+  if (parallel) {
+    lossOptions.denominator = globalLabelled(t.comm, batch.hostMasks, t.settings.classWeightValues);
+  }
+  const forward = () => batchLoss(t.model.forward(batch.images), batch.masks, lossOptions);
   let loss: Tensor;
   if (scaler) {
     const [l, scaled] = tidy(() => {

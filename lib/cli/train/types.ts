@@ -4,14 +4,14 @@
  *
  * @module
  */
-import type { Device } from "../../tensor.ts";
+import type { Device, Tensor } from "../../tensor.ts";
 import type { FcnModel } from "../../models/types.ts";
 import type { SGD } from "../../optim/sgd.ts";
 import type { GradScaler } from "../../optim/grad_scaler.ts";
 import type { Schedule } from "../../optim/schedules.ts";
 import type { SegDataset } from "../common.ts";
 import type { EpochRecord } from "../report.ts";
-import type { TrainSettings } from "./settings.ts";
+import type { RunSettings } from "./settings.ts";
 import type { Communicator } from "../../dist/communicator.ts";
 
 /** Where progress lines go (console.log by default; tests collect or drop them). */
@@ -21,6 +21,8 @@ export type Log = (line: string) => void;
 export interface TrainData {
   /** The dataset root (the bundled one when `--data` is not given). */
   root: string;
+  /** The shorter side images are resized to (`--base-size` or the default measured). */
+  baseSize: number;
   trainSet: SegDataset;
   valSet: SegDataset;
   /** Classes the model predicts. */
@@ -47,7 +49,7 @@ export interface Optimization {
 
 /** A run assembled from its steps (see lib/cli/train.ts). */
 export interface Trainer {
-  settings: TrainSettings;
+  settings: RunSettings;
   device: Device;
   data: TrainData;
   model: FcnModel;
@@ -58,6 +60,8 @@ export interface Trainer {
   log: Log;
   /** The ranks of the job: one (a single process) without mpirun. */
   comm: Communicator;
+  /** Per-class loss weights `[K]` (`--class-weights`); null for none. */
+  classWeights: Tensor | null;
   /**
    * Runs after `backward()` and before the optimizer step of every step, with the gradients in
    * `opt.sgd.params[i].grad` (e.g. a gradient allreduce across ranks). None by default.
