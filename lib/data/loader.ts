@@ -9,8 +9,16 @@ import { type Tensor, tensor } from "../tensor.ts";
 import type { Device } from "../tensor.ts";
 import { IGNORE } from "./image.ts";
 import { deriveSeed, Rng, sampleSeed } from "../random.ts";
-import { type LoadedSample, loadSample, type SampleRef, type SampleSpec } from "./sample.ts";
+import {
+  type LoadedSample,
+  loadSample,
+  type SampleJob,
+  type SampleRef,
+  type SampleSpec,
+} from "./sample.ts";
 import { WorkerPool } from "./worker_pool.ts";
+
+const LOADER_WORKER = new URL("./worker.ts", import.meta.url);
 
 /** Options of host-side batching. */
 export interface HostBatchOptions {
@@ -171,7 +179,12 @@ export async function* hostBatches(
   const ranks = positiveInt("ranks", options.ranks ?? 1, 1);
   const order = epochOrder(source.samples.length, seed, epoch, shuffle);
   const share = rankSlices(order.length, { batchSize, rank: options.rank ?? 0, ranks, dropLast });
-  const pool = workers > 0 ? new WorkerPool(workers) : null;
+  const pool = workers > 0
+    ? new WorkerPool<SampleJob, LoadedSample>(workers, {
+      url: LOADER_WORKER,
+      what: "Loader worker",
+    })
+    : null;
   const pending: Promise<LoadedSample>[][] = [];
   let next = Math.min(startBatch, share.count);
   const submit = (until: number) => {
