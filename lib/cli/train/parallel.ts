@@ -35,21 +35,13 @@ function batchNorms(m: Module): BatchNorm2d[] {
 
 /**
  * Makes a run data-parallel when its job has several ranks: batch norm layers take the global
- * batch's statistics (where the backend reads at once: cpu, blas; on WebGPU each rank keeps its
- * own, and a line says so), and every step's gradients are summed across ranks before the
- * optimizer step. Returns the seconds spent summing gradients so far (a reader).
+ * batch's statistics (on every backend), and every step's gradients are summed across ranks
+ * before the optimizer step. Returns the seconds spent summing gradients so far (a reader).
  */
 export function joinRanks(t: Trainer): () => number {
   const { comm } = t;
   if (!isParallel(comm)) return () => 0;
-  const norms = batchNorms(t.model);
-  if (norms.length && t.device.backend.readSync) { for (const n of norms) n.sync = comm; }
-  else if (norms.length) {
-    t.log(
-      `Batch norm: each rank normalises with its own ${t.settings.batchSize} images' statistics ` +
-        `(${t.device.kind} cannot read them back in the middle of a pass to share them)`,
-    );
-  }
+  for (const n of batchNorms(t.model)) n.sync = comm;
   t.log(
     `Data parallel: ${comm.size} ranks (${comm.kind}) x ${t.settings.batchSize} images = ` +
       `global batch ${comm.size * t.settings.batchSize}`,
