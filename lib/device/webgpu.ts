@@ -509,9 +509,10 @@ export class WebGpuRuntime {
 
   /** Frees pooled buffers that no storage uses. */
   trim(): void {
+    this.submit(); // the recorded work may still use them
     const unused = [...this.#pool.values()].flat();
     const destroy = () => unused.forEach((b) => b.destroy());
-    if (this.#held) this.#held.push(destroy); // held work may still use them
+    if (this.#held) this.#held.push(destroy); // and so may the held work
     else destroy();
     this.#pool.clear();
     this.#pooledBytes = 0;
