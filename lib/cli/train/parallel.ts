@@ -8,6 +8,12 @@
  * validation is split across ranks and the confusion matrices summed; only rank 0 writes and
  * prints. With one process all of this is the identity and libmpi is never loaded.
  *
+ * Order of the collectives: on WebGPU the batch norm sums run when the device reaches them
+ * (`Backend.hostCall`), after the step's backward pass is recorded; the step's own collectives
+ * (the labelled count before the forward pass, the gradient allreduce after reads that wait for
+ * those sums, the overflow verdict) come before or after them alike on every rank. A new
+ * collective between the backward pass and the first read would break that order.
+ *
  * @module
  */
 import type { Backend, HostArray, Storage } from "../../device/backend.ts";
