@@ -14,7 +14,7 @@
  * @module
  */
 import type { Backend, BinaryOp, ConvGeom, Planes, PoolGeom, Storage } from "./device/backend.ts";
-import { type StatsReducer, syncBatchNormGrad } from "./ops/norm_sync.ts";
+import { type GlobalBatch, syncBatchNormGrad } from "./ops/norm_sync.ts";
 
 /** What the tape reads and writes on a tensor; `Tensor` (lib/tensor.ts) is the implementation. */
 export interface TapeTensor {
@@ -64,9 +64,7 @@ export interface OpStates {
     eps: number;
     training: boolean;
     /** Set when the statistics are a global batch's, summed across processes. */
-    sync: StatsReducer | null;
-    /** Values per channel the statistics were taken over (every process's, with `sync`). */
-    count: number;
+    sync: GlobalBatch | null;
   };
   /** Bilinear resize. */
   interpolate: { p: Planes; oh: number; ow: number; alignCorners: boolean };
@@ -339,7 +337,7 @@ export const rules: { [P in OpName]: Rule<P> } = {
       eps: s.eps,
     };
     const r = s.sync
-      ? syncBatchNormGrad(b, { ...args, count: s.count, sync: s.sync })
+      ? syncBatchNormGrad(b, { ...args, batch: s.sync })
       : b.batchNormGrad({ ...args, training: s.training });
     const out: (Storage | null)[] = [r.dx, r.dgamma, r.dbeta];
     [x, gamma, beta].forEach((t, i) => {

@@ -2,10 +2,12 @@
  * Data-parallel training: `mpirun -np 2 deno task train --batch-size 2` trains the same model as
  * one process with `--batch-size 4` (per-epoch train losses within 1e-3 relative, final weights
  * and BatchNorm statistics within 1e-3 absolute) for a model without BatchNorm (FCN-8s/VGG16),
- * one with (FCN-8s/VGG11-BN, synchronised statistics) and with `--amp`; only rank 0 writes; a
- * run stopped inside an epoch resumes under mpirun as it would have continued; a rank that fails mid-training ends the
- * job non-zero within a minute. Without mpirun: synchronised batch norm against one process
- * holding the whole batch, and the loader's split of each global batch across ranks.
+ * one with (FCN-8s/VGG11-BN, synchronised statistics, on blas and on WebGPU) and with `--amp`;
+ * only rank 0 writes; a run stopped inside an epoch resumes under mpirun as it would have
+ * continued; a rank that fails mid-training ends the job non-zero within a minute. Without
+ * mpirun: synchronised batch norm against one process holding the whole batch on every backend
+ * (and a global batch too small, thrown at once on cpu/blas and at the next read on WebGPU), and
+ * the loader's split of each global batch across ranks.
  *
  * The MPI tests are skipped where mpirun is missing, except under CI=true, where that is a
  * failure.
@@ -21,8 +23,9 @@ import type { StatsReducer } from "../lib/ops/norm_sync.ts";
 import { mul, sum, tensor } from "../mod.ts";
 import type { Device } from "../lib/tensor.ts";
 import { devices, randn } from "./harness.ts";
-import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { mpiAvailable, mpirun } from "./_mpi.ts";
+import { hasWebGpu } from "./backends.ts";
 
 const mpirunFound = mpiAvailable();
 const trainScript = new URL("../tasks/train.ts", import.meta.url).pathname;
@@ -146,6 +149,16 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "dist train: 2 ranks x 2 train FCN-8s/VGG11-BN on WebGPU (synchronised BN) as 1 process x 4",
+  ignore: !mpirunFound || !hasWebGpu,
+  async fn() {
+    const dir = await twoRanksMatchOne(["--backbone", "vgg11_bn", "--backend", "webgpu"]);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
   name: "dist train: 2 ranks x 2 with --amp (overflow verdict agreed) as 1 process x 4",
   ignore: !mpirunFound,
   async fn() {
@@ -221,13 +234,6 @@ Deno.test("sync batch norm: a slice of a batch with summed statistics equals the
   const x = randn(half, 1, -2, 3), g = randn(half, 2);
   const twice = (a: Float32Array) => Float32Array.from([...a, ...a]);
   for (const [kind, device] of await devices()) {
-    if (kind === "webgpu") {
-      await assertRejects(
-        () => bnPass(device, x, g, 2, true),
-        "needs a backend that reads at once (cpu, blas), not webgpu",
-      );
-      continue;
-    }
     const whole = await bnPass(device, twice(x), twice(g), 4);
     const slice = await bnPass(device, x, g, 2, true);
     const tol = (name: string) => ({ atol: 1e-5, rtol: 1e-5, name: `${kind} ${name}` });
@@ -238,6 +244,14 @@ Deno.test("sync batch norm: a slice of a batch with summed statistics equals the
     // The parameter gradients stay the slice's own: the gradient allreduce adds them up.
     assertClose(slice.dgamma.map((v) => 2 * v), whole.dgamma, tol("dgamma"));
     assertClose(slice.dbeta.map((v) => 2 * v), whole.dbeta, tol("dbeta"));
+    // One value per channel over every process: an error, where the backend's host calls raise it.
+    const one = tensor([1, 2], [1, 2, 1, 1], device);
+    const [m, v] = [tensor([0, 0], [2], device), tensor([1, 1], [2], device)];
+    const alone: StatsReducer = { allreduceSum: () => {} };
+    const bn = () => batchNorm2d(one, m, v, m, m, { training: true, sync: alone });
+    const tooFew = "more than one value per channel, got [1,2,1,1] (1 over every process)";
+    if (kind !== "webgpu") assertThrows(bn, tooFew);
+    else await assertRejects(() => bn().toArray(), tooFew);
   }
 });
 

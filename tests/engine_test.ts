@@ -131,6 +131,54 @@ onEveryDevice("using and dispose free memory", async (device) => {
   assertThrows(() => relu(escaped), "already disposed");
 });
 
+// What synchronised batch norm builds on: a host function in the middle of recorded work sees
+// its inputs as recorded, and the work recorded after it sees its results, although on WebGPU
+// the recording goes on without a wait (the inputs' buffers freed and reused, uploads, a trim).
+onEveryDevice(
+  "hostCall: host functions in the middle of recorded work keep its order",
+  async (device) => {
+    const b = device.backend;
+    const base = device.liveBytes();
+    const a = b.upload(new Float32Array([1, 2, 3]));
+    const twice = b.affine({ x: a, alpha: 2, beta: 0 });
+    const seen: number[][] = [];
+    const [plus1] = b.hostCall([twice], [3], ([d]) => {
+      seen.push([...d]);
+      return [Float32Array.from(d, (v) => v + 1)];
+    });
+    for (const s of [a, twice]) b.free(s);
+    const reused = b.fill({ length: 3, dtype: "f32", value: 99 }); // may take twice's buffer
+    const ten = b.upload(new Float32Array([10, 10, 10]));
+    const sum1 = b.binary({ op: "add", a: plus1, b: ten });
+    for (const s of [plus1, ten]) b.free(s);
+    if (device.kind === "webgpu") (b as WebGpuBackend).rt.trim(); // their buffers, still to be used
+    const [total, none] = b.hostCall([sum1, reused], [1, 0], ([d, r]) => {
+      seen.push([...d], [...r]);
+      return [Float32Array.of([...d].reduce((x, y) => x + y, 0)), new Float32Array(0)];
+    });
+    const out = b.affine({ x: total, alpha: 0.5, beta: 0 });
+    assertEquals([...await b.read(out)], [22.5]); // (3 + 5 + 7 + 30) / 2
+    assertEquals(seen, [[2, 4, 6], [13, 15, 17], [99, 99, 99]]);
+    for (const s of [reused, sum1, total, none, out]) b.free(s);
+    assertEquals(device.liveBytes(), base);
+    // What the host function throws: at once on cpu and blas, at the next read on WebGPU.
+    const fail = () =>
+      b.hostCall([], [1], () => {
+        throw new RangeError("no sum here");
+      });
+    if (device.kind !== "webgpu") {
+      assertThrows(fail, "no sum here");
+      return;
+    }
+    const [bad] = fail();
+    await assertRejects(() => b.read(bad), "no sum here");
+    b.free(bad);
+    const one = b.fill({ length: 1, dtype: "f32", value: 1 });
+    assertEquals([...await b.read(one)], [1], "the runtime goes on after the error");
+    b.free(one);
+  },
+);
+
 onEveryDevice("ops reject bad shapes with messages naming them", (device) => {
   const x = tensor(new Float32Array(2 * 3 * 5 * 5), [2, 3, 5, 5], device);
   const w = tensor(new Float32Array(4 * 2 * 3 * 3), [4, 2, 3, 3], device);

@@ -78,6 +78,7 @@ export function createBlasBackend(options: BlasBackendOptions = {}): BlasBackend
     adopt: (data) => rt.track(data),
     read: (s) => rt.read(s),
     readSync: (s) => rt.readSync(s),
+    hostCall: (inputs, lengths, fn) => rt.hostCall(inputs, lengths, fn),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),
     liveBytes: () => rt.liveBytes(),

@@ -64,6 +64,7 @@ export function createCpuBackend(): CpuBackend {
     adopt: (data) => rt.track(data),
     read: (s) => rt.read(s),
     readSync: (s) => rt.readSync(s),
+    hostCall: (inputs, lengths, fn) => rt.hostCall(inputs, lengths, fn),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),
     liveBytes: () => rt.liveBytes(),

@@ -49,6 +49,7 @@ export function webGpuBackend(rt: WebGpuRuntime): WebGpuBackend {
     rt,
     upload: (data) => rt.upload(data),
     read: (s) => rt.read(s),
+    hostCall: (inputs, lengths, fn) => rt.hostCall(inputs, lengths, fn),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),
     liveBytes: () => rt.liveBytes,

@@ -460,10 +460,23 @@ export interface Backend extends Kernels {
   read(s: Storage): Promise<HostArray>;
   /**
    * Copy a storage back to the host at once, where the backend keeps storages in host memory
-   * (cpu, blas); absent where a read must wait for a device (WebGPU). What an op that needs a
-   * value in the middle of a pass (synchronised batch norm across processes) uses.
+   * (cpu, blas); absent where a read must wait for a device (WebGPU).
    */
   readSync?(s: Storage): HostArray;
+  /**
+   * Runs `fn` on the host copies of `inputs` as they are at this point of the recorded work and
+   * returns its results (f32, `lengths[i]` elements each) as new storages: how an op that needs
+   * host values in the middle of a pass (synchronised batch norm across processes) records
+   * without waiting. On cpu and blas `fn` runs at once and what it throws is thrown here; on
+   * WebGPU the work recorded so far is submitted, the work recorded afterwards waits on the
+   * device until `fn` has run on the inputs' data and its results are written, and what `fn`
+   * throws is thrown by the next `read()` or `flush()`.
+   */
+  hostCall(
+    inputs: Storage[],
+    lengths: number[],
+    fn: (data: HostArray[]) => Float32Array[],
+  ): Storage[];
   /** Return a storage to the backend's pool. */
   free(s: Storage): void;
   /** Submit recorded work and wait for it to finish. */

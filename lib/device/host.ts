@@ -67,6 +67,23 @@ export class HostRuntime {
     return (s as HostStorage).data.slice();
   }
 
+  /** Runs `fn` on the storages' data at once (see `Backend.hostCall`). */
+  hostCall(
+    inputs: Storage[],
+    lengths: number[],
+    fn: (data: HostArray[]) => Float32Array[],
+  ): Storage[] {
+    const results = fn(inputs.map((s) => this.readSync(s)));
+    results.forEach((r, i) => {
+      if (r.length !== lengths[i]) {
+        throw new RangeError(
+          `hostCall: result ${i} has ${r.length} elements but ${lengths[i]} were expected`,
+        );
+      }
+    });
+    return results.map((r) => this.track(r));
+  }
+
   /** Stops counting the storage (the garbage collector takes its array). */
   free(s: Storage): void {
     this.#live -= s.length * 4;

@@ -8,6 +8,12 @@
  * {@linkcode WebGpuRuntime.bind}, which aligns the window's start down to the adapter's offset
  * alignment and returns the element offset (`base`) the kernel adds to its indices.
  *
+ * A host call ({@linkcode WebGpuRuntime.hostCall}) puts a host function in the middle of the
+ * recorded work without stopping the recording: its inputs are copied out and submitted, and
+ * every later submission (uploads, buffer writes and pool trims with them) is held in a queue
+ * that a pump runs in order: the host function once its inputs are read, its results written,
+ * then the held work. So the device sees everything in the order it was recorded.
+ *
  * @module
  */
 import type { DType, HostArray, Storage } from "./backend.ts";
@@ -31,6 +37,12 @@ export interface Binding {
   /** Elements between the window's start and the requested offset. */
   base: number;
 }
+
+/** A host function of storages' data: what {@linkcode WebGpuRuntime.hostCall} runs. */
+export type HostFn = (data: HostArray[]) => Float32Array[];
+
+/** Work held while a host call waits: a submission (run at once when its turn comes) or a host call. */
+type Held = (() => void) | { host: () => Promise<void> };
 
 /** A value for a uniform block: plain numbers are u32; wrap floats with `f32()`, signed with `i32()`. */
 export type UniformValue = number | { f32: number } | { i32: number };
@@ -111,6 +123,10 @@ export class WebGpuRuntime {
   /** Their verdicts: the first Error is thrown by the next read() or flush(). */
   #pendingChecks: Promise<Error | null>[] = [];
   #dispatches = 0;
+  /** Work recorded after a pending host call, in order; null when none is pending. */
+  #held: Held[] | null = null;
+  /** Runs {@linkcode WebGpuRuntime.#held}; settles when the queue is empty. */
+  #pump: Promise<void> | null = null;
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, options: WebGpuOptions) {
     this.device = device;
@@ -212,7 +228,7 @@ export class WebGpuRuntime {
     const dtype: DType = data instanceof Int32Array ? "i32" : "f32";
     const s = this.alloc(data.length, dtype);
     if (data.length === 0) return s;
-    if (this.#encoder === null) {
+    if (this.#encoder === null && this.#held === null) {
       this.device.queue.writeBuffer(
         s.buffer,
         0,
@@ -248,6 +264,7 @@ export class WebGpuRuntime {
     });
     this.#endPass().copyBufferToBuffer(g.buffer, 0, rb, 0, bytes);
     this.submit();
+    if (this.#pump) await this.#pump; // the copy is held behind a host call
     await rb.mapAsync(GPUMapMode.READ);
     new Uint8Array(out.buffer).set(new Uint8Array(rb.getMappedRange()));
     rb.unmap();
@@ -376,45 +393,127 @@ export class WebGpuRuntime {
     this.#dispatches++;
   }
 
-  /** Ends recording and submits everything recorded so far (does not wait). */
+  /**
+   * Ends recording and submits everything recorded so far (does not wait); while a host call is
+   * pending, the submission waits in the queue behind it.
+   */
   submit(): void {
     if (this.#encoder === null) return;
     this.#endPass();
-    if (this.#arenaUsed > 0) {
-      this.device.queue.writeBuffer(this.#arena, 0, this.#arenaHost.buffer, 0, this.#arenaUsed);
+    const commands = this.#encoder.finish();
+    const [checks, staging] = [this.#checks.splice(0), this.#staging.splice(0)];
+    this.#encoder = null;
+    const used = this.#arenaUsed;
+    this.#arenaUsed = 0;
+    if (this.#held === null) {
+      this.#submitNow(commands, this.#arenaHost.subarray(0, used), checks, staging);
+    } else {
+      const arena = this.#arenaHost.slice(0, used);
+      this.#held.push(() => this.#submitNow(commands, arena, checks, staging));
+    }
+  }
+
+  /** Writes the uniforms, submits `commands`, maps the checks' copies, frees the staging buffers. */
+  #submitNow(
+    commands: GPUCommandBuffer,
+    arena: Uint8Array,
+    checks: { rb: GPUBuffer; dtype: DType; length: number; check: Check }[],
+    staging: GPUBuffer[],
+  ): void {
+    if (arena.length > 0) {
+      this.device.queue.writeBuffer(
+        this.#arena,
+        0,
+        arena.buffer as ArrayBuffer,
+        arena.byteOffset,
+        arena.length,
+      );
     }
     this.device.pushErrorScope("validation");
-    this.device.queue.submit([this.#encoder.finish()]);
+    this.device.queue.submit([commands]);
     this.#pendingErrors.push(
       this.device.popErrorScope().then((e) => e ? `submission failed: ${e.message}` : null),
     );
-    this.#encoder = null;
-    this.#arenaUsed = 0;
-    for (const { rb, dtype, length, check } of this.#checks.splice(0)) {
-      this.#pendingChecks.push(
-        rb.mapAsync(GPUMapMode.READ).then(() => {
-          const data = dtype === "i32" ? new Int32Array(length) : new Float32Array(length);
-          new Uint8Array(data.buffer).set(new Uint8Array(rb.getMappedRange(), 0, length * 4));
-          rb.unmap();
-          rb.destroy();
-          return check(data);
-        }),
-      );
+    for (const { rb, dtype, length, check } of checks) {
+      this.#pendingChecks.push(readBack(rb, dtype, length).then(check));
     }
-    for (const s of this.#staging) s.destroy();
-    this.#staging = [];
+    for (const s of staging) s.destroy();
+  }
+
+  /**
+   * Runs `fn` on the data of `inputs` as they are at this point of the recorded work, and
+   * returns its results as new f32 storages of `lengths` elements. Recording goes on at once:
+   * the work recorded so far is submitted, and what is recorded after this call is held until
+   * `fn` has run and its results are written (see the module doc). What `fn` throws is thrown
+   * by the next `read()` or `flush()`; the results then hold whatever their buffers held.
+   */
+  hostCall(inputs: Storage[], lengths: number[], fn: HostFn): GpuStorage[] {
+    const copies = inputs.map((s) => {
+      const g = s as GpuStorage;
+      const rb = this.device.createBuffer({
+        size: Math.max(4, g.length * 4),
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      if (g.length > 0) this.#endPass().copyBufferToBuffer(g.buffer, 0, rb, 0, g.length * 4);
+      return { rb, dtype: g.dtype, length: g.length };
+    });
+    this.submit();
+    const outs = lengths.map((n) => this.alloc(n, "f32"));
+    const run = async () => {
+      const data = await Promise.all(copies.map((c) => readBack(c.rb, c.dtype, c.length)));
+      const results = fn(data);
+      results.forEach((r, i) => {
+        if (r.length !== lengths[i]) {
+          throw new RangeError(
+            `hostCall: result ${i} has ${r.length} elements but ${lengths[i]} were expected`,
+          );
+        }
+        if (r.length > 0) {
+          this.device.queue.writeBuffer(
+            outs[i].buffer,
+            0,
+            r.buffer as ArrayBuffer,
+            r.byteOffset,
+            r.byteLength,
+          );
+        }
+      });
+    };
+    (this.#held ??= []).push({ host: run });
+    this.#pump ??= this.#runHeld();
+    return outs;
+  }
+
+  /** Runs the held work in order until none is left; a host call's error waits for a read. */
+  async #runHeld(): Promise<void> {
+    const held = this.#held!;
+    while (held.length > 0) {
+      const step = held.shift()!;
+      if (typeof step === "function") step();
+      else {
+        const error = await step.host().then(() => null, (e) => e as Error);
+        if (error) this.#pendingChecks.push(Promise.resolve(error));
+      }
+    }
+    this.#held = null;
+    this.#pump = null;
   }
 
   /** Submits and waits for the GPU to finish. */
   async flush(): Promise<void> {
     this.submit();
+    if (this.#pump) await this.#pump;
     await this.device.queue.onSubmittedWorkDone();
     await this.#checkErrors();
   }
 
   /** Frees pooled buffers that no storage uses. */
   trim(): void {
-    for (const list of this.#pool.values()) for (const b of list) b.destroy();
+    this.submit(); // the recorded work may still use them
+    const unused = [...this.#pool.values()].flat();
+    const destroy = () => unused.forEach((b) => b.destroy());
+    if (this.#held) this.#held.push(destroy); // and so may the held work
+    else destroy();
     this.#pool.clear();
     this.#pooledBytes = 0;
   }
@@ -448,6 +547,16 @@ export class WebGpuRuntime {
     this.#encoder ??= this.device.createCommandEncoder();
     return this.#encoder;
   }
+}
+
+/** The data of a mapped-for-reading buffer `rb` (of `length` elements); destroys it. */
+async function readBack(rb: GPUBuffer, dtype: DType, length: number): Promise<HostArray> {
+  await rb.mapAsync(GPUMapMode.READ);
+  const data = dtype === "i32" ? new Int32Array(length) : new Float32Array(length);
+  new Uint8Array(data.buffer).set(new Uint8Array(rb.getMappedRange(), 0, length * 4));
+  rb.unmap();
+  rb.destroy();
+  return data;
 }
 
 function align(v: number, a: number): number {

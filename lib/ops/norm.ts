@@ -6,7 +6,8 @@
 import { record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";
 import { expectRank } from "./_util.ts";
-import { globalBatchStats, type StatsReducer } from "./norm_sync.ts";
+import type { Storage } from "../device/backend.ts";
+import { type GlobalBatch, globalBatchStats, type StatsReducer } from "./norm_sync.ts";
 
 export type { StatsReducer } from "./norm_sync.ts";
 
@@ -21,7 +22,7 @@ export interface BatchNormOptions {
   /**
    * In training, take the statistics of a global batch split across processes: their counts,
    * sums and the input gradient's reductions are summed with `sync` (PyTorch's
-   * `SyncBatchNorm`). Needs a backend that reads at once (cpu, blas). Default: this batch only.
+   * `SyncBatchNorm`), on every backend. Default: this batch only.
    */
   sync?: StatsReducer | null;
 }
@@ -69,30 +70,31 @@ export function batchNorm2d(
   const p = { n, c, h, w };
   const eps = options.eps ?? 1e-5;
   const training = options.training ?? false;
-  let mean, variance, count = n * h * w;
+  let mean, variance, syncState: GlobalBatch | null = null;
   const sync = training ? options.sync ?? null : null;
   if (training) {
-    const tooFew = (m: number) =>
-      new RangeError(
-        `${op}: training needs more than one value per channel, got [${x.shape}]` +
-          (sync ? ` (${m} over every process)` : ""),
-      );
-    if (!sync && count < 2) throw tooFew(count);
-    if (sync) ({ mean, var: variance, count } = globalBatchStats(b, x.storage, p, sync));
-    else ({ mean, var: variance } = b.batchNormStats({ x: x.storage, planes: p }));
-    if (count < 2) {
-      b.free(mean);
-      b.free(variance);
-      throw tooFew(count);
-    }
     const mom = options.momentum ?? 0.1;
+    let unbiased: Storage, unbiasedScale = mom;
+    if (sync) {
+      ({ mean, var: variance, unbiased, batch: syncState } = globalBatchStats(
+        b,
+        x.storage,
+        p,
+        sync,
+      ));
+    } else {
+      const count = n * h * w;
+      if (count < 2) {
+        throw new RangeError(
+          `${op}: training needs more than one value per channel, got [${x.shape}]`,
+        );
+      }
+      ({ mean, var: variance } = b.batchNormStats({ x: x.storage, planes: p }));
+      [unbiased, unbiasedScale] = [variance, mom * count / (count - 1)];
+    }
     const rm = b.axpby({ a: runningMean.storage, b: mean, alpha: 1 - mom, beta: mom });
-    const rv = b.axpby({
-      a: runningVar.storage,
-      b: variance,
-      alpha: 1 - mom,
-      beta: mom * count / (count - 1),
-    });
+    const rv = b.axpby({ a: runningVar.storage, b: unbiased, alpha: 1 - mom, beta: unbiasedScale });
+    if (unbiased !== variance) b.free(unbiased);
     runningMean.assign(rm);
     runningVar.assign(rv);
   } else {
@@ -114,7 +116,6 @@ export function batchNorm2d(
     var: variance,
     eps,
     training,
-    sync,
-    count,
+    sync: syncState,
   }, [mean, variance]);
 }

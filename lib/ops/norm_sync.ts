@@ -6,8 +6,9 @@
  * gradient needs (`sum(dy)` and `sum(dy * (x - mean))`). The parameter gradients (`dgamma`,
  * `dbeta`) stay this process's own: the gradient allreduce adds them up like any other.
  *
- * The sums are read to the host in the middle of a pass, so this needs a backend with
- * `readSync` (cpu, blas).
+ * The sums are taken to the host in the middle of a pass with `Backend.hostCall`: at once on
+ * cpu and blas; on WebGPU the device holds the work recorded after them until the host has summed
+ * them, so the pass is recorded without a wait, as any other, on every backend.
  *
  * @module
  */
@@ -36,30 +37,34 @@ export interface StatsReducer {
   allreduceSum(a: Float64Array): void;
 }
 
-/** `b.readSync`, or an error saying that synchronised batch norm needs it. */
-function readNow(b: Backend): (s: Storage) => Float32Array {
-  const read = b.readSync?.bind(b);
-  if (!read) {
-    throw new Error(
-      `batchNorm2d: synchronised batch norm needs a backend that reads at once (cpu, blas), ` +
-        `not ${b.kind}`,
-    );
-  }
-  return (s) => read(s) as Float32Array;
-}
-
-/** Global batch statistics: mean and biased variance `[C]` each, and the global count M. */
-export interface GlobalStats {
-  mean: Storage;
-  var: Storage;
-  /** Values per channel over every process (N*H*W summed). */
+/**
+ * The global batch of a synchronised batch norm: the reducer, and the global count once the
+ * statistics have been summed (on cpu and blas at once; on WebGPU when the device gets there,
+ * which is before the backward pass's sums need it).
+ */
+export interface GlobalBatch {
+  /** Sums across processes. */
+  readonly sync: StatsReducer;
+  /** Values per channel over every process (N*H*W summed); NaN until summed. */
   count: number;
 }
 
+/** Global batch statistics, `[C]` each, as storages. */
+export interface GlobalStats {
+  mean: Storage;
+  /** Biased variance (what the batch is normalised with). */
+  var: Storage;
+  /** Unbiased variance (what the running variance takes). */
+  unbiased: Storage;
+  batch: GlobalBatch;
+}
+
 /**
- * The global batch's per-channel mean and biased variance from this process's x `[N, C, H, W]`:
- * local statistics, then two allreduces (counts and sums; squared deviations from the global
- * mean, by Chan's rule `m_r * (var_r + (mean_r - mean)^2)`), in f64.
+ * The global batch's per-channel mean and variances from this process's x `[N, C, H, W]`:
+ * local statistics, then two allreduces on the host (counts and sums; squared deviations from
+ * the global mean, by Chan's rule `m_r * (var_r + (mean_r - mean)^2)`), in f64. A global batch
+ * of fewer than two values per channel is a RangeError (see `Backend.hostCall` for when it is
+ * thrown).
  */
 export function globalBatchStats(
   b: Backend,
@@ -67,25 +72,35 @@ export function globalBatchStats(
   p: Planes,
   sync: StatsReducer,
 ): GlobalStats {
-  const read = readNow(b);
   const local = b.batchNormStats({ x, planes: p });
-  const mean = read(local.mean), variance = read(local.var);
+  const c = p.c, m = p.n * p.h * p.w;
+  const batch: GlobalBatch = { sync, count: NaN };
+  const [mean, variance, unbiased] = b.hostCall([local.mean, local.var], [c, c, c], (d) => {
+    const [mean, variance] = d as Float32Array[];
+    const sums = new Float64Array(c + 1);
+    for (let i = 0; i < c; i++) sums[i] = m * mean[i];
+    sums[c] = m;
+    sync.allreduceSum(sums);
+    const count = sums[c];
+    const gMean = sums.subarray(0, c).map((s) => s / count);
+    const sq = Float64Array.from(mean, (mu, i) => m * (variance[i] + (mu - gMean[i]) ** 2));
+    sync.allreduceSum(sq);
+    if (count < 2) {
+      throw new RangeError(
+        `batchNorm2d: training needs more than one value per channel, got ` +
+          `[${[p.n, p.c, p.h, p.w]}] (${count} over every process)`,
+      );
+    }
+    batch.count = count;
+    return [
+      Float32Array.from(gMean),
+      Float32Array.from(sq, (s) => s / count),
+      Float32Array.from(sq, (s) => s / (count - 1)),
+    ];
+  });
   b.free(local.mean);
   b.free(local.var);
-  const c = p.c, m = p.n * p.h * p.w;
-  const sums = new Float64Array(c + 1);
-  for (let i = 0; i < c; i++) sums[i] = m * mean[i];
-  sums[c] = m;
-  sync.allreduceSum(sums);
-  const count = sums[c];
-  const gMean = sums.subarray(0, c).map((s) => s / count);
-  const sq = Float64Array.from(mean, (mu, i) => m * (variance[i] + (mu - gMean[i]) ** 2));
-  sync.allreduceSum(sq);
-  return {
-    mean: b.upload(Float32Array.from(gMean)),
-    var: b.upload(Float32Array.from(sq, (s) => s / count)),
-    count,
-  };
+  return { mean, var: variance, unbiased, batch };
 }
 
 /** What the backward pass of a synchronised batch norm needs. */
@@ -98,9 +113,8 @@ export interface SyncGradArgs {
   gamma: Storage;
   planes: Planes;
   eps: number;
-  /** The global count M. */
-  count: number;
-  sync: StatsReducer;
+  /** The global batch the forward pass summed. */
+  batch: GlobalBatch;
 }
 
 /**
@@ -109,30 +123,31 @@ export interface SyncGradArgs {
  * `S1 = sum(dy)`, `S2 = sum(dy * (x - mean))` summed over every process. Built from the
  * kernels: the eval-mode gradient `dy * gamma * invstd` plus the correction, which is a batch
  * norm of x with per-channel scale `-gamma * invstd^2 * S2 / M` and shift `-gamma * invstd *
- * S1 / M`.
+ * S1 / M` (computed on the host).
  */
 export function syncBatchNormGrad(
   b: Backend,
   a: SyncGradArgs,
 ): { dx: Storage; dgamma: Storage; dbeta: Storage } {
-  const { x, mean, planes, eps, count } = a;
-  const read = readNow(b);
+  const { x, mean, planes, eps, batch } = a;
   const { dy, variance: v, gamma: g } = a;
   const r = b.batchNormGrad({ dy, x, mean, variance: v, gamma: g, planes, eps, training: false });
-  const [dgamma, dbeta, variance, gamma] = [r.dgamma, r.dbeta, a.variance, a.gamma].map(read);
   const c = planes.c;
-  const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
-  // [S1 (C), S2 (C)]: dbeta = S1 and dgamma = S2 * invstd locally.
-  const sums = new Float64Array(2 * c);
-  for (let i = 0; i < c; i++) [sums[i], sums[c + i]] = [dbeta[i], dgamma[i] / inv[i]];
-  a.sync.allreduceSum(sums);
-  const scale = new Float32Array(c), shift = new Float32Array(c);
-  for (let i = 0; i < c; i++) {
-    scale[i] = -gamma[i] * inv[i] * inv[i] * sums[c + i] / count;
-    shift[i] = -gamma[i] * inv[i] * sums[i] / count;
-  }
-  const [gs, bs] = [b.upload(scale), b.upload(shift)];
-  const corr = b.batchNorm({ x, mean, variance: a.variance, gamma: gs, beta: bs, planes, eps });
+  const [gs, bs] = b.hostCall([r.dgamma, r.dbeta, v, g], [c, c], (d) => {
+    const [dgamma, dbeta, variance, gamma] = d as Float32Array[];
+    const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
+    // [S1 (C), S2 (C)]: dbeta = S1 and dgamma = S2 * invstd locally.
+    const sums = new Float64Array(2 * c);
+    for (let i = 0; i < c; i++) [sums[i], sums[c + i]] = [dbeta[i], dgamma[i] / inv[i]];
+    batch.sync.allreduceSum(sums);
+    const scale = new Float32Array(c), shift = new Float32Array(c);
+    for (let i = 0; i < c; i++) {
+      scale[i] = -gamma[i] * inv[i] * inv[i] * sums[c + i] / batch.count;
+      shift[i] = -gamma[i] * inv[i] * sums[i] / batch.count;
+    }
+    return [scale, shift];
+  });
+  const corr = b.batchNorm({ x, mean, variance: v, gamma: gs, beta: bs, planes, eps });
   const dx = b.binary({ op: "add", a: r.dx, b: corr });
   for (const s of [gs, bs, corr, r.dx]) b.free(s);
   return { dx, dgamma: r.dgamma, dbeta: r.dbeta };

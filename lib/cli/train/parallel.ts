@@ -8,6 +8,12 @@
  * validation is split across ranks and the confusion matrices summed; only rank 0 writes and
  * prints. With one process all of this is the identity and libmpi is never loaded.
  *
+ * Order of the collectives: on WebGPU the batch norm sums run when the device reaches them
+ * (`Backend.hostCall`), after the step's backward pass is recorded; the step's own collectives
+ * (the labelled count before the forward pass, the gradient allreduce after reads that wait for
+ * those sums, the overflow verdict) come before or after them alike on every rank. A new
+ * collective between the backward pass and the first read would break that order.
+ *
  * @module
  */
 import type { Backend, HostArray, Storage } from "../../device/backend.ts";
@@ -35,21 +41,13 @@ function batchNorms(m: Module): BatchNorm2d[] {
 
 /**
  * Makes a run data-parallel when its job has several ranks: batch norm layers take the global
- * batch's statistics (where the backend reads at once: cpu, blas; on WebGPU each rank keeps its
- * own, and a line says so), and every step's gradients are summed across ranks before the
- * optimizer step. Returns the seconds spent summing gradients so far (a reader).
+ * batch's statistics (on every backend), and every step's gradients are summed across ranks
+ * before the optimizer step. Returns the seconds spent summing gradients so far (a reader).
  */
 export function joinRanks(t: Trainer): () => number {
   const { comm } = t;
   if (!isParallel(comm)) return () => 0;
-  const norms = batchNorms(t.model);
-  if (norms.length && t.device.backend.readSync) { for (const n of norms) n.sync = comm; }
-  else if (norms.length) {
-    t.log(
-      `Batch norm: each rank normalises with its own ${t.settings.batchSize} images' statistics ` +
-        `(${t.device.kind} cannot read them back in the middle of a pass to share them)`,
-    );
-  }
+  for (const n of batchNorms(t.model)) n.sync = comm;
   t.log(
     `Data parallel: ${comm.size} ranks (${comm.kind}) x ${t.settings.batchSize} images = ` +
       `global batch ${comm.size * t.settings.batchSize}`,
