@@ -7,6 +7,8 @@
  */
 import type { BackendKind, HostArray } from "../lib/device/backend.ts";
 import { requestDevice } from "../lib/device/request.ts";
+import type { WebGpuOptions } from "../lib/device/webgpu.ts";
+import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
 import { type Device, type Tensor, tensor } from "../lib/tensor.ts";
 import { mul, sum } from "../mod.ts";
 import { Rng } from "../lib/random.ts";
@@ -48,6 +50,30 @@ export function devices(): Promise<Map<BackendKind, Device>> {
     return m;
   })();
   return cached;
+}
+
+/**
+ * Registers a test on a WebGPU device of its own (`options` as `requestDevice` takes them, e.g.
+ * a small `maxBindingBytes` to make every storage span several bindings), skipped where no
+ * adapter exists; the device is destroyed when `fn` settles.
+ */
+export function webGpuTest(
+  name: string,
+  options: WebGpuOptions,
+  fn: (b: WebGpuBackend, device: Device) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !hasWebGpu,
+    async fn() {
+      const device = await requestDevice({ ...options, backend: "webgpu" });
+      try {
+        await fn(device.backend as WebGpuBackend, device);
+      } finally {
+        device.destroy();
+      }
+    },
+  });
 }
 
 /** One input of an op under test. */
