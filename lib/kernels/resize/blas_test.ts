@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertBitsEqual, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
 import { interpolate } from "./blas.ts";
 import * as ref from "./reference.ts";
@@ -17,8 +17,7 @@ Deno.test("blas interpolate: bit for bit the reference, up and down, both corner
       const out = new Float32Array(want.length).fill(NaN);
       const got = interpolate({ x, planes: p, oh, ow, alignCorners: align }, out);
       assertEquals(got, out);
-      const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer));
-      assertEquals(bits(got), bits(want), `${JSON.stringify(p)} -> ${oh}x${ow} ${align}`);
+      assertBitsEqual(got, want, `${JSON.stringify(p)} -> ${oh}x${ow} ${align}`);
     }
   }
   assertThrows(() =>
