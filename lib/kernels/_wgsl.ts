@@ -1,10 +1,18 @@
 /**
- * WGSL every WebGPU kernel family shares: a kernel's buffers and uniform block declared from a
- * list, and the opening of its `main` (the invocation's index and the guard past the work).
+ * What every WebGPU kernel family shares: a kernel's buffers and uniform block declared from a
+ * list, the opening of its `main` (the invocation's index and the guard past the work), and a
+ * dispatch over windows of its storages.
  *
  * @module
  */
-import { linearId, MAIN_ARGS } from "../device/webgpu.ts";
+import type { Storage } from "../device/backend.ts";
+import {
+  type GpuKernel,
+  linearId,
+  MAIN_ARGS,
+  type UniformValue,
+  type WebGpuRuntime,
+} from "../device/webgpu.ts";
 
 /**
  * Declarations of a kernel's buffers, bound `@group(0) @binding(0)`, `(1)`, ... in order, then
@@ -75,4 +83,17 @@ export function perGroup(wg: number): string {
 fn main(${MAIN_ARGS}) {
   let g = wid.x + wid.y * nwg.x;
   if (g >= u.groups) { return; }`;
+}
+
+/**
+ * Binds the window `[start, start + length)` of each storage, in binding order, and dispatches
+ * `kernel` over `groups` workgroups with `uniforms` followed by the windows' bases.
+ */
+export function dispatchWindows(
+  rt: WebGpuRuntime,
+  kernel: GpuKernel,
+  run: { windows: [Storage, number, number][]; uniforms: UniformValue[]; groups: number },
+): void {
+  const bound = run.windows.map(([s, start, length]) => rt.bind(s, start, length));
+  rt.dispatch(kernel, bound, [...run.uniforms, ...bound.map((b) => b.base)], run.groups);
 }
