@@ -14,7 +14,7 @@
  */
 import type { KernelArgs, KernelSlice, Storage } from "../../device/backend.ts";
 import { i32, type WebGpuRuntime } from "../../device/webgpu.ts";
-import { chunks, fill } from "../elementwise/webgpu.ts";
+import { chunks, zeros } from "../elementwise/webgpu.ts";
 import { BOX_FIELDS, BOX_WG, type BoxRun, overBoxes } from "../_boxes.ts";
 import { bindings, perElement } from "../_wgsl.ts";
 import { expectG } from "./reference.ts";
@@ -111,7 +111,7 @@ function crossEntropy(
 ): { loss: Storage; weight: Storage } {
   const { target, weight, n, k, hw } = a;
   if (n * hw === 0 || k === 0) {
-    return { loss: fill(rt, n * hw, "f32", 0), weight: fill(rt, n * hw, "f32", 0) };
+    return { loss: zeros(rt, n * hw), weight: zeros(rt, n * hw) };
   }
   const st = softmaxStats(rt, a);
   const loss = rt.alloc(n * hw, "f32"), wOut = rt.alloc(n * hw, "f32");

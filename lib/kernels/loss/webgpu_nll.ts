@@ -10,7 +10,7 @@
  */
 import type { KernelArgs, KernelSlice, Storage } from "../../device/backend.ts";
 import { i32, type WebGpuRuntime } from "../../device/webgpu.ts";
-import { fill } from "../elementwise/webgpu.ts";
+import { zeros } from "../elementwise/webgpu.ts";
 import { BOX_FIELDS, BOX_WG, type BoxRun, overBoxes } from "../_boxes.ts";
 import { bindings, perElement } from "../_wgsl.ts";
 import { expectG } from "./reference.ts";
@@ -55,7 +55,7 @@ ${perElement(BOX_WG)}
 /** Per-pixel `-w[t] * x[t]` and `w[t]` of log-probabilities `[N, K, HW]`, 0 where ignored. */
 function nllLoss(rt: WebGpuRuntime, a: KernelArgs["nllLoss"]): { loss: Storage; weight: Storage } {
   const { logProbs, target, weight, n, k, hw } = a;
-  const loss = fill(rt, n * hw, "f32", 0), wOut = fill(rt, n * hw, "f32", 0);
+  const loss = zeros(rt, n * hw), wOut = zeros(rt, n * hw);
   if (n * hw === 0 || k === 0) return { loss, weight: wOut };
   const kernel = rt.kernel(weight ? "nll_loss_weighted" : "nll_loss", nllSource(weight !== null));
   const binds: BoxRun["binds"] = [

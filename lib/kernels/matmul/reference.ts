@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { KernelArgs } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 /**
  * `a [M, K] @ b [K, N] -> [M, N]`, with `a` stored `[K, M]` when `transA` and `b` stored
@@ -22,13 +24,7 @@
  * ```
  */
 export function matmul(
-  a: Float32Array,
-  b: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
+  { a, b, m, k, n, transA, transB }: OnHost<KernelArgs["matmul"]>,
 ): Float32Array {
   if (a.length !== m * k) {
     throw new RangeError(

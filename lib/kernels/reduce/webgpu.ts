@@ -15,7 +15,7 @@
  */
 import type { AxisArgs, KernelSlice, Storage } from "../../device/backend.ts";
 import { MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
-import { affine, fill } from "../elementwise/webgpu.ts";
+import { affine, zeros } from "../elementwise/webgpu.ts";
 import { ranges } from "../matmul/blocks.ts";
 import { bindings, dispatchWindows, perElement } from "../_wgsl.ts";
 
@@ -161,8 +161,8 @@ function argmax(rt: WebGpuRuntime, { x, outer, len, inner }: AxisArgs): Storage 
 /** `[outer, len, inner]` -> `[outer, inner]` sums along len. */
 function sum(rt: WebGpuRuntime, a: AxisArgs): Storage {
   const { x, outer, len, inner } = a;
-  if (len === 0 || outer * inner === 0) return fill(rt, outer * inner, "f32", 0);
-  if (len === 1) return affine(rt, x, 1, 0);
+  if (len === 0 || outer * inner === 0) return zeros(rt, outer * inner);
+  if (len === 1) return affine(rt, { x, alpha: 1, beta: 0 });
   if (inner > 1 && 2 * inner > rt.maxBindingElements) return sumByRows(rt, a);
   let cur = x;
   let curLen = len;

@@ -12,7 +12,7 @@
  */
 import type { ConvGeom, Planes, Storage } from "../../../device/backend.ts";
 import type { GpuKernel, WebGpuRuntime } from "../../../device/webgpu.ts";
-import { fill } from "../../elementwise/webgpu.ts";
+import { zeros } from "../../elementwise/webgpu.ts";
 import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   CHANNEL_SUM_FIELDS,
@@ -129,7 +129,7 @@ export function genericGradInput(
   const { n, c, k } = g;
   const { hw, p, kk } = sizes(g);
   const { tc: TC, tp: TP, wg: WG } = tile;
-  if (k === 0 || p === 0) return fill(rt, n * c * hw, "f32", 0); // nothing reaches dx
+  if (k === 0 || p === 0) return zeros(rt, n * c * hw); // nothing reaches dx
   const dx = rt.alloc(n * c * hw, "f32"); // [N, C, H, W]
   if (dx.length === 0) return dx;
   const blk = planBlocks({ n, c, k }, [
@@ -182,7 +182,7 @@ export function genericGradWeight(
   const { n, c, k } = g;
   const { hw, p, kk } = sizes(g);
   const { tc: TC, tp: TP, wg: WG } = tile;
-  if (n === 0 || p === 0 || hw === 0) return fill(rt, k * c * kk, "f32", 0); // an empty sum
+  if (n === 0 || p === 0 || hw === 0) return zeros(rt, k * c * kk); // an empty sum
   const dw = rt.alloc(k * c * kk, "f32"); // [K, C, KH, KW]
   if (dw.length === 0) return dw;
   const maxE = rt.maxBindingElements;
@@ -264,7 +264,7 @@ export function sumSlices(rt: WebGpuRuntime, p: Storage, slices: number, y: Stor
 /** x `[N, C, H, W]` -> `[C]` sums over N, H, W. */
 export function channelSum(rt: WebGpuRuntime, x: Storage, p: Planes): Storage {
   const hw = p.h * p.w;
-  if (p.n === 0 || hw === 0) return fill(rt, p.c, "f32", 0); // an empty sum
+  if (p.n === 0 || hw === 0) return zeros(rt, p.c); // an empty sum
   const y = rt.alloc(p.c, "f32"); // [C]
   if (y.length === 0) return y;
   const maxE = rt.maxBindingElements;
