@@ -28,71 +28,6 @@ export interface Storage {
 /** Host-side typed array for a dtype. */
 export type HostArray = Float32Array | Int32Array;
 
-/**
- * Geometry of a 2-D convolution, shared by forward, backward-data and backward-weight.
- * input `[N, C, H, W]`, weight `[K, C, KH, KW]`, output `[N, K, OH, OW]`.
- */
-export interface ConvGeom {
-  /** Batch size N. */
-  n: number;
-  /** Input channels C (planes per image). */
-  c: number;
-  /** Input height. */
-  h: number;
-  /** Input width. */
-  w: number;
-  /** Output channels K. */
-  k: number;
-  /** Window height. */
-  kh: number;
-  /** Window width. */
-  kw: number;
-  /** Output height. */
-  oh: number;
-  /** Output width. */
-  ow: number;
-  /** Vertical stride. */
-  strideH: number;
-  /** Horizontal stride. */
-  strideW: number;
-  /** Padding at top and bottom. */
-  padH: number;
-  /** Padding at left and right. */
-  padW: number;
-  /** Vertical dilation. */
-  dilH: number;
-  /** Horizontal dilation. */
-  dilW: number;
-}
-
-/** Geometry of a 2-D max pool: input `[N, C, H, W]` -> output `[N, C, OH, OW]`. */
-export interface PoolGeom {
-  /** Batch size N. */
-  n: number;
-  /** Input channels C (planes per image). */
-  c: number;
-  /** Input height. */
-  h: number;
-  /** Input width. */
-  w: number;
-  /** Window height. */
-  kh: number;
-  /** Window width. */
-  kw: number;
-  /** Output height. */
-  oh: number;
-  /** Output width. */
-  ow: number;
-  /** Vertical stride. */
-  strideH: number;
-  /** Horizontal stride. */
-  strideW: number;
-  /** Padding at top and bottom. */
-  padH: number;
-  /** Padding at left and right. */
-  padW: number;
-}
-
 /** Planes of an NCHW tensor: `[N, C, H, W]` seen as N*C planes of H*W. */
 export interface Planes {
   /** Batch size N. */
@@ -103,6 +38,40 @@ export interface Planes {
   h: number;
   /** Input width. */
   w: number;
+}
+
+/** Geometry of a 2-D max pool: input `[N, C, H, W]` -> output `[N, C, OH, OW]`. */
+export interface PoolGeom extends Planes {
+  /** Window height. */
+  kh: number;
+  /** Window width. */
+  kw: number;
+  /** Output height. */
+  oh: number;
+  /** Output width. */
+  ow: number;
+  /** Vertical stride. */
+  strideH: number;
+  /** Horizontal stride. */
+  strideW: number;
+  /** Padding at top and bottom. */
+  padH: number;
+  /** Padding at left and right. */
+  padW: number;
+}
+
+/**
+ * Geometry of a 2-D convolution, shared by forward, backward-data and backward-weight: a pool's
+ * window geometry plus K output channels and the dilations. Input `[N, C, H, W]`, weight
+ * `[K, C, KH, KW]`, output `[N, K, OH, OW]`.
+ */
+export interface ConvGeom extends PoolGeom {
+  /** Output channels K. */
+  k: number;
+  /** Vertical dilation. */
+  dilH: number;
+  /** Horizontal dilation. */
+  dilW: number;
 }
 
 /** Options of one SGD update, PyTorch's `torch.optim.SGD` rule. */

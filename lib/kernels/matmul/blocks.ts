@@ -98,12 +98,10 @@ export function grid(a: number, b: number, f: (t: number, j: number) => string):
   return each(a, (t) => each(b, (j) => f(t, j)));
 }
 
-/** WGSL of a uniform struct `U` of u32 fields, in the order {@linkcode pack} writes them. */
-export function uniformStruct(fields: readonly string[]): string {
-  return `struct U { ${fields.map((f) => `${f}: u32`).join(", ")} }`;
-}
-
-/** The uniform values of `fields` in their order (every field must be given). */
+/**
+ * The uniform values of `fields` in their order (every field must be given), for a struct `U`
+ * of u32 fields as `bindings()` (`../_wgsl.ts`) declares it from the same list.
+ */
 export function pack<F extends string>(
   fields: readonly F[],
   values: Record<F, number>,

@@ -109,7 +109,12 @@ webGpuTest("matmul on WebGPU: the direct path with every candidate tile", {}, as
       const want = ref.matmul(args);
       for (const t of DIRECT_TILES) {
         const sa = b.upload(args.a), sb = b.upload(args.b);
-        const c = directConv(b.rt, sb, sa, null, asConv(m, k, n), false, transA, t);
+        const d = asConv(m, k, n);
+        const c = directConv(
+          b.rt,
+          { x: sb, w: sa, b: null, d, relu: false, transposed: transA },
+          t,
+        );
         assertClose(await b.read(c) as Float32Array, want, {
           atol: 1e-4,
           rtol: 1e-4,

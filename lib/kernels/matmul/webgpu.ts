@@ -108,7 +108,8 @@ export const directFamily: Family<DirectTile> = {
     const a = fill(m * k), b = fill(k * cols);
     const d = asConv(m, k, cols);
     return {
-      run: (t) => rt.free(directConv(rt, b, a, null, d, false, transA, t)),
+      run: (t) =>
+        rt.free(directConv(rt, { x: b, w: a, b: null, d, relu: false, transposed: transA }, t)),
       dispose: () => [a, b].forEach((s) => rt.free(s)),
     };
   },
@@ -138,7 +139,9 @@ function matmul(rt: WebGpuRuntime, args: KernelArgs["matmul"]): Storage {
     const d = asConv(m, k, n);
     const fits = (t: DirectTile) => directFits(rt, d, t);
     const t = choose(rt, directFamily, shapeClass(m, k, n, transA), [m, k, n, transA], fits);
-    if (fits(t)) return directConv(rt, b, a, null, d, false, transA, t);
+    if (fits(t)) {
+      return directConv(rt, { x: b, w: a, b: null, d, relu: false, transposed: transA }, t);
+    }
   }
   return generalMatmul(rt, args);
 }

@@ -17,7 +17,9 @@
  *
  * @module
  */
-import { each, grid, uniformStruct } from "../../matmul/blocks.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
+import { each, grid } from "../../matmul/blocks.ts";
+import { bindings, perGroup } from "../../_wgsl.ts";
 
 /** Register tile of the general kernels. */
 export interface GenericTile {
@@ -35,15 +37,29 @@ export const GENERIC_TILE: GenericTile = { tc: 16, tp: 8, wg: 64 };
 /** Invocations per workgroup of the small reduction kernels. */
 export const WG = 64;
 
-function main(wg: number): string {
-  return `@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }`;
-}
+const GEOM = [
+  "c",
+  "h",
+  "w",
+  "k",
+  "kh",
+  "kw",
+  "oh",
+  "ow",
+  "sh",
+  "sw",
+  "ph",
+  "pw",
+  "dh",
+  "dw",
+] as const;
 
-const GEOM = ["c", "h", "w", "k", "kh", "kw", "oh", "ow", "sh", "sw", "ph", "pw", "dh", "dw"];
+/** The geometry uniforms of the conv kernels, by the names the shaders give them. */
+export function geomUniforms(g: ConvGeom): Record<(typeof GEOM)[number], number> {
+  const { c, h, w, k, kh, kw, oh, ow } = g;
+  const [sh, sw, ph, pw, dh, dw] = [g.strideH, g.strideW, g.padH, g.padW, g.dilH, g.dilW];
+  return { c, h, w, k, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw };
+}
 
 /** Uniform fields of {@linkcode forwardSource}, in order. */
 export const FORWARD_FIELDS = [
@@ -68,15 +84,9 @@ export const FORWARD_FIELDS = [
  */
 export function forwardSource(bias: boolean, tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  const yBinding = bias ? 3 : 2;
-  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-${bias ? "@group(0) @binding(2) var<storage, read> bias: array<f32>;" : ""}
-@group(0) @binding(${yBinding}) var<storage, read_write> y: array<f32>;
-${uniformStruct(FORWARD_FIELDS)}
-@group(0) @binding(${yBinding + 1}) var<uniform> u: U;
+  return `${bindings(["x", "w", bias && "bias", "mut y"], FORWARD_FIELDS)}
 
-${main(WG)}
+${perGroup(WG)}
   let P = u.oh * u.ow;
   let HW = u.h * u.w;
   let KK = u.kh * u.kw;
@@ -155,13 +165,9 @@ export const GRAD_INPUT_FIELDS = [
  */
 export function gradInputSource(tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-${uniformStruct(GRAD_INPUT_FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
+  return `${bindings(["dy", "w", "mut dx"], GRAD_INPUT_FIELDS)}
 
-${main(WG)}
+${perGroup(WG)}
   let P = u.oh * u.ow;
   let HW = u.h * u.w;
   let KK = u.kh * u.kw;
@@ -260,13 +266,9 @@ export const GRAD_WEIGHT_FIELDS = [
  */
 export function gradWeightSource(tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-${uniformStruct(GRAD_WEIGHT_FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
+  return `${bindings(["dy", "x", "mut dw"], GRAD_WEIGHT_FIELDS)}
 
-${main(WG)}
+${perGroup(WG)}
   let P = u.oh * u.ow;
   let HW = u.h * u.w;
   let KK = u.kh * u.kw;
@@ -337,12 +339,9 @@ export const CHANNEL_SUM_FIELDS = [
  * pixels of channel `c`. Bindings: x, p, uniforms.
  */
 export function channelSumSource(): string {
-  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> p: array<f32>;
-${uniformStruct(CHANNEL_SUM_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["x", "mut p"], CHANNEL_SUM_FIELDS)}
 
-${main(WG)}
+${perGroup(WG)}
   let i = g * ${WG}u + lid.x;
   if (i >= u.count) { return; }
   let cl = i / u.slices;
@@ -364,12 +363,9 @@ export const SUM_SLICES_FIELDS = ["groups", "len", "slices", "pBase", "yBase"] a
 
 /** `y[i] = sum over s of p[s * len + i]`. Bindings: p, y, uniforms. */
 export function sumSlicesSource(): string {
-  return `@group(0) @binding(0) var<storage, read> p: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-${uniformStruct(SUM_SLICES_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["p", "mut y"], SUM_SLICES_FIELDS)}
 
-${main(WG)}
+${perGroup(WG)}
   let i = g * ${WG}u + lid.x;
   if (i >= u.len) { return; }
   var acc = 0.0;

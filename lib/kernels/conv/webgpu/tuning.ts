@@ -8,14 +8,14 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
 import type { WebGpuRuntime } from "../../../device/webgpu.ts";
 import type { Family } from "../../autotune.ts";
 import { directConv, type DirectProblem } from "./direct.ts";
 import { directSource, type DirectTile, packSource } from "./direct_shaders.ts";
 import { directGradWeight } from "./direct_weight.ts";
 import { dyPackSource, weightSource, type WeightTile } from "./direct_weight_shaders.ts";
-import { genericConv2d, genericGradInput, genericGradWeight, sumSlices } from "./generic.ts";
+import { genericConv2d, genericGradInput, genericGradWeight } from "./generic.ts";
 import {
   forwardSource,
   GENERIC_TILE,
@@ -88,7 +88,7 @@ export function directFamily(kh: number, kw: number): Family<DirectTile> {
       const x = rt.upload(filler(s.n * s.c * s.h * s.w));
       const w = rt.upload(filler(s.k * s.c * kk));
       return {
-        run: (t) => rt.free(directConv(rt, x, w, null, s, false, transposed, t)),
+        run: (t) => rt.free(directConv(rt, { x, w, b: null, d: s, relu: false, transposed }, t)),
         dispose: () => [x, w].forEach((b) => rt.free(b)),
       };
     },
@@ -159,7 +159,7 @@ export function weightFamily(kh: number, kw: number): Family<WeightChoice> {
       const dy = rt.upload(filler(g.n * g.k * g.oh * g.ow));
       const x = rt.upload(filler(g.n * g.c * g.h * g.w));
       return {
-        run: (c) => rt.free(gradWeightWith(rt, dy, x, g, c)),
+        run: (c) => rt.free(gradWeightWith(rt, { dy, x, geom: g }, c)),
         dispose: () => [dy, x].forEach((b) => rt.free(b)),
       };
     },
@@ -171,14 +171,10 @@ export function weightFamily(kh: number, kw: number): Family<WeightChoice> {
 /** Backward-weight with configuration `c`. */
 export function gradWeightWith(
   rt: WebGpuRuntime,
-  dy: Storage,
-  x: Storage,
-  g: ConvGeom,
+  a: KernelArgs["conv2dGradWeight"],
   c: WeightChoice,
 ): Storage {
-  return c.kind === "direct"
-    ? directGradWeight(rt, dy, x, g, c, (p, s, y) => sumSlices(rt, p, s, y))
-    : genericGradWeight(rt, dy, x, g, c);
+  return c.kind === "direct" ? directGradWeight(rt, a, c) : genericGradWeight(rt, a, c);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,10 +215,10 @@ export function genericFamily(kind: GenericKind): Family<GenericTile> {
       const dy = rt.upload(filler(g.n * g.k * g.oh * g.ow));
       const run = (t: GenericTile): Storage =>
         kind === "forward"
-          ? genericConv2d(rt, x, w, null, g, false, t)
+          ? genericConv2d(rt, { x, w, b: null, geom: g, relu: false }, t)
           : kind === "gradInput"
-          ? genericGradInput(rt, dy, w, g, t)
-          : genericGradWeight(rt, dy, x, g, t);
+          ? genericGradInput(rt, { dy, w, geom: g }, t)
+          : genericGradWeight(rt, { dy, x, geom: g }, t);
       return {
         run: (t) => rt.free(run(t)),
         dispose: () => [x, w, dy].forEach((b) => rt.free(b)),
