@@ -277,75 +277,31 @@ export interface KernelArgs {
   sgd: { param: Storage; grad: Storage; buf: Storage | null; update: SgdUpdate };
 }
 
-/** What each kernel returns. */
-export interface KernelResult {
-  /** The filled storage. */
-  fill: Storage;
-  /** The result. */
-  binary: Storage;
-  /** The result. */
-  axpby: Storage;
-  /** The result. */
-  affine: Storage;
-  /** The result. */
-  relu: Storage;
-  /** dx. */
-  reluGrad: Storage;
-  /** The result. */
-  dropout: Storage;
-  /** The result. */
-  roundF16: Storage;
-  /** `[N, K, OH, OW]`. */
-  conv2d: Storage;
-  /** dx `[N, C, H, W]`. */
-  conv2dGradInput: Storage;
-  /** dw `[K, C, KH, KW]`. */
-  conv2dGradWeight: Storage;
-  /** `[C]`. */
-  channelSum: Storage;
+/**
+ * The results of the kernels that return more than one new storage, or nothing. Every other
+ * kernel returns one new storage (its shape is documented with its {@link KernelArgs}).
+ */
+export interface SpecialResults {
   /** y `[N, C, OH, OW]` and the index of each max (i32). */
   maxPool2d: { y: Storage; idx: Storage };
-  /** dx `[N, C, H, W]`. */
-  maxPool2dGrad: Storage;
   /** Per-channel mean and biased variance, `[C]` each. */
   batchNormStats: { mean: Storage; var: Storage };
-  /** `[N, C, H, W]`. */
-  batchNorm: Storage;
   /** dx `[N, C, H, W]`, dgamma and dbeta `[C]`. */
   batchNormGrad: { dx: Storage; dgamma: Storage; dbeta: Storage };
-  /** `[N, C, oh, ow]`. */
-  interpolate: Storage;
-  /** dx `[N, C, H, W]`. */
-  interpolateGrad: Storage;
-  /** `[N, C, oh, ow]`. */
-  crop: Storage;
-  /** dx `[N, C, H, W]`. */
-  cropGrad: Storage;
   /** Loss and weight per pixel, `[N, HW]` each. */
   crossEntropy: { loss: Storage; weight: Storage };
-  /** dx `[N, K, HW]`. */
-  crossEntropyGrad: Storage;
   /** Loss and weight per pixel, `[N, HW]` each. */
   nllLoss: { loss: Storage; weight: Storage };
-  /** dx `[N, K, HW]`. */
-  nllLossGrad: Storage;
   /** Nothing: it throws (or, on WebGPU, queues the throw) when a target is out of range. */
   checkTargets: void;
-  /** `[outer, len, inner]`. */
-  softmax: Storage;
-  /** dx `[outer, len, inner]`. */
-  softmaxGrad: Storage;
-  /** `[outer, inner]` (i32). */
-  argmax: Storage;
-  /** `[outer, inner]`. */
-  sum: Storage;
-  /** `[outer, len, inner]`. */
-  broadcast: Storage;
-  /** `[M, N]`. */
-  matmul: Storage;
   /** Nothing: the update is in place. */
   sgd: void;
 }
+
+/** What each kernel returns: {@link SpecialResults}, else one new storage. */
+export type KernelResult = {
+  [P in KernelName]: P extends keyof SpecialResults ? SpecialResults[P] : Storage;
+};
 
 /** The kernels of each family (`lib/kernels/<family>/`), each family one slice per backend. */
 export interface KernelFamilies {

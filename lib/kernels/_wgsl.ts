@@ -86,6 +86,18 @@ fn main(${MAIN_ARGS}) {
 }
 
 /**
+ * The opening of a `main` over a grid of `wg`-wide workgroups whose other axes (`wid.y`,
+ * `wid.z`) the kernel reads itself: `name` is the invocation's index along x,
+ * `wid.x * wg + lid.x`, and invocations for which `past` holds return.
+ */
+export function alongX(wg: number, name: string, past: string): string {
+  return `@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let ${name} = wid.x * ${wg}u + lid.x;
+  if (${past}) { return; }`;
+}
+
+/**
  * Binds the window `[start, start + length)` of each storage, in binding order, and dispatches
  * `kernel` over `groups` workgroups with `uniforms` followed by the windows' bases.
  */

@@ -41,6 +41,7 @@ import {
   weightFamily,
 } from "./webgpu/tuning.ts";
 import { expectLength } from "../_check.ts";
+import { expectConvOperands } from "./reference.ts";
 
 /**
  * The direct path's tile for problem `d` (backward-data when `transposed`), the autotuner's
@@ -60,10 +61,7 @@ function directTile(
 /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
 function conv2d(rt: WebGpuRuntime, a: KernelArgs["conv2d"]): Storage {
   const { x, w, b, geom: g, relu } = a;
-  const { n, c, k } = g;
-  expectLength("conv2d", "input", x, n * c * g.h * g.w, "[N, C, H, W]");
-  expectLength("conv2d", "weight", w, k * c * g.kh * g.kw, "[K, C, KH, KW]");
-  if (b) expectLength("conv2d", "bias", b, k, "[K]");
+  expectConvOperands("conv2d", a);
   if (gemvApplies(rt, g)) return gemvConv2d(rt, a);
   const d = forwardProblem(g), t = directTile(rt, d, false);
   if (d && t) return directConv(rt, { x, w, b, d, relu, transposed: false }, t);
@@ -73,9 +71,7 @@ function conv2d(rt: WebGpuRuntime, a: KernelArgs["conv2d"]): Storage {
 /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
 function conv2dGradInput(rt: WebGpuRuntime, a: KernelArgs["conv2dGradInput"]): Storage {
   const { dy, w, geom: g } = a;
-  const { n, c, k } = g;
-  expectLength("conv2dGradInput", "dy", dy, n * k * g.oh * g.ow, "[N, K, OH, OW]");
-  expectLength("conv2dGradInput", "weight", w, k * c * g.kh * g.kw, "[K, C, KH, KW]");
+  expectConvOperands("conv2dGradInput", a);
   if (gemvApplies(rt, g)) return gemvGradInput(rt, a);
   const d = gradInputProblem(g), t = directTile(rt, d, true);
   if (d && t) return directConv(rt, { x: dy, w, b: null, d, relu: false, transposed: true }, t);
@@ -84,10 +80,8 @@ function conv2dGradInput(rt: WebGpuRuntime, a: KernelArgs["conv2dGradInput"]): S
 
 /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`. */
 function conv2dGradWeight(rt: WebGpuRuntime, a: KernelArgs["conv2dGradWeight"]): Storage {
-  const { dy, x, geom: g } = a;
-  const { n, c, k } = g;
-  expectLength("conv2dGradWeight", "dy", dy, n * k * g.oh * g.ow, "[N, K, OH, OW]");
-  expectLength("conv2dGradWeight", "input", x, n * c * g.h * g.w, "[N, C, H, W]");
+  const g = a.geom;
+  expectConvOperands("conv2dGradWeight", a);
   if (gemvApplies(rt, g)) return gemvGradWeight(rt, a);
   if (forwardProblem(g)) {
     const fits = (cfg: WeightChoice) => cfg.kind === "generic" || directWeightFits(rt, g, cfg);

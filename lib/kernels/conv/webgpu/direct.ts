@@ -9,7 +9,7 @@
  */
 import type { ConvGeom, Storage } from "../../../device/backend.ts";
 import type { WebGpuRuntime } from "../../../device/webgpu.ts";
-import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
+import { chunkFlags, pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   DIRECT_FIELDS,
   directSource,
@@ -179,8 +179,7 @@ export function directConv(rt: WebGpuRuntime, run: DirectRun, t: DirectTile): St
           wBase: win.base,
           bBase: bb.base,
           yBase: by.base,
-          first: i === 0 ? 1 : 0,
-          last: i === cs.length - 1 ? 1 : 0,
+          ...chunkFlags(i, cs.length),
           relu: relu ? 1 : 0,
           hasBias: bias ? 1 : 0,
         });

@@ -20,7 +20,7 @@
  * @module
  */
 import { each } from "../../matmul/blocks.ts";
-import { bindings, perGroup } from "../../_wgsl.ts";
+import { alongX, bindings, perGroup } from "../../_wgsl.ts";
 import { UNIFORM_BLOCK } from "./scratch.ts";
 
 /** Register tile of one invocation of the direct kernel. */
@@ -222,10 +222,7 @@ export const PACK_FIELDS = [
 export function packSource(kk: number, tc: number): string {
   return `${bindings(["w", "mut out: vec4f"], PACK_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let ce = wid.x * 64u + lid.x;
-  if (ce >= u.ck) { return; }
+${alongX(64, "ce", "ce >= u.ck")}
   let c = ce / ${kk}u;
   let e = ce % ${kk}u;
   let kb = wid.y / ${tc / 4}u;

@@ -13,7 +13,7 @@
  * @module
  */
 import { each } from "../../matmul/blocks.ts";
-import { bindings, perGroup } from "../../_wgsl.ts";
+import { alongX, bindings, perGroup } from "../../_wgsl.ts";
 import { UNIFORM_BLOCK } from "./scratch.ts";
 
 /** Register tile of one invocation of the backward-weight kernel. */
@@ -131,10 +131,7 @@ export const DY_PACK_FIELDS = ["kBlocks", "k", "oh", "ow", "owp", "dyBase"] as c
 export function dyPackSource(tk: number): string {
   return `${bindings(["dy", "mut out: vec4f"], DY_PACK_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let o4 = wid.x * 64u + lid.x;
-  if (o4 * 4u >= u.owp) { return; }
+${alongX(64, "o4", "o4 * 4u >= u.owp")}
   let oh = wid.y / ${tk}u;
   let t = wid.y % ${tk}u;
   let n = wid.z / u.kBlocks;

@@ -9,7 +9,7 @@
  */
 import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
 import type { WebGpuRuntime } from "../../../device/webgpu.ts";
-import { pack, ranges } from "../../matmul/blocks.ts";
+import { chunkFlags, pack, ranges } from "../../matmul/blocks.ts";
 import {
   col2imSource,
   COL_FIELDS,
@@ -110,8 +110,7 @@ export function gemvConv2d(
         cBase: win.base,
         bBase: bb.base,
         yBase: by.base,
-        first: i === 0 ? 1 : 0,
-        last: i === windows.length - 1 ? 1 : 0,
+        ...chunkFlags(i, windows.length),
         relu: relu ? 1 : 0,
         hasBias: b ? 1 : 0,
       });

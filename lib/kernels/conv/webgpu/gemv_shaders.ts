@@ -17,7 +17,8 @@
  * @module
  */
 import { each } from "../../matmul/blocks.ts";
-import { bindings, perGroup } from "../../_wgsl.ts";
+import { alongX, bindings, perGroup } from "../../_wgsl.ts";
+import { GEOM_FIELDS } from "./generic_shaders.ts";
 import { UNIFORM_BLOCK } from "./scratch.ts";
 
 function main(wg: number): string {
@@ -31,18 +32,7 @@ export const COL_FIELDS = [
   "np", // output pixels in all: images * OH * OW
   "rw", // reduction indices per window (a multiple of 4)
   "p", // output pixels per image
-  "c",
-  "h",
-  "w",
-  "kh",
-  "kw",
-  "ow",
-  "sh",
-  "sw",
-  "ph",
-  "pw",
-  "dh",
-  "dw",
+  ...GEOM_FIELDS,
   "xBase",
 ] as const;
 
@@ -54,10 +44,7 @@ export const COL_FIELDS = [
 export function colSource(): string {
   return `${bindings(["x", "mut out"], COL_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = wid.x * 64u + lid.x;
-  if (r >= u.rr) { return; }
+${alongX(64, "r", "r >= u.rr")}
   let s = wid.y;
   let n = s / u.p;
   let oh = (s % u.p) / u.ow;
@@ -138,10 +125,7 @@ export const DY_FIELDS = ["total", "k", "p", "dyBase"] as const;
 export function dyPackSource(): string {
   return `${bindings(["dy", "mut out"], DY_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = wid.x * 64u + lid.x;
-  if (i >= u.total) { return; }
+${alongX(64, "i", "i >= u.total")}
   let s = i / u.k;
   let k = i % u.k;
   out[i] = dy[u.dyBase + ((s / u.p) * u.k + k) * u.p + s % u.p];

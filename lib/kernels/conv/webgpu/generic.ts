@@ -13,7 +13,7 @@
 import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
 import type { GpuKernel, WebGpuRuntime } from "../../../device/webgpu.ts";
 import { zeros } from "../../elementwise/webgpu.ts";
-import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
+import { chunkFlags, pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   CHANNEL_SUM_FIELDS,
   channelSumSource,
@@ -83,8 +83,7 @@ export function genericConv2d(
           wBase: bw.base,
           bBase: bb?.base ?? 0,
           yBase: by.base,
-          first: i === 0 ? 1 : 0,
-          last: i === cs.length - 1 ? 1 : 0,
+          ...chunkFlags(i, cs.length),
           relu: relu ? 1 : 0,
           ...geomUniforms(g),
         });

@@ -37,7 +37,8 @@ export const GENERIC_TILE: GenericTile = { tc: 16, tp: 8, wg: 64 };
 /** Invocations per workgroup of the small reduction kernels. */
 export const WG = 64;
 
-const GEOM = [
+/** The geometry uniforms of the general and few-pixel kernels, after their own. */
+export const GEOM_FIELDS = [
   "c",
   "h",
   "w",
@@ -55,11 +56,40 @@ const GEOM = [
 ] as const;
 
 /** The geometry uniforms of the conv kernels, by the names the shaders give them. */
-export function geomUniforms(g: ConvGeom): Record<(typeof GEOM)[number], number> {
+export function geomUniforms(g: ConvGeom): Record<(typeof GEOM_FIELDS)[number], number> {
   const { c, h, w, k, kh, kw, oh, ow } = g;
   const [sh, sw, ph, pw, dh, dw] = [g.strideH, g.strideW, g.padH, g.padW, g.dilH, g.dilW];
   return { c, h, w, k, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw };
 }
+
+/**
+ * The opening of a general kernel: its bindings, `main` over workgroups, and the sizes every
+ * one of them uses: `P` output pixels, `HW` input pixels and `KK` taps.
+ */
+function opening(buffers: (string | false)[], fields: readonly string[], wg: number): string {
+  return `${bindings(buffers, fields)}
+
+${perGroup(wg)}
+  let P = u.oh * u.ow;
+  let HW = u.h * u.w;
+  let KK = u.kh * u.kw;`;
+}
+
+/**
+ * WGSL: `value${j}`, the element of `buf` at column `s${j}` of the row starting at `row${j}` when
+ * `rok${j}` (the row is inside) and the column is in `[0, width)`, else 0 (the zero padding);
+ * the index read is clamped to 0 outside, so that no read leaves the buffer.
+ */
+function padded(
+  j: number,
+  { value, buf, row, width }: { value: string; buf: string; row: string; width: string },
+): string {
+  return `let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(${width});
+  let ${value}${j} = select(0.0, ${buf}[select(0u, u32(${row}${j} + s${j}), ok${j})], ok${j});`;
+}
+
+/** WGSL: `xv${j}`, the input x at row `xr${j}`, column `s${j}` (see {@linkcode padded}). */
+const readX = (j: number) => padded(j, { value: "xv", buf: "x", row: "xr", width: "u.w" });
 
 /** Uniform fields of {@linkcode forwardSource}, in order. */
 export const FORWARD_FIELDS = [
@@ -75,7 +105,7 @@ export const FORWARD_FIELDS = [
   "first", // 1: write; 0: add to the partial sum already in y
   "last", // 1: add the bias and apply the ReLU
   "relu",
-  ...GEOM,
+  ...GEOM_FIELDS,
 ] as const;
 
 /**
@@ -84,12 +114,7 @@ export const FORWARD_FIELDS = [
  */
 export function forwardSource(bias: boolean, tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  return `${bindings(["x", "w", bias && "bias", "mut y"], FORWARD_FIELDS)}
-
-${perGroup(WG)}
-  let P = u.oh * u.ow;
-  let HW = u.h * u.w;
-  let KK = u.kh * u.kw;
+  return `${opening(["x", "w", bias && "bias", "mut y"], FORWARD_FIELDS, WG)}
   let k0 = (g % u.kBlocks) * ${TC}u;
   let qs = (g / u.kBlocks) * ${WG * TP}u + lid.x;
 ${each(TC, (t) => `  let wr${t} = u.wBase + min(k0 + ${t}u, u.kb - 1u) * u.c * KK;`)}
@@ -117,8 +142,7 @@ ${
 ${
     each(TP, (j) =>
       `        let s${j} = iw${j} + i32(jj * u.dw);
-        let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(u.w);
-        let xv${j} = select(0.0, x[select(0u, u32(xr${j} + s${j}), ok${j})], ok${j});`)
+        ${readX(j)}`)
   }
 ${each(TC, (t) => `        let wv${t} = w[wr${t} + wi + jj];`)}
 ${grid(TC, TP, (t, j) => `        acc${t}_${j} += wv${t} * xv${j};`)}
@@ -154,7 +178,7 @@ export const GRAD_INPUT_FIELDS = [
   "first",
   "stepH", // sh / gcd(sh, dh): rows between the taps that hit one phase
   "stepW", // sw / gcd(sw, dw)
-  ...GEOM,
+  ...GEOM_FIELDS,
 ] as const;
 
 /**
@@ -165,12 +189,7 @@ export const GRAD_INPUT_FIELDS = [
  */
 export function gradInputSource(tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  return `${bindings(["dy", "w", "mut dx"], GRAD_INPUT_FIELDS)}
-
-${perGroup(WG)}
-  let P = u.oh * u.ow;
-  let HW = u.h * u.w;
-  let KK = u.kh * u.kw;
+  return `${opening(["dy", "w", "mut dx"], GRAD_INPUT_FIELDS, WG)}
   let GH = (u.h + u.sh - 1u) / u.sh;
   let phases = u.sh * u.sw;
   let c0 = (g % u.cBlocks) * ${TC}u;
@@ -224,8 +243,7 @@ ${
 ${
     each(TP, (j) =>
       `        let s${j} = i32(b${j}) + owo;
-        let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(u.ow);
-        let dv${j} = select(0.0, dy[select(0u, u32(dr${j} + s${j}), ok${j})], ok${j});`)
+        ${padded(j, { value: "dv", buf: "dy", row: "dr", width: "u.ow" })}`)
   }
 ${each(TC, (t) => `        let wv${t} = w[wc${t} + wk + i * u.kw + jj];`)}
 ${grid(TC, TP, (t, j) => `        acc${t}_${j} += wv${t} * dv${j};`)}
@@ -256,7 +274,7 @@ export const GRAD_WEIGHT_FIELDS = [
   "xBase",
   "dwBase",
   "first",
-  ...GEOM,
+  ...GEOM_FIELDS,
 ] as const;
 
 /**
@@ -266,12 +284,7 @@ export const GRAD_WEIGHT_FIELDS = [
  */
 export function gradWeightSource(tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  return `${bindings(["dy", "x", "mut dw"], GRAD_WEIGHT_FIELDS)}
-
-${perGroup(WG)}
-  let P = u.oh * u.ow;
-  let HW = u.h * u.w;
-  let KK = u.kh * u.kw;
+  return `${opening(["dy", "x", "mut dw"], GRAD_WEIGHT_FIELDS, WG)}
   let k0 = (g % u.kBlocks) * ${TC}u;
   let rBlk = (g / u.kBlocks) % u.rBlocks;
   let slice = g / u.kBlocks / u.rBlocks;
@@ -302,8 +315,7 @@ ${
 ${
     each(TP, (j) =>
       `      let s${j} = i32(o * u.sw) + dw${j};
-      let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(u.w);
-      let xv${j} = select(0.0, x[select(0u, u32(xr${j} + s${j}), ok${j})], ok${j});`)
+      ${readX(j)}`)
   }
 ${each(TC, (t) => `      let dv${t} = dy[dyo${t} + dyr + o];`)}
 ${grid(TC, TP, (t, j) => `      acc${t}_${j} += dv${t} * xv${j};`)}
