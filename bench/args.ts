@@ -28,7 +28,7 @@ export const BENCH_FLAGS: FlagSpec[] = [
     type: "string",
     default: SECTIONS.join(","),
     help:
-      "sections to run, comma-separated: kernels, models, loader, peers (tfjs and PyTorch on the kernels and models), ort (forward vs onnxruntime-node and PyTorch), train (FCN-8s step at 480 px vs PyTorch), cold (process start to mask)",
+      "sections to run, comma-separated: kernels, models, loader, predict (images/s on a folder, inline vs image workers), peers (tfjs and PyTorch on the kernels and models), ort (forward vs onnxruntime-node and PyTorch), train (FCN-8s step at 480 px vs PyTorch), cold (process start to mask)",
   },
   {
     name: "cap",

@@ -5,7 +5,16 @@ Deno.test("bench defaults: both accelerated backends, every section, 30 s cap, 5
   const o = parseBenchArgs([])!;
   assertEquals(o.quick, false);
   assertEquals(o.backends, ["webgpu", "blas"]);
-  assertEquals([...o.sections], ["kernels", "models", "loader", "peers", "ort", "train", "cold"]);
+  assertEquals([...o.sections], [
+    "kernels",
+    "models",
+    "loader",
+    "predict",
+    "peers",
+    "ort",
+    "train",
+    "cold",
+  ]);
   assertEquals([o.capMs, o.reps, o.runs, o.out], [30_000, 5, 1, "bench"]);
 });
 

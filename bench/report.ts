@@ -219,6 +219,50 @@ export function loaderTable(results: readonly BenchResult[]): Table {
   };
 }
 
+/**
+ * The predict table: images/s on a folder per setting, and the inline run's time over this
+ * one's (above 1: faster than inline), per interleaved round.
+ *
+ * @example
+ * ```ts
+ * import { predictTable } from "./report.ts";
+ * import { assertEquals } from "../tests/assert.ts";
+ *
+ * const base = { section: "predict", label: "f", impl: "blas", peer: false, interleaved: true } as const;
+ * const inline = { ...base, id: "predict/f/inline", pass: "inline", ms: 100, samples: [100, 120], imagesPerSec: 10 };
+ * const pooled = { ...base, id: "predict/f/workers", pass: "1 worker", ms: 80, samples: [80, 80], imagesPerSec: 12.5 };
+ * assertEquals(predictTable([inline, pooled]).rows, [
+ *   ["f", "inline", "10.0", "100", "", ""],
+ *   ["f", "1 worker", "12.5", "80.0", "1.25x [1.25-1.50]", ""],
+ * ]);
+ * ```
+ */
+export function predictTable(results: readonly BenchResult[]): Table {
+  const rs = results.filter((r) => r.section === "predict");
+  return {
+    headers: [
+      "predict on a folder (bundled model, blas)",
+      "setting",
+      "images/s",
+      "ms/image",
+      "inline / this",
+      LOAD,
+    ],
+    rows: rs.map((r) => {
+      const inline = rs.find((x) => x.label === r.label && x.id.endsWith("/inline"));
+      const ratio = inline && inline !== r ? timeRatio(inline, r) : null;
+      return [
+        r.label,
+        r.pass,
+        r.imagesPerSec !== undefined ? fmt(r.imagesPerSec) : missing(r),
+        r.ms !== undefined ? fmt(r.ms) : "",
+        ratio ? ratioCell(ratio, fmt) : "",
+        loadCell([r]),
+      ];
+    }),
+  };
+}
+
 /** Renders a table as GitHub Markdown. */
 export function markdown(t: Table): string {
   const esc = (s: string) => s.replaceAll("|", "\\|");
@@ -310,6 +354,7 @@ const LEGEND = [
   "A star after a figure: a single run (the warm-up itself; only --quick keeps such rows). GB/s counts each input and output once.",
   "Models: ms per forward pass (eval, no grad) or per training step (forward + cross-entropy + backward + SGD with momentum); peak MiB = the largest device.liveBytes() seen during a step. Head-to-head: each contender in a process of its own (bench/step_server.ts, scripts/bench_step_torch.py), peak RSS = its VmHWM.",
   "Cold start: wall time from spawning the process to its exit after writing the mask PNG (deno run -A mod.ts predict --backend blas; PyTorch: scripts/bench_cold_torch.py).",
+  "Predict on a folder: images/s as `mod.ts predict --backend blas` prints it (first decode to last file written; process start and model loading left out), one process per sample; ms/image = 1000 / images/s; inline / this = the inline run's time over this one's, per interleaved round (above 1: faster than inline).",
 ];
 
 /** The tables of a report with their titles, the empty ones left out. */
@@ -318,6 +363,7 @@ function tables(results: readonly BenchResult[]): [string, Table][] {
     ["Kernels", kernelTable(results)],
     ["Models", modelTable(results)],
     ["Data loader", loaderTable(results)],
+    ["Predict on a folder (interleaved)", predictTable(results)],
     ["Forward against onnxruntime-node and PyTorch (interleaved)", headTable(results, "ort")],
     ["Training step against PyTorch (interleaved)", headTable(results, "train")],
     ["Cold start: process start to first mask (interleaved)", headTable(results, "cold")],

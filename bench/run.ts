@@ -21,6 +21,7 @@ import { benchKernels } from "./kernels.ts";
 import { benchLoaderSection } from "./loader.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { benchModels } from "./models.ts";
+import { benchPredictSection } from "./predict.ts";
 import { fmt, reportMarkdown, reportText } from "./report.ts";
 import type { TimingOptions } from "./timing.ts";
 import { benchTfjs, disposeTfjs } from "./tfjs.ts";
@@ -212,6 +213,9 @@ export async function runBench(o: BenchOptions, args: string[]): Promise<BenchRe
     await oursSections(ctx);
     if (o.sections.has("loader")) {
       await benchLoaderSection({ epochs: o.quick ? 1 : 3, reps: o.reps, onResult: ctx.onResult });
+    }
+    if (o.sections.has("predict")) {
+      await benchPredictSection({ rounds: o.reps, quick: o.quick, onResult: ctx.onResult });
     }
     if (o.sections.has("peers")) await peerSection(ctx);
     await headSections(ctx);

@@ -8,18 +8,27 @@ import type { RowLoad } from "./load.ts";
 
 /**
  * Sections of the benchmark (`--only`): our kernels and models on each backend, the data loader,
- * the peers (TensorFlow.js, PyTorch) on the same kernels and models, and the head-to-head
+ * `predict` on a folder (images/s, inline and with image workers), the peers (TensorFlow.js, PyTorch) on the same kernels and models, and the head-to-head
  * sections, each timed in interleaved rounds: `ort` (model forwards, ours against
  * onnxruntime-node and PyTorch), `train` (the FCN-8s training step at 480 px against PyTorch,
  * with peak RSS) and `cold` (process start to first mask with a 537 MB checkpoint).
  */
-export type Section = "kernels" | "models" | "loader" | "peers" | "ort" | "train" | "cold";
+export type Section =
+  | "kernels"
+  | "models"
+  | "loader"
+  | "predict"
+  | "peers"
+  | "ort"
+  | "train"
+  | "cold";
 
 /** Every section, in the order they run. */
 export const SECTIONS: readonly Section[] = [
   "kernels",
   "models",
   "loader",
+  "predict",
   "peers",
   "ort",
   "train",
@@ -27,7 +36,14 @@ export const SECTIONS: readonly Section[] = [
 ];
 
 /** The table a result belongs to. */
-export type ResultSection = "kernels" | "models" | "loader" | "ort" | "train" | "cold";
+export type ResultSection =
+  | "kernels"
+  | "models"
+  | "loader"
+  | "predict"
+  | "ort"
+  | "train"
+  | "cold";
 
 /** One measured (or skipped) item of one implementation. */
 export interface BenchResult {
@@ -55,7 +71,7 @@ export interface BenchResult {
   gflops?: number;
   /** GB/s of compulsory traffic, for memory-bound kernels. */
   gbps?: number;
-  /** Images per second (models, loader). */
+  /** Images per second (models, loader, predict). */
   imagesPerSec?: number;
   /** Peak bytes held on the device during a step (models). */
   peakBytes?: number;

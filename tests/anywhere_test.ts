@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { VERSION } from "../lib/version.ts";
-import { cacheDir } from "../lib/io/cache.ts";
+import { cacheDir, cacheRoot } from "../lib/io/cache.ts";
 import { readImage } from "../mod.ts";
 
 const root = new URL("..", import.meta.url);
@@ -21,19 +21,15 @@ Deno.test("version: lib/version.ts matches deno.json", async () => {
   assertEquals(VERSION, cfg.version);
 });
 
-Deno.test("cache: FCN_CACHE, then XDG_CACHE_HOME/x-fcn", () => {
-  const saved = [Deno.env.get("FCN_CACHE"), Deno.env.get("XDG_CACHE_HOME")];
-  try {
-    Deno.env.set("FCN_CACHE", "/tmp/fcn-c");
-    assertEquals(cacheDir("weights"), "/tmp/fcn-c/weights");
-    Deno.env.delete("FCN_CACHE");
-    Deno.env.set("XDG_CACHE_HOME", "/tmp/xdg");
-    assertEquals(cacheDir("autotune"), "/tmp/xdg/x-fcn/autotune");
-  } finally {
-    for (const [k, v] of [["FCN_CACHE", saved[0]], ["XDG_CACHE_HOME", saved[1]]] as const) {
-      if (v === undefined) Deno.env.delete(k);
-      else Deno.env.set(k, v);
-    }
+Deno.test("cache: FCN_CACHE, then XDG_CACHE_HOME/x-fcn, then HOME/.cache/x-fcn", () => {
+  // A lookup of its own, not the process's variables: test files run in parallel share those.
+  const env = (vars: Record<string, string>) => (k: string) => vars[k];
+  const all = { FCN_CACHE: "/tmp/fcn-c", XDG_CACHE_HOME: "/tmp/xdg", HOME: "/home/u" };
+  assertEquals(cacheDir("weights", env(all)), "/tmp/fcn-c/weights");
+  assertEquals(cacheDir("autotune", env({ ...all, FCN_CACHE: "" })), "/tmp/xdg/x-fcn/autotune");
+  if (Deno.build.os === "linux") {
+    assertEquals(cacheRoot(env({ HOME: "/home/u" })), "/home/u/.cache/x-fcn");
+    assertEquals(cacheRoot(env({})), null);
   }
 });
 

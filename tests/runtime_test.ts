@@ -4,8 +4,7 @@
  */
 import { KernelError, requestDevice } from "../mod.ts";
 import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
-import { bundledData, localPath } from "../lib/cli/common.ts";
-import { BUNDLED_FILES, bundledCacheDir } from "../lib/io/bundled.ts";
+import { BUNDLED_FILES, bundledCacheDir, bundledFolder } from "../lib/io/bundled.ts";
 import { VERSION } from "../lib/version.ts";
 import { hasWebGpu } from "./harness.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
@@ -63,12 +62,13 @@ Deno.test("from a remote URL the bundled data and model are fetched once into th
     },
   );
   const cache = await Deno.makeTempDir();
-  const prev = Deno.env.get("FCN_CACHE");
-  Deno.env.set("FCN_CACHE", cache);
+  // FCN_CACHE=cache for this test alone (the process's variables are shared by parallel tests).
+  const dir = bundledCacheDir((k) => k === "FCN_CACHE" ? cache : undefined)!;
+  const opts = { cacheDir: dir, log: () => {} };
   try {
     const base = `http://127.0.0.1:${server.addr.port}/`;
-    const data = await bundledData(new URL("synthetic/", base));
-    assertEquals(data, `${bundledCacheDir()}/synthetic`);
+    const data = await bundledFolder(new URL("synthetic/", base), opts);
+    assertEquals(data, `${dir}/synthetic`);
     assert(data.startsWith(`${cache}/bundled/${VERSION}-`), data);
     const lists = `${data}/VOCdevkit/VOC2012/ImageSets/Segmentation`;
     for (const split of ["train", "val", "trainval"]) {
@@ -76,18 +76,18 @@ Deno.test("from a remote URL the bundled data and model are fetched once into th
       for (const id of ids) await Deno.stat(`${data}/VOCdevkit/VOC2012/JPEGImages/${id}.jpg`);
     }
     await Deno.stat(`${data}/VOCdevkit/classes.json`);
-    const model = await localPath(new URL("model/", base), ["config.json", "best.safetensors"]);
+    const files = ["config.json", "best.safetensors"];
+    const model = await bundledFolder(new URL("model/", base), { ...opts, files });
     await Deno.stat(`${model}/best.safetensors`);
     const synthetic = Object.keys(BUNDLED_FILES).filter((k) => k.startsWith("synthetic/"));
     assertEquals(requests.length, synthetic.length + 2); // each file once
     ac.abort();
     await server.finished;
     // offline: everything comes from the cache, split lists included
-    assertEquals(await bundledData(new URL("synthetic/", base)), data);
-    assertEquals(await localPath(new URL("model/", base), ["config.json"]), model);
+    assertEquals(await bundledFolder(new URL("synthetic/", base), opts), data);
+    const config = ["config.json"];
+    assertEquals(await bundledFolder(new URL("model/", base), { ...opts, files: config }), model);
   } finally {
-    if (prev === undefined) Deno.env.delete("FCN_CACHE");
-    else Deno.env.set("FCN_CACHE", prev);
     ac.abort();
     await server.finished;
     await Deno.remove(cache, { recursive: true });

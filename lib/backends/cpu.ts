@@ -63,6 +63,7 @@ export function createCpuBackend(): CpuBackend {
     upload: (data) => rt.upload(data),
     adopt: (data) => rt.track(data),
     read: (s) => rt.read(s),
+    readSync: (s) => rt.readSync(s),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),
     liveBytes: () => rt.liveBytes(),

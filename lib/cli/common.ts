@@ -106,10 +106,6 @@ async function isDir(path: string): Promise<boolean> {
 }
 
 /**
- * Resolves `--weights`: a run folder (its `config.json` and `best.safetensors`, else
- * `last.safetensors`) or a file with a `config.json` beside it.
- */
-/**
  * Flags that override what is detected from a weights file without a config.json (`--model`,
  * `--backbone`, `--num-classes`, `--classes classes.json`), shared by predict and eval.
  */
@@ -135,6 +131,10 @@ export function detectOverrides(v: Record<string, unknown>): LoadModelOptions {
   };
 }
 
+/**
+ * Resolves `--weights`: a run folder (its `config.json` and `best.safetensors`, else
+ * `last.safetensors`) or a file with a `config.json` beside it.
+ */
 export async function resolveWeights(
   given: string,
   overrides: LoadModelOptions = {},

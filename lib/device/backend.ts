@@ -166,9 +166,18 @@ export interface KernelArgs {
   /**
    * Inverted dropout: `y = keep ? x / (1 - p) : 0`, where keep is drawn by the counter hash
    * {@linkcode dropoutKeep} from `seed` and `floor(i / group)` (group 1: element-wise;
-   * H*W: whole channels, `dropout2d`). The same call on `dy` is the backward pass.
+   * H*W: whole channels, `dropout2d`). With `seeds` (one per sample of a batch `[N, ...]`,
+   * N = `seeds.length`), sample n's mask is drawn from `seeds[n]` and its own indices (`i` counted
+   * from the sample's first element), so a sample's mask does not depend on the batch around it;
+   * `seed` is then unused. The same call on `dy` is the backward pass.
    */
-  dropout: { x: Storage; p: number; seed: number; group: number };
+  dropout: {
+    x: Storage;
+    p: number;
+    seed: number;
+    group: number;
+    seeds?: readonly number[];
+  };
   /**
    * `x` rounded to the nearest f16 value, kept in f32 (mixed precision's casts): values past
    * f16's range become ±infinity. Only where {@linkcode Backend.supportsF16}.
@@ -374,6 +383,12 @@ export interface Backend extends Kernels {
   adopt?(data: HostArray): Storage;
   /** Copy a storage back to the host (waits for pending work). */
   read(s: Storage): Promise<HostArray>;
+  /**
+   * Copy a storage back to the host at once, where the backend keeps storages in host memory
+   * (cpu, blas); absent where a read must wait for a device (WebGPU). What an op that needs a
+   * value in the middle of a pass (synchronised batch norm across processes) uses.
+   */
+  readSync?(s: Storage): HostArray;
   /** Return a storage to the backend's pool. */
   free(s: Storage): void;
   /** Submit recorded work and wait for it to finish. */

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { nativeOpen, RTLD } from "./native.ts";
 
 /** oneDNN's C enum values used here (v2.x `dnnl_types.h`). */
 export const DNNL = {
@@ -213,6 +214,18 @@ export function check(status: number, what: string): void {
 }
 
 /**
+ * Keeps `path` mapped for the life of the process (libc's `dlopen` with `RTLD_NODELETE`, never
+ * closed). oneDNN's OpenMP threads outlive the calls that started them; a core dump of a parallel
+ * test run that segfaulted showed one of them executing at an address where libgomp had been
+ * mapped, with libdnnl and libgomp gone from the process, after the test file that used oneDNN
+ * had ended. A pinned library and its dependencies are never unloaded. A path that does not load
+ * is left to `Deno.dlopen`, which reports it.
+ */
+function pin(path: string): void {
+  if (Deno.build.os === "linux") nativeOpen(path, RTLD.now | RTLD.nodelete);
+}
+
+/**
  * Opens oneDNN once per process (later calls return the same library) and creates its CPU
  * engine and stream; throws {@linkcode DnnlNotFoundError} when there is none.
  *
@@ -233,6 +246,7 @@ export function loadDnnl(): DnnlLibrary {
   for (const path of dnnlCandidates()) {
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
     try {
+      pin(path);
       lib = Deno.dlopen(path, SYMBOLS);
     } catch (e) {
       tried.push(`${path} (${(e as Error).message.split("\n")[0]})`);

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import manifest from "../../fixtures/manifest.json" with { type: "json" };
-import { cacheDir } from "./cache.ts";
+import { cacheDir, type EnvLookup } from "./cache.ts";
 import { VERSION } from "../version.ts";
 
 /** What the manifest records for one bundled file. */
@@ -50,8 +50,8 @@ function sha256(bytes: Uint8Array | string): string {
  * if (dir !== null && !/\/bundled\/[^/]+-[0-9a-f]{12}$/.test(dir)) throw new Error(dir);
  * ```
  */
-export function bundledCacheDir(): string | null {
-  const root = cacheDir("bundled");
+export function bundledCacheDir(env?: EnvLookup): string | null {
+  const root = cacheDir("bundled", env);
   if (root === null) return null;
   return `${root}/${VERSION}-${sha256(JSON.stringify(BUNDLED_FILES)).slice(0, 12)}`;
 }

@@ -48,20 +48,17 @@ function family(calls: number[]): Family<Tile> {
   };
 }
 
-/** Runs `f` with the cache under a fresh temporary directory and tuning on. */
+/** Runs `f` with the cache in a fresh temporary directory and tuning on. */
 async function withCacheDir(f: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();
-  const saved = { xdg: Deno.env.get("XDG_CACHE_HOME"), tune: Deno.env.get("FCN_AUTOTUNE") };
-  Deno.env.set("XDG_CACHE_HOME", dir);
+  const saved = Deno.env.get("FCN_AUTOTUNE");
   Deno.env.delete("FCN_AUTOTUNE");
-  resetAutotune();
+  resetAutotune({ cacheDir: dir });
   try {
     await f(dir);
   } finally {
-    for (const [k, v] of [["XDG_CACHE_HOME", saved.xdg], ["FCN_AUTOTUNE", saved.tune]]) {
-      if (v === undefined) Deno.env.delete(k!);
-      else Deno.env.set(k!, v);
-    }
+    if (saved === undefined) Deno.env.delete("FCN_AUTOTUNE");
+    else Deno.env.set("FCN_AUTOTUNE", saved);
     resetAutotune();
     await Deno.remove(dir, { recursive: true });
   }
@@ -83,13 +80,13 @@ Deno.test("autotune: defaults until autotune() runs, then the fastest candidate,
     assertEquals(choose(fakeRt, fam, "class a", 15), { size: 1 });
     assert(autotuneReport().includes('test.spin [class a]: {"size":1} (tuned'), autotuneReport());
     // The choice is on disk under the cache directory, keyed by adapter and source hash.
-    assertEquals(cacheFile(), `${dir}/x-fcn/autotune/autotune.json`);
-    const stored = JSON.parse(await Deno.readTextFile(`${dir}/x-fcn/autotune/autotune.json`));
+    assertEquals(cacheFile(), `${dir}/autotune.json`);
+    const stored = JSON.parse(await Deno.readTextFile(`${dir}/autotune.json`));
     const keys = Object.keys(stored);
     assertEquals(keys.length, 1);
     assert(keys[0].includes("fake adapter") && keys[0].includes(hash("fn main() {}")), keys[0]);
     // A new process (simulated): defaults until autotune(), which then reads the cache.
-    resetAutotune();
+    resetAutotune({ cacheDir: dir });
     calls.length = 0;
     assertEquals(choose(fakeRt, fam, "class a", 15), { size: 4 });
     await autotune(fakeRt);
@@ -100,7 +97,7 @@ Deno.test("autotune: defaults until autotune() runs, then the fastest candidate,
 });
 
 Deno.test("autotune: unusable candidates are skipped; FCN_AUTOTUNE=0 keeps the defaults", async () => {
-  await withCacheDir(async () => {
+  await withCacheDir(async (dir) => {
     const calls: number[] = [];
     const fam = family(calls);
     const small = (c: Tile) => c.size >= 2; // size 1 does not fit this problem
@@ -113,7 +110,7 @@ Deno.test("autotune: unusable candidates are skipped; FCN_AUTOTUNE=0 keeps the d
     assertEquals(choose(fakeRt, fam, "class c", 10, big), { size: 8 });
 
     Deno.env.set("FCN_AUTOTUNE", "0");
-    resetAutotune();
+    resetAutotune({ cacheDir: dir });
     calls.length = 0;
     assertEquals(choose(fakeRt, fam, "class b", 10, small), { size: 4 });
     await autotune(fakeRt);

@@ -24,7 +24,10 @@ export function chunks(rt: WebGpuRuntime, length: number): [number, number][] {
 interface MapKernel {
   /** Pipeline name. */
   name: string;
-  /** Input buffers (f32), each with a uniform `<name>Base`. */
+  /**
+   * Input buffers as {@linkcode bindings} reads them (`"x"`, `"seeds: u32"`), each with a
+   * uniform `<name>Base`.
+   */
   ins: string[];
   /** WGSL writing `y[u.yBase + i]`. */
   body: string;
@@ -38,7 +41,8 @@ interface MapKernel {
 
 /** WGSL of a 1-D map over `count` elements with a base for each binding. */
 function mapSource({ ins, body, out = "f32", fields = [], enable = "" }: MapKernel): string {
-  const uniforms = ["count: u32", ...ins.map((n) => `${n}Base: u32`), "yBase: u32", ...fields];
+  const bases = ins.map((b) => `${b.split(":")[0]}Base: u32`);
+  const uniforms = ["count: u32", ...bases, "yBase: u32", ...fields];
   return `${enable}${bindings([...ins, `mut y: ${out}`], uniforms.join(", "))}
 ${hashWgsl}
 ${perElement(WG)}
@@ -57,7 +61,8 @@ fn hash32(seed: u32, i: u32) -> u32 {
 
 /**
  * Runs `kernel` into a new storage `y` of `length` elements, chunk by chunk: each input bound
- * over the chunk (or its single element, where `scalar`), then the uniforms `extra(start)`.
+ * as its `span` says (default `"chunk"`: over the chunk; `"one"`: its first element; `"all"`:
+ * whole), then the uniforms `extra(start)`.
  */
 function map(
   rt: WebGpuRuntime,
@@ -65,16 +70,21 @@ function map(
   run: {
     ins: Storage[];
     length: number;
-    scalar?: boolean[];
+    span?: ("chunk" | "one" | "all")[];
     extra?: (start: number) => UniformValue[];
   },
 ): Storage {
   const y = rt.alloc(run.length, kernel.out ?? "f32");
   const k = rt.kernel(kernel.name, mapSource(kernel));
   for (const [start, count] of chunks(rt, run.length)) {
-    const ins = run.ins.map((s, i) =>
-      run.scalar?.[i] ? rt.bind(s, 0, 1) : rt.bind(s, start, count)
-    );
+    const ins = run.ins.map((s, i) => {
+      const span = run.span?.[i] ?? "chunk";
+      return span === "one"
+        ? rt.bind(s, 0, 1)
+        : span === "all"
+        ? rt.bind(s)
+        : rt.bind(s, start, count);
+    });
     const by = rt.bind(y, start, count);
     const uni = [count, ...ins.map((b) => b.base), by.base, ...(run.extra?.(start) ?? [])];
     rt.dispatch(k, [...ins, by], uni, Math.ceil(count / WG));
@@ -104,7 +114,11 @@ function binary(rt: WebGpuRuntime, { op, a, b }: KernelArgs["binary"]): Storage 
     ins: ["a", "b"],
     body: `y[u.yBase + i] = a[u.aBase + i] ${sym} ${bi};`,
   };
-  return map(rt, kernel, { ins: [a, b], length: a.length, scalar: [false, scalar] });
+  return map(rt, kernel, {
+    ins: [a, b],
+    length: a.length,
+    span: ["chunk", scalar ? "one" : "chunk"],
+  });
 }
 
 /** `alpha * a + beta * b`. */
@@ -144,21 +158,33 @@ function reluGrad(rt: WebGpuRuntime, { dy, y }: KernelArgs["reluGrad"]): Storage
   });
 }
 
-/** Inverted dropout; mask from `hash32(seed, floor(i / group))`. */
-function dropout(rt: WebGpuRuntime, { x, p, seed, group }: KernelArgs["dropout"]): Storage {
+/**
+ * Inverted dropout; mask from `hash32(seeds[n], floor(j / group))` for element `j` of sample
+ * `n` (one sample of all `x` and `seeds = [seed]` without per-sample seeds).
+ */
+function dropout(
+  rt: WebGpuRuntime,
+  { x, p, seed, group, seeds = [seed] }: KernelArgs["dropout"],
+): Storage {
   // keep <=> hash / 2^32 >= p  <=>  hash >= ceil(p * 2^32) (computed on the host, exact)
   const threshold = Math.min(4294967295, Math.ceil(p * 4294967296));
   const scale = Math.fround(1 / (1 - p));
   const kernel = {
     name: "dropout",
-    ins: ["x"],
-    body: `let g = (u.start + i) / u.grp;
-  let keep = hash32(u.seed, g) >= u.threshold;
+    ins: ["x", "seeds: u32"],
+    body: `let e = u.start + i;
+  let n = e / u.per;
+  let keep = hash32(seeds[u.seedsBase + n], (e - n * u.per) / u.grp) >= u.threshold;
   y[u.yBase + i] = select(0.0, x[u.xBase + i] * u.scale, keep);`,
-    fields: ["seed: u32", "threshold: u32", "grp: u32", "start: u32", "scale: f32"],
+    fields: ["threshold: u32", "grp: u32", "start: u32", "per: u32", "scale: f32"],
   };
-  const extra = (start: number) => [seed, threshold, group, start, f32(scale)];
-  return map(rt, kernel, { ins: [x], length: x.length, extra });
+  // The seeds' u32 bits in an i32 storage, bound whole in every chunk.
+  const bs = rt.upload(Int32Array.from(seeds, (v) => v | 0));
+  const per = x.length / seeds.length;
+  const extra = (start: number) => [threshold, group, start, per, f32(scale)];
+  const y = map(rt, kernel, { ins: [x, bs], length: x.length, span: ["chunk", "all"], extra });
+  rt.free(bs);
+  return y;
 }
 
 /**
