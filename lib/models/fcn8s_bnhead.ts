@@ -9,13 +9,13 @@
  * @module
  */
 import { add } from "../ops/elementwise.ts";
-import { crop, pad } from "../ops/resize.ts";
+import { crop } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
 import { BatchNorm2d, Conv2d, Dropout, ReLU, SeedSource, Sequential } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
 import type { SegmentationOutput } from "./types.ts";
-import { scaled, vggStages } from "./vgg_fcn.ts";
+import { scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
 import type { VggBackbone } from "./types.ts";
 import { BilinearUp } from "./byom_layers.ts";
 
@@ -102,15 +102,12 @@ export class Fcn8sBnHead<C extends Fcn8sBnHeadOptions = Fcn8sBnHeadOptions> exte
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
-    let y = ph !== h || pw !== w ? pad(x, ph, pw) : x;
-    const feats: Tensor[] = [];
-    for (const stage of this.stages) feats.push(y = stage.forward(y));
+    const { feats, padded } = stageOutputs(x, this.stages);
     const [s3, s4, s5] = this.scores;
-    let z = this.ups[0].forward(s5.forward(this.head.fc7.forward(this.head.fc6.forward(y))));
+    let z = this.ups[0].forward(s5.forward(this.head.fc7.forward(this.head.fc6.forward(feats[4]))));
     z = this.ups[1].forward(add(z, s4.forward(feats[3])));
     const out = this.ups[2].forward(add(z, s3.forward(feats[2])));
-    return { out: ph !== h || pw !== w ? crop(out, h, w) : out };
+    return { out: padded ? crop(out, h, w) : out };
   }
 }
 

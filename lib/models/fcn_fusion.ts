@@ -10,14 +10,14 @@
  * @module
  */
 import { add } from "../ops/elementwise.ts";
-import { crop, pad } from "../ops/resize.ts";
+import { crop } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
 import { Conv2d, SeedSource } from "../nn/layers.ts";
 import { type LoadOptions, type LoadReport, Module } from "../nn/module.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import type { SegmentationOutput } from "./types.ts";
-import { scaled, vggStages } from "./vgg_fcn.ts";
+import { scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
 import type { VggBackbone } from "./types.ts";
 import { BilinearUp, IndexedSequential } from "./byom_layers.ts";
 
@@ -92,14 +92,11 @@ export class FcnFusion<C extends FcnFusionOptions = FcnFusionOptions> extends Mo
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
-    let y = ph !== h || pw !== w ? pad(x, ph, pw) : x;
-    const feats: Tensor[] = [];
-    for (const stage of this.stages) feats.push(y = stage.forward(y));
+    const { feats, padded } = stageOutputs(x, this.stages);
     let z = this.trans1.forward(add(this.up2a.forward(feats[4]), feats[3])); // [N, C3, H/16, W/16]
     z = this.trans2.forward(add(this.up2b.forward(z), feats[2])); // [N, K, H/8, W/8]
     const out = this.up8.forward(z); // [N, K, H, W]
-    return { out: ph !== h || pw !== w ? crop(out, h, w) : out };
+    return { out: padded ? crop(out, h, w) : out };
   }
 }
 

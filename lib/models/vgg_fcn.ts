@@ -83,6 +83,23 @@ export function vggStages(
   return { stages, channels: inC };
 }
 
+/**
+ * The output of each of `stages` on x `[N, 3, H, W]` zero-padded at the bottom/right to sides
+ * that are multiples of 32, and whether it was padded (the logits are then cropped back).
+ */
+export function stageOutputs(
+  x: Tensor,
+  stages: readonly { forward(x: Tensor): Tensor }[],
+): { feats: Tensor[]; padded: boolean } {
+  const [, , h, w] = x.shape;
+  const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
+  const padded = ph !== h || pw !== w;
+  let y = padded ? pad(x, ph, pw) : x;
+  const feats: Tensor[] = [];
+  for (const stage of stages) feats.push(y = stage.forward(y));
+  return { feats, padded };
+}
+
 /** An FCN-32s/16s/8s model on VGG. */
 export class VggFcn extends Module {
   readonly variant: VggFcnName;
@@ -150,14 +167,8 @@ export class VggFcn extends Module {
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
-    let y = ph !== h || pw !== w ? pad(x, ph, pw) : x;
-    const pools: Tensor[] = [];
-    for (const stage of this.stages) {
-      y = stage.forward(y);
-      pools.push(y);
-    }
-    let score = this.head.forward(y);
+    const pools = stageOutputs(x, this.stages).feats;
+    let score = this.head.forward(pools[4]);
     if (this.variant === "fcn16s" || this.variant === "fcn8s") {
       const up = this.ups[0].forward(score);
       const s4 = this.pool4Score!.forward(pools[3]);
