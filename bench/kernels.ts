@@ -88,40 +88,18 @@ export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
       const logits = up(c.n * c.k * c.hw, 1, 3);
       const target = be.upload(randomLabels(c.n * c.hw, c.k, 5));
       held.push(target);
+      const args = { logits, target, weight: null, n: c.n, k: c.k, hw: c.hw, ignoreIndex: 255 };
       if (c.pass === "fwd") {
         return {
           run: () => {
-            const r = be.crossEntropy({
-              logits,
-              target,
-              weight: null,
-              n: c.n,
-              k: c.k,
-              hw: c.hw,
-              ignoreIndex: 255,
-            });
+            const r = be.crossEntropy(args);
             frees(r.loss, r.weight);
           },
           dispose,
         };
       }
       const g = up(1, 6);
-      return {
-        run: () =>
-          be.free(
-            be.crossEntropyGrad({
-              logits,
-              target,
-              weight: null,
-              g,
-              n: c.n,
-              k: c.k,
-              hw: c.hw,
-              ignoreIndex: 255,
-            }),
-          ),
-        dispose,
-      };
+      return { run: () => be.free(be.crossEntropyGrad({ ...args, g })), dispose };
     }
     case "matmul": {
       const a = up(c.m * c.k, 1), b = up(c.k * c.n, 2);

@@ -234,10 +234,23 @@ export function record<P extends OpName, T extends TapeTensor>(
 
 const need = (t: TapeTensor | undefined): boolean => t !== undefined && t.requiresGrad;
 
+/**
+ * For each input that needs a gradient, what its `grad` thunk computes, rounded to f16 where
+ * `f16` (mixed precision); null for the others. Thunks run in input order.
+ */
+function gradsWhereNeeded(
+  b: Backend,
+  inputs: readonly (TapeTensor | undefined)[],
+  f16: boolean,
+  grad: (() => Storage)[],
+): (Storage | null)[] {
+  return grad.map((g, i) => need(inputs[i]) ? round16(b, g(), f16) : null);
+}
+
 /** The backward rule of every op. */
 export const rules: { [P in OpName]: Rule<P> } = {
   conv2d(node, dy, b) {
-    const [x, w, bias] = node.inputs;
+    const [x, w] = node.inputs;
     const { g, f16 } = node.state;
     const on = f16 !== null;
     let d = node.state.relu ? b.reluGrad({ dy, y: node.output.storage }) : dy;
@@ -246,38 +259,26 @@ export const rules: { [P in OpName]: Rule<P> } = {
       if (d !== dy) b.free(d);
       d = r;
     }
-    const grads = [
-      need(x)
-        ? round16(b, b.conv2dGradInput({ dy: d, w: f16?.w ?? w.storage, geom: g }), on)
-        : null,
-      need(w)
-        ? round16(b, b.conv2dGradWeight({ dy: d, x: f16?.x ?? x.storage, geom: g }), on)
-        : null,
-      need(bias)
-        ? round16(b, b.channelSum({ x: d, planes: { n: g.n, c: g.k, h: g.oh, w: g.ow } }), on)
-        : null,
-    ];
+    const grads = gradsWhereNeeded(b, node.inputs, on, [
+      () => b.conv2dGradInput({ dy: d, w: f16?.w ?? w.storage, geom: g }),
+      () => b.conv2dGradWeight({ dy: d, x: f16?.x ?? x.storage, geom: g }),
+      () => b.channelSum({ x: d, planes: { n: g.n, c: g.k, h: g.oh, w: g.ow } }),
+    ]);
     if (d !== dy) b.free(d);
     return grads;
   },
   convTranspose2d(node, dy, b) {
     // out = convT(x, w) is the input-gradient of a conv from out's space to x's space,
     // so its gradients are that conv's forward and weight-gradient.
-    const [x, w, bias] = node.inputs;
+    const [x, w] = node.inputs;
     const { g, f16 } = node.state;
     const on = f16 !== null;
     const d = on ? b.roundF16({ x: dy }) : dy;
-    const grads = [
-      need(x)
-        ? round16(b, b.conv2d({ x: d, w: f16?.w ?? w.storage, b: null, geom: g, relu: false }), on)
-        : null,
-      need(w)
-        ? round16(b, b.conv2dGradWeight({ dy: f16?.x ?? x.storage, x: d, geom: g }), on)
-        : null,
-      need(bias)
-        ? round16(b, b.channelSum({ x: d, planes: { n: g.n, c: g.c, h: g.h, w: g.w } }), on)
-        : null,
-    ];
+    const grads = gradsWhereNeeded(b, node.inputs, on, [
+      () => b.conv2d({ x: d, w: f16?.w ?? w.storage, b: null, geom: g, relu: false }),
+      () => b.conv2dGradWeight({ dy: f16?.x ?? x.storage, x: d, geom: g }),
+      () => b.channelSum({ x: d, planes: { n: g.n, c: g.c, h: g.h, w: g.w } }),
+    ]);
     if (d !== dy) b.free(d);
     return grads;
   },

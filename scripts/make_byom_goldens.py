@@ -23,27 +23,14 @@ import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_model_goldens import (VGG_STAGES, ResNetFcn, bilinear, randomize, scaled,  # noqa: E402
-                                set_dropout, write_safetensors)
+from make_model_goldens import (VGG_STAGES, ResNetFcn, bilinear, eval_outputs,  # noqa: E402
+                                fcn_loss, randomize, scaled, vgg_block, write_safetensors)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "fixtures", "byom")
 WIDTHS = [64, 128, 256, 512, 512]
-
-
-def vgg_block(in_c, c, count, bn):
-    layers = []
-    for _ in range(count):
-        layers.append(nn.Conv2d(in_c, c, 3, padding=1))
-        if bn:
-            layers.append(nn.BatchNorm2d(c))
-        layers.append(nn.ReLU(inplace=True))
-        in_c = c
-    layers.append(nn.MaxPool2d(2, 2))
-    return nn.Sequential(*layers)
 
 
 class Backbone(nn.Module):
@@ -138,19 +125,8 @@ class FcnFusion(nn.Module):
 
 
 def golden(name, model, x, target):
-    res = {}
-    model.eval()
-    with torch.no_grad():
-        o = model(x)
-    res["out_eval"] = o["out"]
-    if "aux" in o:
-        res["aux_eval"] = o["aux"]
-    model.train()
-    set_dropout(model, 0.0)
-    o = model(x)
-    loss = F.cross_entropy(o["out"], target, ignore_index=255)
-    if "aux" in o:
-        loss = loss + 0.5 * F.cross_entropy(o["aux"], target, ignore_index=255)
+    res = eval_outputs(model, x)
+    loss = fcn_loss(model(x), target)
     loss.backward()
     res["loss"] = loss.detach().reshape(1)
     for k, p in model.named_parameters():

@@ -26,9 +26,7 @@ With --full it instead measures parity at full size (FCN-8s/VGG16 and FCN-ResNet
 weights, input and logits to /tmp/fcn_full/ for tests/full_size_test.ts (not committed).
 """
 import copy
-import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -37,6 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models.resnet import Bottleneck
 from torchvision.models.segmentation.fcn import FCNHead
+
+from safetensors_file import write_arrays
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "golden")
 
@@ -58,6 +58,20 @@ def bilinear(channels, k):
     return torch.from_numpy(w)
 
 
+def vgg_block(in_c, c, count, bn):
+    """One VGG stage: `count` 3x3 convs to `c` channels (each with a BatchNorm where `bn`) and
+    their ReLUs, then the 2x2 max pool."""
+    layers = []
+    for _ in range(count):
+        layers.append(nn.Conv2d(in_c, c, 3, padding=1))
+        if bn:
+            layers.append(nn.BatchNorm2d(c))
+        layers.append(nn.ReLU(inplace=True))
+        in_c = c
+    layers.append(nn.MaxPool2d(2, 2))
+    return nn.Sequential(*layers)
+
+
 class VggFcn(nn.Module):
     """The PyTorch FCN re-implementation's layout: stage1..5, fcn_head, skip scores, upsamplers."""
 
@@ -68,15 +82,8 @@ class VggFcn(nn.Module):
         in_c = 3
         for s, count in enumerate(VGG_STAGES[backbone.replace("_bn", "")]):
             c = scaled([64, 128, 256, 512, 512][s], width)
-            layers = []
-            for _ in range(count):
-                layers.append(nn.Conv2d(in_c, c, 3, padding=1))
-                if bn:
-                    layers.append(nn.BatchNorm2d(c))
-                layers.append(nn.ReLU(inplace=True))
-                in_c = c
-            layers.append(nn.MaxPool2d(2, 2))
-            setattr(self, f"stage{s + 1}", nn.Sequential(*layers))
+            setattr(self, f"stage{s + 1}", vgg_block(in_c, c, count, bn))
+            in_c = c
         k = num_classes
         self.fcn_head = nn.Sequential(
             nn.Conv2d(in_c, head, 7, padding=3), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
@@ -181,22 +188,13 @@ class ResNetFcn(nn.Module):
 
 
 def write_safetensors(path, tensors):
-    """The safetensors format by hand: u64 header length, JSON header, then raw data."""
-    header, blobs, offset = {}, [], 0
+    """Torch tensors (f32, i64, i32) as a safetensors file."""
+    dtypes = {torch.float32: "F32", torch.int64: "I64", torch.int32: "I32"}
+    arrays = {}
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
-        dtype = {torch.float32: "F32", torch.int64: "I64", torch.int32: "I32"}[t.dtype]
-        raw = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+        arrays[name] = (dtypes[t.dtype], t.numpy())
+    write_arrays(path, arrays)
 
 
 def randomize(model, gen):
@@ -227,9 +225,9 @@ def set_dropout(model, p):
             m.p = p
 
 
-def run(model, x, target, sgd_options, steps):
-    """Eval logits, then `steps` training steps (dropout off): losses, first gradients, the
-    parameter updates p[s+1] - p[s] of every step, and buffers after the last step."""
+def eval_outputs(model, x):
+    """{"out_eval", "aux_eval" (where the model has one)}: the eval-mode logits of `model` on
+    `x`; leaves the model in train mode with dropout off."""
     res = {}
     model.eval()
     with torch.no_grad():
@@ -239,13 +237,26 @@ def run(model, x, target, sgd_options, steps):
         res["aux_eval"] = o["aux"]
     model.train()
     set_dropout(model, 0.0)
+    return res
+
+
+def fcn_loss(o, target):
+    """The training loss of the outputs `o`: cross entropy (ignore index 255) of "out", plus half
+    that of "aux" where there is one."""
+    loss = F.cross_entropy(o["out"], target, ignore_index=255)
+    if "aux" in o:
+        loss = loss + 0.5 * F.cross_entropy(o["aux"], target, ignore_index=255)
+    return loss
+
+
+def run(model, x, target, sgd_options, steps):
+    """Eval logits, then `steps` training steps (dropout off): losses, first gradients, the
+    parameter updates p[s+1] - p[s] of every step, and buffers after the last step."""
+    res = eval_outputs(model, x)
     sgd = torch.optim.SGD(model.parameters(), **sgd_options)
     for step in range(steps):
         sgd.zero_grad()
-        o = model(x)
-        loss = F.cross_entropy(o["out"], target, ignore_index=255)
-        if "aux" in o:
-            loss = loss + 0.5 * F.cross_entropy(o["aux"], target, ignore_index=255)
+        loss = fcn_loss(model(x), target)
         loss.backward()
         res[f"loss{step}"] = loss.detach().reshape(1)
         before = {k: p.detach().clone() for k, p in model.named_parameters()}

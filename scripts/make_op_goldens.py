@@ -25,11 +25,12 @@ the exact answer of the float32 inputs, not PyTorch's float32 rounding), and bac
 """
 import json
 import os
-import struct
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from safetensors_file import write_arrays
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "ops")
 
@@ -269,22 +270,9 @@ def softmax_nll_cases(gen):
 
 
 def write_safetensors(path, arrays, metadata):
-    """The safetensors format by hand: u64 LE header length, JSON header (space-padded to a
-    multiple of 8), then the raw little-endian bytes."""
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, a in arrays.items():
-        raw = np.ascontiguousarray(a).tobytes()
-        header[name] = {"dtype": "I32" if a.dtype.kind == "i" else "F32", "shape": list(a.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    """`arrays` (numpy) as I32 where integer, F32 otherwise, with `metadata`."""
+    write_arrays(path, {n: ("I32" if a.dtype.kind == "i" else "F32", a) for n, a in arrays.items()},
+                 metadata)
 
 
 def main():

@@ -41,6 +41,12 @@ function stringify(v: unknown): string {
   });
 }
 
+/** Equality bit for bit of two f32 arrays, so that NaNs and signed zeros compare exactly. */
+export function assertBitsEqual(actual: Float32Array, expected: Float32Array, msg?: string): void {
+  const bits = (a: Float32Array) => new Uint32Array(a.slice().buffer);
+  assertEquals(bits(actual), bits(expected), msg);
+}
+
 /** `|actual - expected| <= tol`. */
 export function assertAlmostEquals(
   actual: number,
@@ -97,13 +103,7 @@ export async function assertRejects(
   try {
     await fn();
   } catch (e) {
-    const err = e as Error;
-    if (includes && !String(err?.message).includes(includes)) {
-      throw new AssertionError(
-        `expected an error including "${includes}" but got "${err?.message}"`,
-      );
-    }
-    return err;
+    return expectedError(e, includes);
   }
   throw new AssertionError("expected an error but none was thrown");
 }
@@ -113,13 +113,16 @@ export function assertThrows(fn: () => unknown, includes?: string): Error {
   try {
     fn();
   } catch (e) {
-    const err = e as Error;
-    if (includes && !String(err?.message).includes(includes)) {
-      throw new AssertionError(
-        `expected an error including "${includes}" but got "${err?.message}"`,
-      );
-    }
-    return err;
+    return expectedError(e, includes);
   }
   throw new AssertionError("expected an error but none was thrown");
+}
+
+/** The error `e`, unless its message lacks `includes`. */
+function expectedError(e: unknown, includes?: string): Error {
+  const err = e as Error;
+  if (includes && !String(err?.message).includes(includes)) {
+    throw new AssertionError(`expected an error including "${includes}" but got "${err?.message}"`);
+  }
+  return err;
 }

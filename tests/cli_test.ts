@@ -7,13 +7,9 @@ import { run } from "../lib/cli/main.ts";
 import { train, type TrainSettings } from "../lib/cli/train.ts";
 import { ConfusionMatrix, createModel, readMask, requestDevice, writeSafetensors } from "../mod.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { splitIds, tinySettings, voc } from "./_train_settings.ts";
 
-const data = new URL("../fixtures/synthetic/", import.meta.url).pathname;
-const voc = `${data}VOCdevkit/VOC2012`;
-const ids = (await Deno.readTextFile(`${voc}/ImageSets/Segmentation/train.txt`)).trim().split("\n");
-const valIds = (await Deno.readTextFile(`${voc}/ImageSets/Segmentation/val.txt`)).trim().split(
-  "\n",
-);
+const [ids, valIds] = [await splitIds("train"), await splitIds("val")];
 
 /** A temp folder with tiny split lists (8 train, 4 val images). */
 async function tinySplits(): Promise<{ dir: string; train: string; val: string }> {
@@ -23,44 +19,11 @@ async function tinySplits(): Promise<{ dir: string; train: string; val: string }
   return { dir, train: `${dir}/tiny_train.txt`, val: `${dir}/tiny_val.txt` };
 }
 
-function settings(over: Partial<TrainSettings>): TrainSettings {
-  return {
-    dataset: "voc",
-    data,
-    trainSplit: "train",
-    valSplit: "val",
-    model: "fcn8s",
-    backbone: "vgg16",
-    width: 1 / 16,
-    headChannels: 16,
-    steps: 750,
-    epochs: 2,
-    batchSize: 4,
-    lr: 0.02,
-    momentum: 0.9,
-    weightDecay: 1e-4,
-    schedule: "poly",
-    warmupEpochs: 1,
-    stepSize: 1,
-    gamma: 0.1,
-    auxWeight: 0.5,
-    auxLrMult: 10,
-    ignoreIndex: 255,
-    crop: 64,
-    baseSize: 72,
-    seed: 3,
-    evalEvery: 1,
-    workers: 0,
-    reportSamples: 1,
-    ...over,
-  };
-}
-
 const quiet = () => {};
 
 Deno.test("train: a run stopped and resumed gives the same losses as an uninterrupted one", async () => {
   const t = await tinySplits();
-  const base = settings({ trainSplit: t.train, valSplit: t.val });
+  const base = tinySettings({ trainSplit: t.train, valSplit: t.val });
   const whole = await train({ ...base, out: `${t.dir}/whole` }, quiet);
   assertEquals(whole.losses.length, 4);
   const first = await train({ ...base, out: `${t.dir}/split`, maxSteps: 2 }, quiet);
@@ -100,7 +63,7 @@ Deno.test("train: a non-finite loss stops with the step number and keeps the las
   const t = await tinySplits();
   const out = `${t.dir}/run`;
   // Epoch 1 trains normally; from epoch 2 the step schedule multiplies lr by 1e12.
-  const s = settings({
+  const s = tinySettings({
     trainSplit: t.train,
     valSplit: t.val,
     out,
@@ -246,7 +209,7 @@ Deno.test("train --pretrained with another class count re-initialises the class 
   await Deno.writeFile(file, writeSafetensors(await voc21.stateDict()));
   const lines: string[] = [];
   await train(
-    settings({
+    tinySettings({
       trainSplit: t.train,
       valSplit: t.val,
       epochs: 1,
@@ -269,7 +232,7 @@ Deno.test("train --pretrained with another class count re-initialises the class 
   await assertRejects(
     () =>
       train(
-        settings({
+        tinySettings({
           trainSplit: t.train,
           valSplit: t.val,
           pretrainedBackbone: wrong,

@@ -5,8 +5,10 @@
  *
  * @module
  */
-import type { BackendKind, HostArray } from "../lib/device/backend.ts";
+import type { Backend, BackendKind, HostArray, Storage } from "../lib/device/backend.ts";
 import { requestDevice } from "../lib/device/request.ts";
+import type { WebGpuOptions } from "../lib/device/webgpu.ts";
+import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
 import { type Device, type Tensor, tensor } from "../lib/tensor.ts";
 import { mul, sum } from "../mod.ts";
 import { Rng } from "../lib/random.ts";
@@ -48,6 +50,48 @@ export function devices(): Promise<Map<BackendKind, Device>> {
     return m;
   })();
   return cached;
+}
+
+/** `A` with every typed array field as a storage: a backend kernel's arguments. */
+export type Uploaded<A> = {
+  [K in keyof A]: A[K] extends HostArray ? Storage : A[K] extends HostArray | null ? Storage | null
+  : A[K];
+};
+
+/**
+ * A reference kernel's arguments with every typed array uploaded to `b`: the same call for the
+ * backend's kernel (`b.crossEntropy(uploaded(b, a))` against `ref.crossEntropy(a)`).
+ */
+export function uploaded<A extends object>(b: Backend, args: A): Uploaded<A> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    out[k] = v instanceof Float32Array || v instanceof Int32Array ? b.upload(v) : v;
+  }
+  return out as Uploaded<A>;
+}
+
+/**
+ * Registers a test on a WebGPU device of its own (`options` as `requestDevice` takes them, e.g.
+ * a small `maxBindingBytes` to make every storage span several bindings), skipped where no
+ * adapter exists; the device is destroyed when `fn` settles.
+ */
+export function webGpuTest(
+  name: string,
+  options: WebGpuOptions,
+  fn: (b: WebGpuBackend, device: Device) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !hasWebGpu,
+    async fn() {
+      const device = await requestDevice({ ...options, backend: "webgpu" });
+      try {
+        await fn(device.backend as WebGpuBackend, device);
+      } finally {
+        device.destroy();
+      }
+    },
+  });
 }
 
 /** One input of an op under test. */

@@ -17,21 +17,18 @@ import {
   inferMask,
   type InferOptions,
   normalize,
-  readSafetensors,
   type RgbImage,
-  type StateDict,
   tensor,
 } from "../mod.ts";
 import { devices } from "./harness.ts";
 import { coverage, strideOf, windowStarts } from "../lib/infer/windows.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
+import { assertNearGolden, goldenReader } from "./_golden.ts";
 
 /** How many times PyTorch's own float32 error a backend may be off by. */
 const K = 4;
 
-const dir = new URL("../fixtures/infer/", import.meta.url);
-const read = async (name: string): Promise<StateDict> =>
-  readSafetensors(await Deno.readFile(new URL(name, dir))).tensors;
+const read = goldenReader(new URL("../fixtures/infer/", import.meta.url));
 
 /** The cases of scripts/make_tile_goldens.py. */
 const cases: { name: string; size: [number, number]; options: InferOptions }[] = [
@@ -63,22 +60,14 @@ async function image([h, w]: [number, number]): Promise<RgbImage> {
   return { width: w, height: h, data: Uint8Array.from(t.data) };
 }
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
 for (const [kind, device] of await devices()) {
   Deno.test(`infer: tile and TTA logits match PyTorch's (${kind})`, async () => {
     const model = await load(device);
     const golden = await read("logits.safetensors");
     for (const c of cases) {
-      const ref = golden[c.name].data as Float32Array, err = golden[`err.${c.name}`].data[0];
       const out = await inferLogits(model, await image(c.size), c.options);
       assertEquals(out.shape, [1, 4, ...c.size]);
-      const atol = K * Math.max(err, 2 ** -24 * maxAbs(ref));
-      assertClose(await out.toArray(), ref, { atol, rtol: 0, name: `${c.name} on ${kind}` });
+      assertNearGolden(await out.toArray(), golden, c.name, { k: K, name: `${c.name} on ${kind}` });
       out.dispose();
     }
     model.dispose();

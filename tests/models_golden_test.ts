@@ -18,7 +18,6 @@ import {
   type Device,
   type ModelName,
   type ModelOptions,
-  readSafetensors,
   readTorchCheckpoint,
   scale,
   SGD,
@@ -28,6 +27,7 @@ import {
 import { extractStateDict } from "../lib/io/torch_pth.ts";
 import { devices } from "./harness.ts";
 import { assert, assertClose } from "./assert.ts";
+import { assertNearGolden, goldenReader } from "./_golden.ts";
 
 /**
  * How many times PyTorch's own float32 error a backend may be off by. Our kernels sum in other
@@ -38,8 +38,7 @@ import { assert, assertClose } from "./assert.ts";
 const K = 12;
 
 const dir = new URL("../fixtures/golden/", import.meta.url);
-const read = async (name: string): Promise<StateDict> =>
-  readSafetensors(await Deno.readFile(new URL(name, dir))).tensors;
+const read = goldenReader(dir);
 
 const cases: { file: string; name: ModelName; options: ModelOptions; input?: string }[] = [
   { file: "fcn8s", name: "fcn8s", options: { numClasses: 3, width: 1 / 16, headChannels: 8 } },
@@ -58,23 +57,9 @@ const cases: { file: string; name: ModelName; options: ModelOptions; input?: str
   },
 ];
 
-const showRatios = Deno.env.get("FCN_GOLDEN_RATIOS") === "1";
-
 /** Asserts `got` is within K times PyTorch's float32 error of the float64 reference `key`. */
 function matches(got: ArrayLike<number>, golden: StateDict, key: string, where: string) {
-  const ref = golden[key];
-  const err = golden[`err.${key}`];
-  assert(ref && err, `${where}: fixtures/golden lacks ${key} or err.${key}; rerun the dev script`);
-  const data = ref.data as Float32Array;
-  let max = 0;
-  for (let i = 0; i < data.length; i++) max = Math.max(max, Math.abs(data[i]));
-  const noise = Math.max(err.data[0], 2 ** -24 * max);
-  if (showRatios) {
-    let worst = 0;
-    for (let i = 0; i < data.length; i++) worst = Math.max(worst, Math.abs(got[i] - data[i]));
-    console.log(`${where}: ${key} ${(worst / noise).toFixed(2)}`);
-  }
-  assertClose(got, data, { atol: K * noise, rtol: 0, name: `${where}: ${key} (K = ${K})` });
+  assertNearGolden(got, golden, key, { k: K, name: `${where}: ${key} (K = ${K})` });
 }
 
 async function parity(device: Device, c: (typeof cases)[number], weights: StateDict) {

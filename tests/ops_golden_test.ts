@@ -62,9 +62,15 @@ function ref(name: string): HostTensor {
   return t;
 }
 
+/** The ops of one input `x` along `options.dim`, and those of two inputs `a` and `b`. */
+const ALONG_DIM = { logSoftmax, softmax, sum, mean, argmax };
+const OF_TWO = { matmul, add, mul };
+
 /** Calls the op of `c` on its inputs (by name). */
 function apply(c: GoldenCase, x: Record<string, Tensor>): Tensor {
   const o = c.options;
+  if (c.op in ALONG_DIM) return ALONG_DIM[c.op as keyof typeof ALONG_DIM](x.x, o.dim);
+  if (c.op in OF_TWO) return OF_TWO[c.op as keyof typeof OF_TWO](x.a, x.b);
   switch (c.op) {
     case "conv2d":
       return conv2d(x.x, x.weight, x.bias ?? null, o);
@@ -84,24 +90,8 @@ function apply(c: GoldenCase, x: Record<string, Tensor>): Tensor {
       return crossEntropy(x.logits, x.target, { ...o, weight: x.weight });
     case "nllLoss":
       return nllLoss(x.input, x.target, { ...o, weight: x.weight });
-    case "logSoftmax":
-      return logSoftmax(x.x, o.dim);
-    case "softmax":
-      return softmax(x.x, o.dim);
-    case "matmul":
-      return matmul(x.a, x.b);
     case "relu":
       return relu(x.x);
-    case "add":
-      return add(x.a, x.b);
-    case "mul":
-      return mul(x.a, x.b);
-    case "sum":
-      return sum(x.x, o.dim);
-    case "mean":
-      return mean(x.x, o.dim);
-    case "argmax":
-      return argmax(x.x, o.dim);
   }
   throw new Error(`cases.json: unknown op "${c.op}" in case ${c.name}`);
 }

@@ -7,53 +7,17 @@
 import { train, type TrainSettings } from "../lib/cli/train.ts";
 import { loadLastState } from "../lib/io/checkpoint.ts";
 import { readSafetensors } from "../mod.ts";
-import { devices } from "./harness.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { splitIds, splitSettings } from "./_train_settings.ts";
 
-const data = new URL("../fixtures/synthetic/", import.meta.url).pathname;
-const voc = `${data}VOCdevkit/VOC2012`;
-const split = async (name: string) =>
-  (await Deno.readTextFile(`${voc}/ImageSets/Segmentation/${name}.txt`)).trim().split("\n");
 const trainTask = new URL("../tasks/train.ts", import.meta.url).pathname;
-const backend = (await devices()).has("blas") ? "blas" : "cpu";
 const quiet = () => {};
 
 /** A temp folder with 12 train and 2 val images: 6 steps an epoch at batch 2. */
 async function tinyRun(): Promise<{ dir: string; base: TrainSettings }> {
   const dir = await Deno.makeTempDir({ prefix: "fcn_resume_" });
-  await Deno.writeTextFile(`${dir}/train.txt`, (await split("train")).slice(0, 12).join("\n"));
-  await Deno.writeTextFile(`${dir}/val.txt`, (await split("val")).slice(0, 2).join("\n"));
-  const base: TrainSettings = {
-    dataset: "voc",
-    data,
-    trainSplit: `${dir}/train.txt`,
-    valSplit: `${dir}/val.txt`,
-    model: "fcn8s",
-    backbone: "vgg16",
-    width: 1 / 16,
-    headChannels: 16,
-    epochs: 2,
-    steps: 750,
-    batchSize: 2,
-    lr: 0.02,
-    momentum: 0.9,
-    weightDecay: 1e-4,
-    schedule: "poly",
-    warmupEpochs: 1,
-    stepSize: 1,
-    gamma: 0.1,
-    auxWeight: 0.5,
-    auxLrMult: 10,
-    crop: 48,
-    baseSize: 56,
-    seed: 5,
-    ignoreIndex: 255,
-    evalEvery: 1,
-    backend,
-    workers: 0,
-    reportSamples: 0,
-  };
-  return { dir, base };
+  const train = (await splitIds("train")).slice(0, 12), val = (await splitIds("val")).slice(0, 2);
+  return { dir, base: await splitSettings(dir, { train, val }, { seed: 5 }) };
 }
 
 /** The history.jsonl records of a run folder. */

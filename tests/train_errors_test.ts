@@ -4,55 +4,22 @@
  * (`--backbone` / `--head-channels` for ResNets, settings given with `--resume`).
  */
 import { run } from "../lib/cli/main.ts";
-import { train, type TrainSettings } from "../lib/cli/train.ts";
+import { train } from "../lib/cli/train.ts";
 import { UsageError } from "../lib/cli/flags.ts";
 import { writeVoc } from "../lib/data/_fixtures_test.ts";
-import { devices } from "./harness.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { splitIds, splitSettings } from "./_train_settings.ts";
 
-const data = new URL("../fixtures/synthetic/", import.meta.url).pathname;
-const voc = `${data}VOCdevkit/VOC2012`;
-const ids = (await Deno.readTextFile(`${voc}/ImageSets/Segmentation/train.txt`)).trim()
-  .split("\n");
-const backend = (await devices()).has("blas") ? "blas" : "cpu";
+const ids = await splitIds("train");
 const quiet = () => {};
 
 /** Settings of a small FCN-8s on the bundled data, training on `trainIds`. */
-async function settings(dir: string, trainIds: string[]) {
-  await Deno.writeTextFile(`${dir}/train.txt`, trainIds.join("\n"));
-  await Deno.writeTextFile(`${dir}/val.txt`, ids[0]);
-  const s: TrainSettings = {
-    dataset: "voc",
-    data,
-    trainSplit: `${dir}/train.txt`,
-    valSplit: `${dir}/val.txt`,
-    model: "fcn8s",
-    backbone: "vgg16",
-    width: 1 / 16,
-    headChannels: 16,
-    epochs: 2,
-    steps: 750,
-    batchSize: 2,
-    lr: 0.02,
-    momentum: 0.9,
-    weightDecay: 1e-4,
-    schedule: "poly",
+function settings(dir: string, trainIds: string[]) {
+  return splitSettings(dir, { train: trainIds, val: [ids[0]] }, {
     warmupEpochs: 0,
-    stepSize: 1,
-    gamma: 0.1,
-    auxWeight: 0.5,
-    auxLrMult: 10,
-    crop: 48,
-    baseSize: 56,
     seed: 2,
-    ignoreIndex: 255,
-    evalEvery: 1,
-    backend,
-    workers: 0,
-    reportSamples: 0,
     out: `${dir}/run`,
-  };
-  return s;
+  });
 }
 
 /** The lines `run(args)` writes to console.error, and its exit code. */

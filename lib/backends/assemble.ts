@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { KernelName, Kernels, KernelTable } from "../device/backend.ts";
+import type { Backend, KernelName, Kernels, KernelTable } from "../device/backend.ts";
+import type { HostRuntime } from "../device/host.ts";
 
 /**
  * The kernels of `table` bound to `rt`: `kernels.conv2d(args)` runs `table.conv2d(rt, args)`.
@@ -29,4 +30,25 @@ export function assemble<R>(rt: R, table: KernelTable<R>): Kernels {
     kernels[name] = (args) => kernel(rt, args);
   }
   return kernels as unknown as Kernels;
+}
+
+/** What a backend on host memory (cpu, blas) takes from its runtime: its memory functions. */
+export type HostMemory = Pick<
+  Backend,
+  "upload" | "adopt" | "read" | "readSync" | "hostCall" | "free" | "flush" | "liveBytes" | "destroy"
+>;
+
+/** The memory functions of a host runtime, bound to it. */
+export function hostMemory(rt: HostRuntime): HostMemory {
+  return {
+    upload: (data) => rt.upload(data),
+    adopt: (data) => rt.track(data),
+    read: (s) => rt.read(s),
+    readSync: (s) => rt.readSync(s),
+    hostCall: (inputs, lengths, fn) => rt.hostCall(inputs, lengths, fn),
+    free: (s) => rt.free(s),
+    flush: () => rt.flush(),
+    liveBytes: () => rt.liveBytes(),
+    destroy: () => rt.destroy(),
+  };
 }

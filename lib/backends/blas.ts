@@ -22,7 +22,7 @@ import { optimBlas } from "../kernels/optim/blas.ts";
 import { poolBlas } from "../kernels/pool/blas.ts";
 import { reduceCpu } from "../kernels/reduce/cpu.ts";
 import { resizeBlas } from "../kernels/resize/blas.ts";
-import { assemble } from "./assemble.ts";
+import { assemble, hostMemory } from "./assemble.ts";
 
 /** Every kernel of the BLAS backend. */
 export const BLAS_KERNELS: KernelTable<BlasRuntime> = {
@@ -74,15 +74,7 @@ export function createBlasBackend(options: BlasBackendOptions = {}): BlasBackend
     rt,
     library: rt.library,
     pool: rt.pool,
-    upload: (data) => rt.upload(data),
-    adopt: (data) => rt.track(data),
-    read: (s) => rt.read(s),
-    readSync: (s) => rt.readSync(s),
-    hostCall: (inputs, lengths, fn) => rt.hostCall(inputs, lengths, fn),
-    free: (s) => rt.free(s),
-    flush: () => rt.flush(),
-    liveBytes: () => rt.liveBytes(),
-    destroy: () => rt.destroy(),
+    ...hostMemory(rt),
     ...assemble(rt, BLAS_KERNELS),
   };
 }

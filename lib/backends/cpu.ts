@@ -17,7 +17,7 @@ import { optimCpu } from "../kernels/optim/cpu.ts";
 import { poolCpu } from "../kernels/pool/cpu.ts";
 import { reduceCpu } from "../kernels/reduce/cpu.ts";
 import { resizeCpu } from "../kernels/resize/cpu.ts";
-import { assemble } from "./assemble.ts";
+import { assemble, hostMemory } from "./assemble.ts";
 
 /** Every kernel of the reference backend. */
 export const CPU_KERNELS: KernelTable<HostRuntime> = {
@@ -60,15 +60,7 @@ export function createCpuBackend(): CpuBackend {
     description: "TypeScript reference kernels",
     supportsF16: true,
     rt,
-    upload: (data) => rt.upload(data),
-    adopt: (data) => rt.track(data),
-    read: (s) => rt.read(s),
-    readSync: (s) => rt.readSync(s),
-    hostCall: (inputs, lengths, fn) => rt.hostCall(inputs, lengths, fn),
-    free: (s) => rt.free(s),
-    flush: () => rt.flush(),
-    liveBytes: () => rt.liveBytes(),
-    destroy: () => rt.destroy(),
+    ...hostMemory(rt),
     ...assemble(rt, CPU_KERNELS),
   };
 }

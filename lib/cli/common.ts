@@ -9,11 +9,8 @@ import { VocDataset } from "../data/voc.ts";
 import type { TransformOptions } from "../data/transforms.ts";
 import { requestDevice } from "../device/request.ts";
 import type { BackendKind } from "../device/backend.ts";
-import { readSafetensors } from "../io/safetensors.ts";
-import { readWhole } from "../io/read_whole.ts";
 import { bundledFolder } from "../io/bundled.ts";
-import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
-import { detectWeights, type LoadModelOptions } from "../models/load.ts";
+import { detectWeights, type LoadModelOptions, readStateDict } from "../models/load.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import { MODEL_NAMES, type ModelConfig, resolveConfig, VGG_BACKBONES } from "../models/create.ts";
 import type { ModelName, VggBackbone } from "../models/types.ts";
@@ -71,19 +68,15 @@ export async function openDevice(
   return device;
 }
 
-/** Reads weights from a `.safetensors` or PyTorch `.pth`/`.pt` file. */
+/**
+ * Reads weights from a `.safetensors` or PyTorch `.pth`/`.pt` file ({@linkcode readStateDict}),
+ * a file that cannot be read or loaded being a usage error.
+ */
 export async function readWeights(path: string): Promise<StateDict> {
-  let bytes: Uint8Array;
   try {
-    bytes = await readWhole(path);
+    return await readStateDict(path);
   } catch (e) {
-    throw new UsageError(`Cannot read weights "${path}": ${(e as Error).message}`);
-  }
-  try {
-    if (/\.safetensors$/i.test(path)) return readSafetensors(bytes).tensors;
-    return extractStateDict(await readTorchCheckpoint(bytes));
-  } catch (e) {
-    throw new UsageError(`Cannot load weights "${path}": ${(e as Error).message}`);
+    throw new UsageError((e as Error).message);
   }
 }
 
@@ -104,6 +97,34 @@ async function isDir(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** `--data` and `--dataset voc|folder`, shared by train and eval. */
+export const DATASET_FLAGS: FlagSpec[] = [
+  { name: "data", type: "string", help: "dataset root (default: the bundled synthetic dataset)" },
+  {
+    name: "dataset",
+    type: "string",
+    default: "voc",
+    choices: ["voc", "folder"],
+    help: "dataset layout",
+  },
+];
+
+/** `--weights`, shared by eval, predict and export. */
+export const WEIGHTS_FLAG: FlagSpec = {
+  name: "weights",
+  type: "string",
+  help:
+    "run folder, .pth/.safetensors (detected without config.json), URL or torchvision:NAME (default: the bundled model)",
+};
+
+/** `--backend webgpu|blas|cpu`, shared by train, eval and predict. */
+export const BACKEND_FLAG: FlagSpec = {
+  name: "backend",
+  type: "string",
+  choices: ["webgpu", "blas", "cpu"],
+  help: "compute backend (default: automatic)",
+};
 
 /**
  * Flags that override what is detected from a weights file without a config.json (`--model`,

@@ -9,9 +9,11 @@ import { formatMetrics } from "../metrics/confusion_matrix.ts";
 import { saveJson } from "../io/checkpoint.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
 import {
+  BACKEND_FLAG,
   BUNDLED_MODEL,
   BUNDLED_MODEL_FILES,
   bundledData,
+  DATASET_FLAGS,
   DETECT_FLAGS,
   detectOverrides,
   localPath,
@@ -20,6 +22,7 @@ import {
   readWeights,
   type ResolvedWeights,
   resolveWeights,
+  WEIGHTS_FLAG,
 } from "./common.ts";
 import { evaluate, type EvaluateOptions, type Evaluation } from "./evaluate.ts";
 import type { SegmentationDataset } from "../data/dataset.ts";
@@ -39,30 +42,13 @@ import { resolveWeights as fetchWeights } from "../io/weights.ts";
 
 /** The flags of `eval`. */
 export const EVAL_FLAGS: FlagSpec[] = [
-  {
-    name: "weights",
-    type: "string",
-    help:
-      "run folder, .pth/.safetensors (detected without config.json), URL or torchvision:NAME (default: the bundled model)",
-  },
-  { name: "data", type: "string", help: "dataset root (default: the bundled synthetic dataset)" },
-  {
-    name: "dataset",
-    type: "string",
-    default: "voc",
-    choices: ["voc", "folder"],
-    help: "dataset layout",
-  },
+  WEIGHTS_FLAG,
+  ...DATASET_FLAGS,
   { name: "split", type: "string", default: "val", help: "split name or txt file" },
   { name: "base-size", type: "int", min: 1, help: "shorter side for eval (default: the run's)" },
   { name: "original-size", type: "boolean", help: "score at the original resolution instead" },
   { name: "batch-size", type: "int", default: 4, min: 1, help: "images per forward pass" },
-  {
-    name: "backend",
-    type: "string",
-    choices: ["webgpu", "blas", "cpu"],
-    help: "compute backend (default: automatic)",
-  },
+  BACKEND_FLAG,
   { name: "workers", type: "int", default: 2, min: 0, help: "data loading workers" },
   {
     name: "out",

@@ -20,16 +20,12 @@ import {
   localPath,
   readWeights,
   resolveWeights,
+  WEIGHTS_FLAG,
 } from "./common.ts";
 
 /** The flags of `export`. */
 export const EXPORT_FLAGS: FlagSpec[] = [
-  {
-    name: "weights",
-    type: "string",
-    help:
-      "run folder, .pth/.safetensors (detected without config.json), URL or torchvision:NAME (default: the bundled model)",
-  },
+  WEIGHTS_FLAG,
   { name: "out", type: "string", default: "model.onnx", help: "the ONNX file to write" },
   {
     name: "aux",

@@ -16,6 +16,7 @@ import { paletteOf, vocPalette } from "../data/palette.ts";
 import { normalize } from "../data/transforms.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
 import {
+  BACKEND_FLAG,
   BUNDLED_MODEL,
   BUNDLED_MODEL_FILES,
   DETECT_FLAGS,
@@ -24,6 +25,7 @@ import {
   openDevice,
   readWeights,
   resolveWeights,
+  WEIGHTS_FLAG,
 } from "./common.ts";
 import { SHARD_FLAGS, shardFromFlags } from "../dist/shard_cli.ts";
 import { shardOf } from "../dist/shard.ts";
@@ -35,12 +37,7 @@ import { PredictIo } from "./predict_io.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
-  {
-    name: "weights",
-    type: "string",
-    help:
-      "run folder, .pth/.safetensors (detected without config.json), URL or torchvision:NAME (default: the bundled model)",
-  },
+  WEIGHTS_FLAG,
   { name: "out", type: "string", default: "predictions", help: "output folder" },
   {
     name: "batch-size",
@@ -57,12 +54,7 @@ export const PREDICT_FLAGS: FlagSpec[] = [
     help:
       "image workers decoding the next images and writing finished ones while the model runs; 0 = inline (default: cores - 1, 1 to 4)",
   },
-  {
-    name: "backend",
-    type: "string",
-    choices: ["webgpu", "blas", "cpu"],
-    help: "compute backend (default: automatic)",
-  },
+  BACKEND_FLAG,
   ...INFER_FLAGS,
   ...SHARD_FLAGS,
   ...DETECT_FLAGS,

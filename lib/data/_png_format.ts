@@ -76,22 +76,48 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ];
 
-/** The passes of an image: one full pass, or the seven Adam7 passes (empty ones included). */
-export function passes(width: number, height: number, interlaced: boolean): Pass[] {
-  if (!interlaced) return [{ x0: 0, y0: 0, dx: 1, dy: 1, width, height }];
-  return ADAM7.map(([x0, y0, dx, dy]) => ({
-    x0,
-    y0,
-    dx,
-    dy,
-    width: Math.max(0, Math.ceil((width - x0) / dx)),
-    height: Math.max(0, Math.ceil((height - y0) / dy)),
-  }));
+/** How an image lays out its samples: pixels per row, samples per pixel, bits per sample. */
+export interface Layout {
+  /** Pixels per row of the whole image. */
+  width: number;
+  /** Samples per pixel. */
+  channels: number;
+  /** Bits per sample. */
+  bitDepth: number;
 }
 
-/** Bytes in one scanline of `width` pixels (without the filter byte). */
-export function rowBytes(width: number, channels: number, bitDepth: number): number {
-  return Math.ceil((width * channels * bitDepth) / 8);
+/**
+ * The passes of an image of `height` rows that hold pixels: one full pass, or the non-empty
+ * ones of the seven Adam7 passes, each with `stride`, the bytes of one of its scanlines
+ * (without the filter byte).
+ */
+export function scanPasses(
+  layout: Layout,
+  height: number,
+  interlaced: boolean,
+): (Pass & { stride: number })[] {
+  const { width, channels, bitDepth } = layout;
+  const all: Pass[] = interlaced
+    ? ADAM7.map(([x0, y0, dx, dy]) => ({
+      x0,
+      y0,
+      dx,
+      dy,
+      width: Math.max(0, Math.ceil((width - x0) / dx)),
+      height: Math.max(0, Math.ceil((height - y0) / dy)),
+    }))
+    : [{ x0: 0, y0: 0, dx: 1, dy: 1, width, height }];
+  return all
+    .filter((p) => p.width > 0 && p.height > 0)
+    .map((p) => ({ ...p, stride: Math.ceil((p.width * channels * bitDepth) / 8) }));
+}
+
+/** One buffer holding `parts` one after the other. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) out.set(p, (o += p.length) - p.length);
+  return out;
 }
 
 /** Bytes per complete pixel, at least 1: the distance the Sub, Average and Paeth filters look back. */

@@ -7,14 +7,16 @@
 import { crc32, inflate } from "./_zlib.ts";
 import {
   CHANNELS,
+  concat,
   DEPTHS,
   filterStride,
+  type Layout,
   paeth,
-  passes,
+  type Pass,
   type PngBitDepth,
   type PngColorType,
   type PngImage,
-  rowBytes,
+  scanPasses,
   SIGNATURE,
 } from "./_png_format.ts";
 
@@ -114,15 +116,14 @@ export async function decodePng(bytes: Uint8Array): Promise<PngImage> {
     ? new Uint16Array(width * height * channels)
     : new Uint8Array(width * height * channels);
   let offset = 0;
-  for (const p of passes(width, height, interlace === 1)) {
-    if (p.width === 0 || p.height === 0) continue;
-    const stride = rowBytes(p.width, channels, bitDepth);
-    const need = offset + p.height * (stride + 1);
+  const layout = { width, channels, bitDepth };
+  for (const p of scanPasses(layout, height, interlace === 1)) {
+    const need = offset + p.height * (p.stride + 1);
     if (raw.length < need) {
       throw new Error(`Corrupt PNG: image data has ${raw.length} bytes, expected ${need}`);
     }
-    const rows = unfilter(raw.subarray(offset, need), stride, filterStride(channels, bitDepth));
-    scatter(rows, p, stride, channels, bitDepth, width, data);
+    const rows = unfilter(raw.subarray(offset, need), p.stride, filterStride(channels, bitDepth));
+    scatter(rows, p, layout, data);
     offset = need;
   }
   const image: PngImage = { width, height, colorType, bitDepth, data, interlaced: interlace === 1 };
@@ -134,13 +135,6 @@ export async function decodePng(bytes: Uint8Array): Promise<PngImage> {
     if (chunks.transparency) image.transparency = chunks.transparency;
   }
   return image;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
 }
 
 /** Undoes the per-row filters of `rows` (each a filter byte plus `stride` bytes). */
@@ -171,13 +165,11 @@ function unfilter(filtered: Uint8Array, stride: number, bpp: number): Uint8Array
 /** Unpacks the samples of one pass and writes them at their place in the full image. */
 function scatter(
   rows: Uint8Array,
-  p: { x0: number; y0: number; dx: number; dy: number; width: number; height: number },
-  stride: number,
-  channels: number,
-  bitDepth: number,
-  width: number,
+  p: Pass & { stride: number },
+  { width, channels, bitDepth }: Layout,
   out: Uint8Array | Uint16Array,
 ): void {
+  const stride = p.stride;
   const mask = (1 << bitDepth) - 1;
   for (let y = 0; y < p.height; y++) {
     const row = y * stride;

@@ -7,14 +7,16 @@
 import { crc32, deflate } from "./_zlib.ts";
 import {
   CHANNELS,
+  concat,
   DEPTHS,
   filterStride,
+  type Layout,
   paeth,
-  passes,
+  type Pass,
   type PngBitDepth,
   type PngColorType,
   type PngImage,
-  rowBytes,
+  scanPasses,
   SIGNATURE,
 } from "./_png_format.ts";
 
@@ -80,11 +82,10 @@ export async function encodePng(
     throw new RangeError(`Expected a PNG filter 0..4 or "adaptive" but found ${filter}`);
   }
   const parts: Uint8Array[] = [];
-  for (const p of passes(width, height, image.interlaced ?? false)) {
-    if (p.width === 0 || p.height === 0) continue;
-    const stride = rowBytes(p.width, channels, bitDepth);
-    const rows = gather(data, p, stride, channels, bitDepth, width);
-    parts.push(applyFilters(rows, stride, filterStride(channels, bitDepth), filter));
+  const layout = { width, channels, bitDepth };
+  for (const p of scanPasses(layout, height, image.interlaced ?? false)) {
+    const rows = gather(data, p, layout);
+    parts.push(applyFilters(rows, p.stride, filterStride(channels, bitDepth), filter));
   }
   const header = new Uint8Array(13);
   const hv = new DataView(header.buffer);
@@ -131,22 +132,13 @@ function chunk(type: string, body: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, (o += p.length) - p.length);
-  return out;
-}
-
 /** Packs the samples of one pass into unfiltered scanlines. */
 function gather(
   data: Uint8Array | Uint16Array,
-  p: { x0: number; y0: number; dx: number; dy: number; width: number; height: number },
-  stride: number,
-  channels: number,
-  bitDepth: number,
-  width: number,
+  p: Pass & { stride: number },
+  { width, channels, bitDepth }: Layout,
 ): Uint8Array {
+  const stride = p.stride;
   const rows = new Uint8Array(p.height * stride);
   for (let y = 0; y < p.height; y++) {
     const row = y * stride, base = (p.y0 + y * p.dy) * width;

@@ -5,6 +5,7 @@ import {
   isPng,
   type PngBitDepth,
   type PngColorType,
+  type PngImage,
   pngToRgb,
 } from "./png.ts";
 import { crc32 } from "./_zlib.ts";
@@ -142,29 +143,25 @@ Deno.test("png: rejects corrupt files with what is wrong", async () => {
 });
 
 Deno.test("png: pngToRgb rescales gray depths and looks up palettes", () => {
-  const gray16 = pngToRgb({
-    width: 2,
-    height: 1,
-    colorType: 0,
-    bitDepth: 16,
-    data: new Uint16Array([65535, 511]),
-  });
-  assertEquals(Array.from(gray16), [255, 255, 255, 1, 1, 1]);
-  const gray2 = pngToRgb({
-    width: 1,
-    height: 1,
-    colorType: 4,
-    bitDepth: 8,
-    data: new Uint8Array([9, 0]),
-  });
-  assertEquals(Array.from(gray2), [9, 9, 9]);
-  const pal = pngToRgb({
-    width: 1,
-    height: 1,
-    colorType: 3,
-    bitDepth: 8,
-    data: new Uint8Array([1]),
-    palette: new Uint8Array([0, 0, 0, 1, 2, 3]),
-  });
-  assertEquals(Array.from(pal), [1, 2, 3]);
+  const cases: [PngImage, number[]][] = [
+    [
+      { width: 2, height: 1, colorType: 0, bitDepth: 16, data: new Uint16Array([65535, 511]) },
+      [255, 255, 255, 1, 1, 1],
+    ],
+    [{ width: 1, height: 1, colorType: 4, bitDepth: 8, data: new Uint8Array([9, 0]) }, [9, 9, 9]],
+    [
+      {
+        width: 1,
+        height: 1,
+        colorType: 3,
+        bitDepth: 8,
+        data: new Uint8Array([1]),
+        palette: new Uint8Array([0, 0, 0, 1, 2, 3]),
+      },
+      [1, 2, 3],
+    ],
+  ];
+  for (const [image, rgb] of cases) {
+    assertEquals(Array.from(pngToRgb(image)), rgb, `colour type ${image.colorType}`);
+  }
 });

@@ -28,71 +28,6 @@ export interface Storage {
 /** Host-side typed array for a dtype. */
 export type HostArray = Float32Array | Int32Array;
 
-/**
- * Geometry of a 2-D convolution, shared by forward, backward-data and backward-weight.
- * input `[N, C, H, W]`, weight `[K, C, KH, KW]`, output `[N, K, OH, OW]`.
- */
-export interface ConvGeom {
-  /** Batch size N. */
-  n: number;
-  /** Input channels C (planes per image). */
-  c: number;
-  /** Input height. */
-  h: number;
-  /** Input width. */
-  w: number;
-  /** Output channels K. */
-  k: number;
-  /** Window height. */
-  kh: number;
-  /** Window width. */
-  kw: number;
-  /** Output height. */
-  oh: number;
-  /** Output width. */
-  ow: number;
-  /** Vertical stride. */
-  strideH: number;
-  /** Horizontal stride. */
-  strideW: number;
-  /** Padding at top and bottom. */
-  padH: number;
-  /** Padding at left and right. */
-  padW: number;
-  /** Vertical dilation. */
-  dilH: number;
-  /** Horizontal dilation. */
-  dilW: number;
-}
-
-/** Geometry of a 2-D max pool: input `[N, C, H, W]` -> output `[N, C, OH, OW]`. */
-export interface PoolGeom {
-  /** Batch size N. */
-  n: number;
-  /** Input channels C (planes per image). */
-  c: number;
-  /** Input height. */
-  h: number;
-  /** Input width. */
-  w: number;
-  /** Window height. */
-  kh: number;
-  /** Window width. */
-  kw: number;
-  /** Output height. */
-  oh: number;
-  /** Output width. */
-  ow: number;
-  /** Vertical stride. */
-  strideH: number;
-  /** Horizontal stride. */
-  strideW: number;
-  /** Padding at top and bottom. */
-  padH: number;
-  /** Padding at left and right. */
-  padW: number;
-}
-
 /** Planes of an NCHW tensor: `[N, C, H, W]` seen as N*C planes of H*W. */
 export interface Planes {
   /** Batch size N. */
@@ -103,6 +38,40 @@ export interface Planes {
   h: number;
   /** Input width. */
   w: number;
+}
+
+/** Geometry of a 2-D max pool: input `[N, C, H, W]` -> output `[N, C, OH, OW]`. */
+export interface PoolGeom extends Planes {
+  /** Window height. */
+  kh: number;
+  /** Window width. */
+  kw: number;
+  /** Output height. */
+  oh: number;
+  /** Output width. */
+  ow: number;
+  /** Vertical stride. */
+  strideH: number;
+  /** Horizontal stride. */
+  strideW: number;
+  /** Padding at top and bottom. */
+  padH: number;
+  /** Padding at left and right. */
+  padW: number;
+}
+
+/**
+ * Geometry of a 2-D convolution, shared by forward, backward-data and backward-weight: a pool's
+ * window geometry plus K output channels and the dilations. Input `[N, C, H, W]`, weight
+ * `[K, C, KH, KW]`, output `[N, K, OH, OW]`.
+ */
+export interface ConvGeom extends PoolGeom {
+  /** Output channels K. */
+  k: number;
+  /** Vertical dilation. */
+  dilH: number;
+  /** Horizontal dilation. */
+  dilW: number;
 }
 
 /** Options of one SGD update, PyTorch's `torch.optim.SGD` rule. */
@@ -317,75 +286,31 @@ export interface KernelArgs {
   sgd: { param: Storage; grad: Storage; buf: Storage | null; update: SgdUpdate };
 }
 
-/** What each kernel returns. */
-export interface KernelResult {
-  /** The filled storage. */
-  fill: Storage;
-  /** The result. */
-  binary: Storage;
-  /** The result. */
-  axpby: Storage;
-  /** The result. */
-  affine: Storage;
-  /** The result. */
-  relu: Storage;
-  /** dx. */
-  reluGrad: Storage;
-  /** The result. */
-  dropout: Storage;
-  /** The result. */
-  roundF16: Storage;
-  /** `[N, K, OH, OW]`. */
-  conv2d: Storage;
-  /** dx `[N, C, H, W]`. */
-  conv2dGradInput: Storage;
-  /** dw `[K, C, KH, KW]`. */
-  conv2dGradWeight: Storage;
-  /** `[C]`. */
-  channelSum: Storage;
+/**
+ * The results of the kernels that return more than one new storage, or nothing. Every other
+ * kernel returns one new storage (its shape is documented with its {@link KernelArgs}).
+ */
+export interface SpecialResults {
   /** y `[N, C, OH, OW]` and the index of each max (i32). */
   maxPool2d: { y: Storage; idx: Storage };
-  /** dx `[N, C, H, W]`. */
-  maxPool2dGrad: Storage;
   /** Per-channel mean and biased variance, `[C]` each. */
   batchNormStats: { mean: Storage; var: Storage };
-  /** `[N, C, H, W]`. */
-  batchNorm: Storage;
   /** dx `[N, C, H, W]`, dgamma and dbeta `[C]`. */
   batchNormGrad: { dx: Storage; dgamma: Storage; dbeta: Storage };
-  /** `[N, C, oh, ow]`. */
-  interpolate: Storage;
-  /** dx `[N, C, H, W]`. */
-  interpolateGrad: Storage;
-  /** `[N, C, oh, ow]`. */
-  crop: Storage;
-  /** dx `[N, C, H, W]`. */
-  cropGrad: Storage;
   /** Loss and weight per pixel, `[N, HW]` each. */
   crossEntropy: { loss: Storage; weight: Storage };
-  /** dx `[N, K, HW]`. */
-  crossEntropyGrad: Storage;
   /** Loss and weight per pixel, `[N, HW]` each. */
   nllLoss: { loss: Storage; weight: Storage };
-  /** dx `[N, K, HW]`. */
-  nllLossGrad: Storage;
   /** Nothing: it throws (or, on WebGPU, queues the throw) when a target is out of range. */
   checkTargets: void;
-  /** `[outer, len, inner]`. */
-  softmax: Storage;
-  /** dx `[outer, len, inner]`. */
-  softmaxGrad: Storage;
-  /** `[outer, inner]` (i32). */
-  argmax: Storage;
-  /** `[outer, inner]`. */
-  sum: Storage;
-  /** `[outer, len, inner]`. */
-  broadcast: Storage;
-  /** `[M, N]`. */
-  matmul: Storage;
   /** Nothing: the update is in place. */
   sgd: void;
 }
+
+/** What each kernel returns: {@link SpecialResults}, else one new storage. */
+export type KernelResult = {
+  [P in KernelName]: P extends keyof SpecialResults ? SpecialResults[P] : Storage;
+};
 
 /** The kernels of each family (`lib/kernels/<family>/`), each family one slice per backend. */
 export interface KernelFamilies {

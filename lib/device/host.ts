@@ -27,6 +27,43 @@ export function i32of(s: Storage): Int32Array {
   return (s as HostStorage).data as Int32Array;
 }
 
+/** The host array behind a storage argument named `K`: i32 for class targets and max indices. */
+type HostArrayOf<K> = K extends "target" | "idx" ? Int32Array : Float32Array;
+
+/**
+ * A kernel's arguments as the host loops take them (`OnHost<KernelArgs["crossEntropy"]>`):
+ * every storage replaced by its typed array, `Int32Array` for the i32 ones (`target`, `idx`),
+ * `Float32Array` for the rest; every other field as it is.
+ */
+export type OnHost<A> = {
+  [K in keyof A]: A[K] extends Storage ? HostArrayOf<K>
+    : A[K] extends Storage | null ? HostArrayOf<K> | null
+    : A[K];
+};
+
+/**
+ * A kernel's arguments with every host storage replaced by its typed array (see
+ * {@linkcode OnHost}): what the reference and BLAS loops take.
+ *
+ * @example Unwrap the storages
+ * ```ts
+ * import { onHost, wrap } from "./host.ts";
+ * import { assertEquals } from "../../tests/assert.ts";
+ *
+ * const x = new Float32Array([1, 2]);
+ * const a = onHost({ x: wrap(x), alpha: 2, beta: 0 });
+ * assertEquals(a.x, x);
+ * assertEquals(a.alpha, 2);
+ * ```
+ */
+export function onHost<A extends object>(args: A): OnHost<A> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    out[k] = v !== null && typeof v === "object" && "data" in v ? (v as HostStorage).data : v;
+  }
+  return out as OnHost<A>;
+}
+
 /**
  * Host memory: uploads copy, reads copy, and `liveBytes()` counts the storages not yet freed.
  *

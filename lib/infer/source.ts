@@ -31,6 +31,37 @@ export interface Rect {
   w: number;
 }
 
+/** Where one row of a region goes: plane `c`, image row `y`, columns `[x, x + w)`, at `out[at]`. */
+interface RegionRow {
+  at: number;
+  c: number;
+  y: number;
+  x: number;
+  w: number;
+}
+
+/**
+ * A source of `width` x `height` pixels whose regions `[3, h, w]` are filled plane by plane and
+ * row by row by `fill`.
+ */
+function rowSource(
+  width: number,
+  height: number,
+  fill: (out: Float32Array, row: RegionRow) => void,
+): ImageSource {
+  return {
+    width,
+    height,
+    region({ y, x, h, w }) {
+      const out = new Float32Array(3 * h * w); // [3, h, w]
+      for (let c = 0; c < 3; c++) {
+        for (let r = 0; r < h; r++) fill(out, { at: (c * h + r) * w, c, y: y + r, x, w });
+      }
+      return out;
+    },
+  };
+}
+
 /** An 8-bit RGB image `[H, W, 3]`, normalised per region as `normalize()` does. */
 export function rgbSource(
   image: RgbImage,
@@ -39,20 +70,10 @@ export function rgbSource(
 ): ImageSource {
   const { width, height, data } = image;
   const a = [0, 1, 2].map((c) => 1 / (255 * std[c])), b = [0, 1, 2].map((c) => -mean[c] / std[c]);
-  return {
-    width,
-    height,
-    region({ y, x, h, w }) {
-      const out = new Float32Array(3 * h * w); // [3, h, w]
-      for (let c = 0; c < 3; c++) {
-        for (let r = 0; r < h; r++) {
-          const src = ((y + r) * width + x) * 3 + c, dst = (c * h + r) * w;
-          for (let i = 0; i < w; i++) out[dst + i] = data[src + 3 * i] * a[c] + b[c];
-        }
-      }
-      return out;
-    },
-  };
+  return rowSource(width, height, (out, { at, c, y, x, w }) => {
+    const src = (y * width + x) * 3 + c;
+    for (let i = 0; i < w; i++) out[at + i] = data[src + 3 * i] * a[c] + b[c];
+  });
 }
 
 /** An already normalised planar image `[3, H, W]`. */
@@ -62,20 +83,10 @@ export function planarSource(data: Float32Array, height: number, width: number):
       `Expected 3 * ${height} * ${width} = ${3 * height * width} values but got ${data.length}`,
     );
   }
-  return {
-    width,
-    height,
-    region({ y, x, h, w }) {
-      const out = new Float32Array(3 * h * w); // [3, h, w]
-      for (let c = 0; c < 3; c++) {
-        for (let r = 0; r < h; r++) {
-          const src = (c * height + y + r) * width + x;
-          out.set(data.subarray(src, src + w), (c * h + r) * w);
-        }
-      }
-      return out;
-    },
-  };
+  return rowSource(width, height, (out, { at, c, y, x, w }) => {
+    const src = (c * height + y) * width + x;
+    out.set(data.subarray(src, src + w), at);
+  });
 }
 
 /** Bilinear taps (PyTorch's, `align_corners=False`) of each index of an axis resized to `out`. */

@@ -140,6 +140,33 @@ export async function* inferRows(
   for (let y = 0; y < source.height; y++) yield sum!.slice(y * k, (y + 1) * k).map((v) => v / n);
 }
 
+/** Where a logit row `[K, W]` of {@linkcode inferRows} belongs: row `y` of `height`, K classes. */
+interface RowPlace {
+  y: number;
+  k: number;
+  height: number;
+  width: number;
+}
+
+/**
+ * Runs {@linkcode inferRows} over `image`, handing each logit row to `take` with its place;
+ * returns the image's size.
+ */
+async function eachRow(
+  model: FcnModel,
+  image: RgbImage | Tensor,
+  options: InferOptions,
+  take: (row: Float32Array, place: RowPlace) => void,
+): Promise<{ height: number; width: number }> {
+  const height = "shape" in image ? image.shape[2] : image.height;
+  const width = "shape" in image ? image.shape[3] : image.width;
+  let y = 0;
+  for await (const row of inferRows(model, image, options)) {
+    take(row, { y: y++, k: row.length / width, height, width });
+  }
+  return { height, width };
+}
+
 /**
  * The logits `[1, K, H, W]` of `image` (see {@linkcode inferRows}), on the model's device.
  *
@@ -160,17 +187,13 @@ export async function inferLogits(
   image: RgbImage | Tensor,
   options: InferOptions = {},
 ): Promise<Tensor> {
-  const height = "shape" in image ? image.shape[2] : image.height;
-  const width = "shape" in image ? image.shape[3] : image.width;
-  let out: Float32Array | null = null, y = 0; // [K, H, W]
-  for await (const row of inferRows(model, image, options)) {
-    const k = row.length / width;
+  let out = null as Float32Array | null; // [K, H, W]
+  const { height, width } = await eachRow(model, image, options, (row, { y, k, height, width }) => {
     out ??= new Float32Array(k * height * width);
     for (let c = 0; c < k; c++) {
       out.set(row.subarray(c * width, (c + 1) * width), (c * height + y) * width);
     }
-    y++;
-  }
+  });
   return tensor(
     out!,
     [1, out!.length / (height * width), height, width],
@@ -199,19 +222,15 @@ export async function inferMask(
   image: RgbImage | Tensor,
   options: InferOptions = {},
 ): Promise<Mask> {
-  const height = "shape" in image ? image.shape[2] : image.height;
-  const width = "shape" in image ? image.shape[3] : image.width;
-  const data = new Uint8Array(height * width);
-  let y = 0;
-  for await (const row of inferRows(model, image, options)) {
-    const k = row.length / width;
+  let data = new Uint8Array(0);
+  const size = await eachRow(model, image, options, (row, { y, k, height, width }) => {
     if (k > 256) throw new RangeError(`inferMask: ${k} classes do not fit a mask of 8-bit ids`);
+    if (y === 0) data = new Uint8Array(height * width);
     for (let x = 0; x < width; x++) {
       let best = 0, top = row[x];
       for (let c = 1; c < k; c++) if (row[c * width + x] > top) top = row[c * width + x], best = c;
       data[y * width + x] = best;
     }
-    y++;
-  }
-  return { width, height, data };
+  });
+  return { ...size, data };
 }

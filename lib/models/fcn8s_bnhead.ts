@@ -9,26 +9,15 @@
  * @module
  */
 import { add } from "../ops/elementwise.ts";
-import { crop, pad } from "../ops/resize.ts";
+import { crop } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
-import {
-  BatchNorm2d,
-  Conv2d,
-  Dropout,
-  type Layer,
-  MaxPool2d,
-  ReLU,
-  SeedSource,
-  Sequential,
-} from "../nn/layers.ts";
+import { BatchNorm2d, Conv2d, Dropout, ReLU, SeedSource, Sequential } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
 import type { SegmentationOutput } from "./types.ts";
-import { scaled, VGG_STAGES } from "./vgg_fcn.ts";
-import type { VggBackbone, VggName } from "./types.ts";
+import { scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
+import type { VggBackbone } from "./types.ts";
 import { BilinearUp } from "./byom_layers.ts";
-
-const STAGE_WIDTHS = [64, 128, 256, 512, 512];
 
 /** What the model needs of its config. */
 export interface Fcn8sBnHeadOptions {
@@ -77,22 +66,11 @@ export class Fcn8sBnHead<C extends Fcn8sBnHeadOptions = Fcn8sBnHeadOptions> exte
     super();
     this.config = config;
     this.seeds = new SeedSource(rng.nextU32());
-    const depth = config.backbone.replace("_bn", "") as VggName;
-    const bn = config.backbone.endsWith("_bn");
     const backbone = this.addModule("backbone", new Group());
-    let inC = 3;
-    this.stages = VGG_STAGES[depth].map((count, s) => {
-      const c = scaled(STAGE_WIDTHS[s], config.width);
-      const layers: Layer[] = [];
-      for (let j = 0; j < count; j++) {
-        layers.push(new Conv2d(device, inC, c, 3, rng, { padding: 1, init: "kaiming" }));
-        if (bn) layers.push(new BatchNorm2d(device, c));
-        layers.push(new ReLU());
-        inC = c;
-      }
-      layers.push(new MaxPool2d(2, 2));
-      return backbone.addModule(`layer${s + 1}`, new Sequential(layers));
-    });
+    const vgg = vggStages(device, config, rng), inC = vgg.channels;
+    this.stages = vgg.stages.map((layers, s) =>
+      backbone.addModule(`layer${s + 1}`, new Sequential(layers))
+    );
     const h = config.headChannels, k = config.numClasses, p = config.dropout;
     const head = this.addModule("head", new Group());
     this.head = Object.assign(head, {
@@ -124,15 +102,12 @@ export class Fcn8sBnHead<C extends Fcn8sBnHeadOptions = Fcn8sBnHeadOptions> exte
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
-    let y = ph !== h || pw !== w ? pad(x, ph, pw) : x;
-    const feats: Tensor[] = [];
-    for (const stage of this.stages) feats.push(y = stage.forward(y));
+    const { feats, padded } = stageOutputs(x, this.stages);
     const [s3, s4, s5] = this.scores;
-    let z = this.ups[0].forward(s5.forward(this.head.fc7.forward(this.head.fc6.forward(y))));
+    let z = this.ups[0].forward(s5.forward(this.head.fc7.forward(this.head.fc6.forward(feats[4]))));
     z = this.ups[1].forward(add(z, s4.forward(feats[3])));
     const out = this.ups[2].forward(add(z, s3.forward(feats[2])));
-    return { out: ph !== h || pw !== w ? crop(out, h, w) : out };
+    return { out: padded ? crop(out, h, w) : out };
   }
 }
 

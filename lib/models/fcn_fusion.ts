@@ -10,18 +10,16 @@
  * @module
  */
 import { add } from "../ops/elementwise.ts";
-import { crop, pad } from "../ops/resize.ts";
+import { crop } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
-import { BatchNorm2d, Conv2d, type Layer, MaxPool2d, ReLU, SeedSource } from "../nn/layers.ts";
+import { Conv2d, SeedSource } from "../nn/layers.ts";
 import { type LoadOptions, type LoadReport, Module } from "../nn/module.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import type { SegmentationOutput } from "./types.ts";
-import { scaled, VGG_STAGES } from "./vgg_fcn.ts";
-import type { VggBackbone, VggName } from "./types.ts";
+import { scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
+import type { VggBackbone } from "./types.ts";
 import { BilinearUp, IndexedSequential } from "./byom_layers.ts";
-
-const STAGE_WIDTHS = [64, 128, 256, 512, 512];
 
 /** What the model needs of its config. */
 export interface FcnFusionOptions {
@@ -52,19 +50,8 @@ export class FcnFusion<C extends FcnFusionOptions = FcnFusionOptions> extends Mo
     super();
     this.config = config;
     this.seeds = new SeedSource(rng.nextU32());
-    const depth = config.backbone.replace("_bn", "") as VggName;
-    const bn = config.backbone.endsWith("_bn");
-    let inC = 3, index = 0;
-    this.stages = VGG_STAGES[depth].map((count, s) => {
-      const c = scaled(STAGE_WIDTHS[s], config.width);
-      const layers: Layer[] = [];
-      for (let j = 0; j < count; j++) {
-        layers.push(new Conv2d(device, inC, c, 3, rng, { padding: 1, init: "kaiming" }));
-        if (bn) layers.push(new BatchNorm2d(device, c));
-        layers.push(new ReLU());
-        inC = c;
-      }
-      layers.push(new MaxPool2d(2, 2));
+    let index = 0;
+    this.stages = vggStages(device, config, rng).stages.map((layers, s) => {
       const stage = new IndexedSequential(layers, index);
       index += layers.length;
       return this.addModule(`stage${s + 1}`, stage);
@@ -105,14 +92,11 @@ export class FcnFusion<C extends FcnFusionOptions = FcnFusionOptions> extends Mo
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
-    let y = ph !== h || pw !== w ? pad(x, ph, pw) : x;
-    const feats: Tensor[] = [];
-    for (const stage of this.stages) feats.push(y = stage.forward(y));
+    const { feats, padded } = stageOutputs(x, this.stages);
     let z = this.trans1.forward(add(this.up2a.forward(feats[4]), feats[3])); // [N, C3, H/16, W/16]
     z = this.trans2.forward(add(this.up2b.forward(z), feats[2])); // [N, K, H/8, W/8]
     const out = this.up8.forward(z); // [N, K, H, W]
-    return { out: ph !== h || pw !== w ? crop(out, h, w) : out };
+    return { out: padded ? crop(out, h, w) : out };
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { StateDict } from "../io/host_tensor.ts";
 import { readSafetensors } from "../io/safetensors.ts";
+import { readWhole } from "../io/read_whole.ts";
 import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
 import { parseClasses } from "../data/dataset.ts";
 import type { Rgb } from "../data/palette.ts";
@@ -46,7 +47,7 @@ export interface LoadedModel {
 export async function readStateDict(path: string): Promise<StateDict> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readWhole(path);
   } catch (e) {
     throw new Error(`Cannot read weights "${path}": ${(e as Error).message}`);
   }

@@ -53,6 +53,53 @@ export function scaled(c: number, width: number): number {
   return Math.max(1, Math.round(c * width));
 }
 
+/**
+ * The layers of each stage of a VGG `backbone` (`vgg16`, `vgg16_bn`, ...): its 3x3 convs (each
+ * followed by a batch norm on `_bn` backbones) with their ReLUs, then the 2x2 max pool, widths
+ * scaled by `width`, and the channels the last stage gives. The convs draw their initial
+ * weights from `rng` in order.
+ */
+export function vggStages(
+  device: Device,
+  { backbone, width }: { backbone: VggBackbone; width: number },
+  rng: Rng,
+): { stages: Layer[][]; channels: number } {
+  const counts = VGG_STAGES[backbone.replace("_bn", "") as VggName];
+  if (!counts) throw new RangeError(`Unknown VGG backbone "${backbone}"`);
+  const bn = backbone.endsWith("_bn");
+  let inC = 3;
+  const stages = counts.map((count, s) => {
+    const c = scaled(STAGE_WIDTHS[s], width);
+    const layers: Layer[] = [];
+    for (let j = 0; j < count; j++) {
+      layers.push(new Conv2d(device, inC, c, 3, rng, { padding: 1, init: "kaiming" }));
+      if (bn) layers.push(new BatchNorm2d(device, c));
+      layers.push(new ReLU());
+      inC = c;
+    }
+    layers.push(new MaxPool2d(2, 2));
+    return layers;
+  });
+  return { stages, channels: inC };
+}
+
+/**
+ * The output of each of `stages` on x `[N, 3, H, W]` zero-padded at the bottom/right to sides
+ * that are multiples of 32, and whether it was padded (the logits are then cropped back).
+ */
+export function stageOutputs(
+  x: Tensor,
+  stages: readonly { forward(x: Tensor): Tensor }[],
+): { feats: Tensor[]; padded: boolean } {
+  const [, , h, w] = x.shape;
+  const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
+  const padded = ph !== h || pw !== w;
+  let y = padded ? pad(x, ph, pw) : x;
+  const feats: Tensor[] = [];
+  for (const stage of stages) feats.push(y = stage.forward(y));
+  return { feats, padded };
+}
+
 /** An FCN-32s/16s/8s model on VGG. */
 export class VggFcn extends Module {
   readonly variant: VggFcnName;
@@ -76,23 +123,10 @@ export class VggFcn extends Module {
     this.options = options;
     this.config = config;
     this.seeds = new SeedSource(rng.nextU32());
-    const depth = options.backbone.replace("_bn", "") as VggName;
-    const bn = options.backbone.endsWith("_bn");
-    const counts = VGG_STAGES[depth];
-    if (!counts) throw new RangeError(`Unknown VGG backbone "${options.backbone}"`);
-    let inC = 3;
-    this.stages = counts.map((count, s) => {
-      const c = scaled(STAGE_WIDTHS[s], options.width);
-      const layers: Layer[] = [];
-      for (let j = 0; j < count; j++) {
-        layers.push(new Conv2d(device, inC, c, 3, rng, { padding: 1, init: "kaiming" }));
-        if (bn) layers.push(new BatchNorm2d(device, c));
-        layers.push(new ReLU());
-        inC = c;
-      }
-      layers.push(new MaxPool2d(2, 2));
-      return this.addModule(`stage${s + 1}`, new Sequential(layers));
-    });
+    const vgg = vggStages(device, options, rng), inC = vgg.channels;
+    this.stages = vgg.stages.map((layers, s) =>
+      this.addModule(`stage${s + 1}`, new Sequential(layers))
+    );
     const k = options.numClasses;
     const h = options.headChannels;
     this.head = this.addModule(
@@ -133,14 +167,8 @@ export class VggFcn extends Module {
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
-    let y = ph !== h || pw !== w ? pad(x, ph, pw) : x;
-    const pools: Tensor[] = [];
-    for (const stage of this.stages) {
-      y = stage.forward(y);
-      pools.push(y);
-    }
-    let score = this.head.forward(y);
+    const pools = stageOutputs(x, this.stages).feats;
+    let score = this.head.forward(pools[4]);
     if (this.variant === "fcn16s" || this.variant === "fcn8s") {
       const up = this.ups[0].forward(score);
       const s4 = this.pool4Score!.forward(pools[3]);

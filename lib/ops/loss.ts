@@ -92,6 +92,37 @@ function reduceLoss(
 }
 
 /**
+ * Loss `op` of scores (logits or log-probabilities) `[N, K, ...]` and a target `[N, ...]`: the
+ * targets checked, the per-pixel kernel, then the reduction.
+ */
+function classLoss(
+  op: "crossEntropy" | "nllLoss",
+  [input, target]: [Tensor, Tensor],
+  options: CrossEntropyOptions,
+): Tensor {
+  const weight = options.weight;
+  const g = {
+    ...classGeometry(op, input, target, weight),
+    ignoreIndex: options.ignoreIndex ?? 255,
+  };
+  const b = input.device.backend;
+  b.checkTargets({ target: target.storage, k: g.k, ignoreIndex: g.ignoreIndex, op });
+  const a = {
+    target: target.storage,
+    weight: weight?.storage ?? null,
+    n: g.n,
+    k: g.k,
+    hw: g.hw,
+    ignoreIndex: g.ignoreIndex,
+  };
+  const px = op === "crossEntropy"
+    ? b.crossEntropy({ ...a, logits: input.storage })
+    : b.nllLoss({ ...a, logProbs: input.storage });
+  const inputs = weight ? [input, target, weight] : [input, target];
+  return reduceLoss(op, px, inputs, g, options.reduction ?? "mean");
+}
+
+/**
  * `F.cross_entropy`: log-softmax over dim 1 and negative log-likelihood, fused.
  * logits `[N, K, ...]`, target `[N, ...]` (i32 class ids) -> a scalar (`[]`) or `[N, ...]`.
  * "mean" divides by the number of non-ignored pixels (the sum of their weights). A target
@@ -115,25 +146,7 @@ export function crossEntropy(
   target: Tensor,
   options: CrossEntropyOptions = {},
 ): Tensor {
-  const op = "crossEntropy";
-  const weight = options.weight;
-  const g = {
-    ...classGeometry(op, logits, target, weight),
-    ignoreIndex: options.ignoreIndex ?? 255,
-  };
-  const b = logits.device.backend;
-  b.checkTargets({ target: target.storage, k: g.k, ignoreIndex: g.ignoreIndex, op });
-  const px = b.crossEntropy({
-    logits: logits.storage,
-    target: target.storage,
-    weight: weight?.storage ?? null,
-    n: g.n,
-    k: g.k,
-    hw: g.hw,
-    ignoreIndex: g.ignoreIndex,
-  });
-  const inputs = weight ? [logits, target, weight] : [logits, target];
-  return reduceLoss(op, px, inputs, g, options.reduction ?? "mean");
+  return classLoss("crossEntropy", [logits, target], options);
 }
 
 /**
@@ -163,23 +176,5 @@ export function nllLoss(
   target: Tensor,
   options: NllLossOptions = {},
 ): Tensor {
-  const op = "nllLoss";
-  const weight = options.weight;
-  const g = {
-    ...classGeometry(op, logProbs, target, weight),
-    ignoreIndex: options.ignoreIndex ?? 255,
-  };
-  const b = logProbs.device.backend;
-  b.checkTargets({ target: target.storage, k: g.k, ignoreIndex: g.ignoreIndex, op });
-  const px = b.nllLoss({
-    logProbs: logProbs.storage,
-    target: target.storage,
-    weight: weight?.storage ?? null,
-    n: g.n,
-    k: g.k,
-    hw: g.hw,
-    ignoreIndex: g.ignoreIndex,
-  });
-  const inputs = weight ? [logProbs, target, weight] : [logProbs, target];
-  return reduceLoss(op, px, inputs, g, options.reduction ?? "mean");
+  return classLoss("nllLoss", [logProbs, target], options);
 }

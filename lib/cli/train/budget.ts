@@ -55,7 +55,8 @@ export function resolveRun(s: TrainSettings, data: TrainData, log: Log): RunSett
  * import { patienceSpent } from "./budget.ts";
  * import { assertEquals } from "../../../tests/assert.ts";
  *
- * const pos = { epoch: 7, step: 70, best: { meanIoU: 0.8, epoch: 4 }, history: [] };
+ * const best = { meanIoU: 0.8, epoch: 4 };
+ * const pos = { epoch: 7, step: 70, batch: 0, epochLosses: [], best, history: [] };
  * assertEquals(patienceSpent({ patience: 3 }, pos), true);
  * assertEquals(patienceSpent({ patience: 4 }, pos), false);
  * assertEquals(patienceSpent({}, pos), false);

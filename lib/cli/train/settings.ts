@@ -7,17 +7,11 @@
 import { MODEL_NAMES, VGG_BACKBONES } from "../../models/create.ts";
 import type { ModelName, VggBackbone } from "../../models/types.ts";
 import type { FlagSpec, Parsed } from "../flags.ts";
+import { BACKEND_FLAG, DATASET_FLAGS } from "../common.ts";
 
 /** The flags of `train`, with their defaults (the bundled demo's settings). */
 export const TRAIN_FLAGS: FlagSpec[] = [
-  { name: "data", type: "string", help: "dataset root (default: the bundled synthetic dataset)" },
-  {
-    name: "dataset",
-    type: "string",
-    default: "voc",
-    choices: ["voc", "folder"],
-    help: "dataset layout",
-  },
+  ...DATASET_FLAGS,
   {
     name: "train-split",
     type: "string",
@@ -125,12 +119,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     help: "seed of weights, shuffling, augmentation, dropout",
   },
   { name: "eval-every", type: "int", default: 1, min: 1, help: "validate every N epochs" },
-  {
-    name: "backend",
-    type: "string",
-    choices: ["webgpu", "blas", "cpu"],
-    help: "compute backend (default: automatic)",
-  },
+  BACKEND_FLAG,
   { name: "workers", type: "int", default: 2, min: 0, help: "data loading workers (0: inline)" },
   {
     name: "amp",

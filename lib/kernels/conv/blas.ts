@@ -21,9 +21,9 @@ import * as direct from "./blas/gemm_direct.ts";
 import * as im2col from "./blas/gemm_im2col.ts";
 import * as shifted from "./blas/gemm_shifted.ts";
 import * as taps from "./blas/gemm_taps.ts";
-import type { KernelSlice } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of } from "../../device/host.ts";
+import { f32of, type OnHost, onHost } from "../../device/host.ts";
 import { expectLength } from "../_check.ts";
 
 export type { GemmContext } from "./blas/gemm_context.ts";
@@ -35,23 +35,28 @@ function layout(g: ConvGeom): typeof direct | typeof taps | typeof shifted | typ
   return shifted.applies(g) ? shifted : im2col;
 }
 
-/** Throws unless `a` holds `n` elements: BLAS would read past a short array instead of failing. */
-
 /** The geometry, for error messages. */
 const geomText = (g: ConvGeom): string => `for the geometry ${JSON.stringify(g)}`;
 
-/** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
-export function conv2d(
-  ctx: GemmContext,
-  x: Float32Array,
-  w: Float32Array,
-  b: Float32Array | null,
+/**
+ * Throws unless each operand given holds the elements `g` says: BLAS would read past a short
+ * array instead of failing.
+ */
+function expectOperands(
+  op: string,
+  { dy, x, w, b }: Partial<Record<"dy" | "x" | "w" | "b", Float32Array | null>>,
   g: ConvGeom,
-  relu: boolean,
-): Float32Array {
-  expectLength("conv2d", "input x", x, g.n * g.c * g.h * g.w, geomText(g));
-  expectLength("conv2d", "weight w", w, g.k * g.c * g.kh * g.kw, geomText(g));
-  if (b) expectLength("conv2d", "bias b", b, g.k, geomText(g));
+): void {
+  if (dy) expectLength(op, "dy", dy, g.n * g.k * g.oh * g.ow, geomText(g));
+  if (x) expectLength(op, "input x", x, g.n * g.c * g.h * g.w, geomText(g));
+  if (w) expectLength(op, "weight w", w, g.k * g.c * g.kh * g.kw, geomText(g));
+  if (b) expectLength(op, "bias b", b, g.k, geomText(g));
+}
+
+/** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
+export function conv2d(ctx: GemmContext, a: OnHost<KernelArgs["conv2d"]>): Float32Array {
+  const { x, w, b, geom: g, relu } = a;
+  expectOperands("conv2d", { x, w, b }, g);
   const size = g.n * g.k * g.oh * g.ow;
   if (size === 0) return new Float32Array(0);
   const y = allocate(ctx, size);
@@ -63,12 +68,9 @@ export function conv2d(
 /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
 export function conv2dGradInput(
   ctx: GemmContext,
-  dy: Float32Array,
-  w: Float32Array,
-  g: ConvGeom,
+  { dy, w, geom: g }: OnHost<KernelArgs["conv2dGradInput"]>,
 ): Float32Array {
-  expectLength("conv2dGradInput", "dy", dy, g.n * g.k * g.oh * g.ow, geomText(g));
-  expectLength("conv2dGradInput", "weight w", w, g.k * g.c * g.kh * g.kw, geomText(g));
+  expectOperands("conv2dGradInput", { dy, w }, g);
   const size = g.n * g.c * g.h * g.w;
   if (size === 0 || g.oh * g.ow === 0 || g.k === 0) return new Float32Array(size);
   const dx = allocate(ctx, size);
@@ -80,12 +82,9 @@ export function conv2dGradInput(
 /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`, summed over the batch. */
 export function conv2dGradWeight(
   ctx: GemmContext,
-  dy: Float32Array,
-  x: Float32Array,
-  g: ConvGeom,
+  { dy, x, geom: g }: OnHost<KernelArgs["conv2dGradWeight"]>,
 ): Float32Array {
-  expectLength("conv2dGradWeight", "dy", dy, g.n * g.k * g.oh * g.ow, geomText(g));
-  expectLength("conv2dGradWeight", "input x", x, g.n * g.c * g.h * g.w, geomText(g));
+  expectOperands("conv2dGradWeight", { dy, x }, g);
   const size = g.k * g.c * g.kh * g.kw;
   if (size === 0 || g.n * g.oh * g.ow === 0) return new Float32Array(size);
   const path = layout(g);
@@ -124,11 +123,8 @@ export function channelSum(x: Float32Array, p: Planes, out?: Float32Array): Floa
  * the runtime is the GEMM context (its `sgemm`, scratch and pool).
  */
 export const convBlas: KernelSlice<BlasRuntime, "conv"> = {
-  conv2d: (rt, { x, w, b, geom, relu }) =>
-    rt.track(conv2d(rt, f32of(x), f32of(w), b ? f32of(b) : null, geom, relu)),
-  conv2dGradInput: (rt, { dy, w, geom }) =>
-    rt.track(conv2dGradInput(rt, f32of(dy), f32of(w), geom)),
-  conv2dGradWeight: (rt, { dy, x, geom }) =>
-    rt.track(conv2dGradWeight(rt, f32of(dy), f32of(x), geom)),
+  conv2d: (rt, a) => rt.track(conv2d(rt, onHost(a))),
+  conv2dGradInput: (rt, a) => rt.track(conv2dGradInput(rt, onHost(a))),
+  conv2dGradWeight: (rt, a) => rt.track(conv2dGradWeight(rt, onHost(a))),
   channelSum: (rt, { x, planes }) => rt.track(channelSum(f32of(x), planes, rt.pool.f32(planes.c))),
 };

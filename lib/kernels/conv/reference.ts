@@ -10,7 +10,35 @@
 import type { ConvGeom, Planes } from "../../device/backend.ts";
 import { expectLength } from "../_check.ts";
 
-/** Checks that a buffer holds `want` elements. */
+/** A conv kernel's operands (arrays or storages, as given) and geometry. */
+interface ConvOperands {
+  dy?: { readonly length: number };
+  x?: { readonly length: number };
+  w?: { readonly length: number };
+  b?: { readonly length: number } | null;
+  geom: ConvGeom;
+}
+
+/**
+ * Throws unless each operand given holds the elements its geometry says: dy
+ * `[N, K, OH, OW]`, input x `[N, C, H, W]`, weight `[K, C, KH, KW]`, bias `[K]`, in that order.
+ *
+ * @example
+ * ```ts
+ * import { expectConvOperands } from "./reference.ts";
+ * import { assertThrows } from "../../../tests/assert.ts";
+ *
+ * const geom = { n: 1, c: 1, h: 2, w: 2, k: 1, kh: 2, kw: 2, oh: 1, ow: 1,
+ *   strideH: 1, strideW: 1, padH: 0, padW: 0, dilH: 1, dilW: 1 };
+ * assertThrows(() => expectConvOperands("conv2d", { x: new Float32Array(3), geom }), "input of 4");
+ * ```
+ */
+export function expectConvOperands(op: string, { dy, x, w, b, geom: g }: ConvOperands): void {
+  if (dy) expectLength(op, "dy", dy, g.n * g.k * g.oh * g.ow, "[N, K, OH, OW]");
+  if (x) expectLength(op, "input", x, g.n * g.c * g.h * g.w, "[N, C, H, W]");
+  if (w) expectLength(op, "weight", w, g.k * g.c * g.kh * g.kw, "[K, C, KH, KW]");
+  if (b) expectLength(op, "bias", b, g.k, "[K]");
+}
 
 /**
  * The input column read by output column `o` through tap `t`: `o * stride - pad + t * dil`,
@@ -44,10 +72,8 @@ export function conv2d(
   g: ConvGeom,
   relu: boolean,
 ): Float32Array {
+  expectConvOperands("conv2d", { x, w, b, geom: g });
   const { n, c, h, k, kh, kw, oh, ow } = g;
-  expectLength("conv2d", "input", x, n * c * h * g.w, "[N, C, H, W]");
-  expectLength("conv2d", "weight", w, k * c * kh * kw, "[K, C, KH, KW]");
-  if (b) expectLength("conv2d", "bias", b, k, "[K]");
   const y = new Float32Array(n * k * oh * ow); // [N, K, OH, OW]
   const acc = new Float64Array(oh * ow);
   for (let ni = 0; ni < n; ni++) {
@@ -96,9 +122,8 @@ export function conv2d(
  * ```
  */
 export function conv2dGradInput(dy: Float32Array, w: Float32Array, g: ConvGeom): Float32Array {
+  expectConvOperands("conv2dGradInput", { dy, w, geom: g });
   const { n, c, h, k, kh, kw, oh, ow } = g;
-  expectLength("conv2dGradInput", "dy", dy, n * k * oh * ow, "[N, K, OH, OW]");
-  expectLength("conv2dGradInput", "weight", w, k * c * kh * kw, "[K, C, KH, KW]");
   const dx = new Float64Array(n * c * h * g.w); // [N, C, H, W]
   for (let ni = 0; ni < n; ni++) {
     for (let ki = 0; ki < k; ki++) {
@@ -143,9 +168,8 @@ export function conv2dGradInput(dy: Float32Array, w: Float32Array, g: ConvGeom):
  * ```
  */
 export function conv2dGradWeight(dy: Float32Array, x: Float32Array, g: ConvGeom): Float32Array {
+  expectConvOperands("conv2dGradWeight", { dy, x, geom: g });
   const { n, c, h, k, kh, kw, oh, ow } = g;
-  expectLength("conv2dGradWeight", "dy", dy, n * k * oh * ow, "[N, K, OH, OW]");
-  expectLength("conv2dGradWeight", "input", x, n * c * h * g.w, "[N, C, H, W]");
   const dw = new Float32Array(k * c * kh * kw); // [K, C, KH, KW]
   for (let ki = 0; ki < k; ki++) {
     for (let ci = 0; ci < c; ci++) {

@@ -12,94 +12,96 @@
  *
  * @module
  */
-import type { ConvGeom, Planes, Storage } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice, Storage } from "../../device/backend.ts";
 import type { WebGpuRuntime } from "../../device/webgpu.ts";
 import { choose } from "../autotune.ts";
-import { directConv, directFits, forwardProblem, gradInputProblem } from "./webgpu/direct.ts";
+import {
+  directConv,
+  directFits,
+  type DirectProblem,
+  forwardProblem,
+  gradInputProblem,
+} from "./webgpu/direct.ts";
+import type { DirectTile } from "./webgpu/direct_shaders.ts";
 import { directWeightFits } from "./webgpu/direct_weight.ts";
 import { gemvApplies, gemvConv2d, gemvGradInput, gemvGradWeight } from "./webgpu/gemv.ts";
-import * as generic from "./webgpu/generic.ts";
+import {
+  channelSum as genericChannelSum,
+  genericConv2d,
+  genericGradInput,
+  genericGradWeight,
+} from "./webgpu/generic.ts";
 import {
   directClass,
   directFamily,
   genericFamily,
   geomClass,
   gradWeightWith,
+  type WeightChoice,
   weightFamily,
 } from "./webgpu/tuning.ts";
-import type { KernelSlice } from "../../device/backend.ts";
 import { expectLength } from "../_check.ts";
+import { expectConvOperands } from "./reference.ts";
 
-/** Throws unless storage `s` holds `want` elements. */
+/**
+ * The direct path's tile for problem `d` (backward-data when `transposed`), the autotuner's
+ * choice, when the path applies and the tile fits; else null.
+ */
+function directTile(
+  rt: WebGpuRuntime,
+  d: DirectProblem | null,
+  transposed: boolean,
+): DirectTile | null {
+  if (!d) return null;
+  const dc = { d, transposed };
+  const t = choose(rt, directFamily(d.kh, d.kw), directClass(dc), dc, (t) => directFits(rt, d, t));
+  return directFits(rt, d, t) ? t : null;
+}
 
 /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
-export function conv2d(
-  rt: WebGpuRuntime,
-  x: Storage,
-  w: Storage,
-  b: Storage | null,
-  g: ConvGeom,
-  relu: boolean,
-): Storage {
-  const { n, c, k } = g;
-  expectLength("conv2d", "input", x, n * c * g.h * g.w, "[N, C, H, W]");
-  expectLength("conv2d", "weight", w, k * c * g.kh * g.kw, "[K, C, KH, KW]");
-  if (b) expectLength("conv2d", "bias", b, k, "[K]");
-  if (gemvApplies(rt, g)) return gemvConv2d(rt, x, w, b, g, relu);
-  const d = forwardProblem(g);
-  if (d) {
-    const dc = { d, transposed: false };
-    const fam = directFamily(g.kh, g.kw);
-    const t = choose(rt, fam, directClass(dc), dc, (t) => directFits(rt, d, t));
-    if (directFits(rt, d, t)) return directConv(rt, x, w, b, d, relu, false, t);
-  }
-  const t = choose(rt, genericFamily("forward"), geomClass(g), g);
-  return generic.genericConv2d(rt, x, w, b, g, relu, t);
+function conv2d(rt: WebGpuRuntime, a: KernelArgs["conv2d"]): Storage {
+  const { x, w, b, geom: g, relu } = a;
+  expectConvOperands("conv2d", a);
+  if (gemvApplies(rt, g)) return gemvConv2d(rt, a);
+  const d = forwardProblem(g), t = directTile(rt, d, false);
+  if (d && t) return directConv(rt, { x, w, b, d, relu, transposed: false }, t);
+  return genericConv2d(rt, a, choose(rt, genericFamily("forward"), geomClass(g), g));
 }
 
 /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
-export function conv2dGradInput(rt: WebGpuRuntime, dy: Storage, w: Storage, g: ConvGeom): Storage {
-  const { n, c, k } = g;
-  expectLength("conv2dGradInput", "dy", dy, n * k * g.oh * g.ow, "[N, K, OH, OW]");
-  expectLength("conv2dGradInput", "weight", w, k * c * g.kh * g.kw, "[K, C, KH, KW]");
-  if (gemvApplies(rt, g)) return gemvGradInput(rt, dy, w, g);
-  const d = gradInputProblem(g);
-  if (d) {
-    const dc = { d, transposed: true };
-    const fam = directFamily(g.kh, g.kw);
-    const t = choose(rt, fam, directClass(dc), dc, (t) => directFits(rt, d, t));
-    if (directFits(rt, d, t)) return directConv(rt, dy, w, null, d, false, true, t);
-  }
-  const t = choose(rt, genericFamily("gradInput"), geomClass(g), g);
-  return generic.genericGradInput(rt, dy, w, g, t);
+function conv2dGradInput(rt: WebGpuRuntime, a: KernelArgs["conv2dGradInput"]): Storage {
+  const { dy, w, geom: g } = a;
+  expectConvOperands("conv2dGradInput", a);
+  if (gemvApplies(rt, g)) return gemvGradInput(rt, a);
+  const d = gradInputProblem(g), t = directTile(rt, d, true);
+  if (d && t) return directConv(rt, { x: dy, w, b: null, d, relu: false, transposed: true }, t);
+  return genericGradInput(rt, a, choose(rt, genericFamily("gradInput"), geomClass(g), g));
 }
 
 /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`. */
-export function conv2dGradWeight(rt: WebGpuRuntime, dy: Storage, x: Storage, g: ConvGeom): Storage {
-  const { n, c, k } = g;
-  expectLength("conv2dGradWeight", "dy", dy, n * k * g.oh * g.ow, "[N, K, OH, OW]");
-  expectLength("conv2dGradWeight", "input", x, n * c * g.h * g.w, "[N, C, H, W]");
-  if (gemvApplies(rt, g)) return gemvGradWeight(rt, dy, x, g);
+function conv2dGradWeight(rt: WebGpuRuntime, a: KernelArgs["conv2dGradWeight"]): Storage {
+  const g = a.geom;
+  expectConvOperands("conv2dGradWeight", a);
+  if (gemvApplies(rt, g)) return gemvGradWeight(rt, a);
   if (forwardProblem(g)) {
-    const fits = (cfg: Parameters<typeof gradWeightWith>[4]) =>
-      cfg.kind === "generic" || directWeightFits(rt, g, cfg);
+    const fits = (cfg: WeightChoice) => cfg.kind === "generic" || directWeightFits(rt, g, cfg);
     const cfg = choose(rt, weightFamily(g.kh, g.kw), geomClass(g), g, fits);
-    if (fits(cfg)) return gradWeightWith(rt, dy, x, g, cfg);
+    if (fits(cfg)) return gradWeightWith(rt, a, cfg);
   }
-  const t = choose(rt, genericFamily("gradWeight"), geomClass(g), g);
-  return generic.genericGradWeight(rt, dy, x, g, t);
+  return genericGradWeight(rt, a, choose(rt, genericFamily("gradWeight"), geomClass(g), g));
 }
 
 /** x `[N, C, H, W]` -> `[C]` sums over N, H, W. */
-export function channelSum(rt: WebGpuRuntime, x: Storage, p: Planes): Storage {
-  expectLength("channelSum", "input", x, p.n * p.c * p.h * p.w, "[N, C, H, W]");
-  return generic.channelSum(rt, x, p);
+function channelSum(rt: WebGpuRuntime, a: KernelArgs["channelSum"]): Storage {
+  const p = a.planes;
+  expectLength("channelSum", "input", a.x, p.n * p.c * p.h * p.w, "[N, C, H, W]");
+  return genericChannelSum(rt, a);
 }
 
 /** The convolution slice of the WebGPU backend. */
 export const convWebGpu: KernelSlice<WebGpuRuntime, "conv"> = {
-  conv2d: (rt, { x, w, b, geom, relu }) => conv2d(rt, x, w, b, geom, relu),
-  conv2dGradInput: (rt, { dy, w, geom }) => conv2dGradInput(rt, dy, w, geom),
-  conv2dGradWeight: (rt, { dy, x, geom }) => conv2dGradWeight(rt, dy, x, geom),
-  channelSum: (rt, { x, planes }) => channelSum(rt, x, planes),
+  conv2d,
+  conv2dGradInput,
+  conv2dGradWeight,
+  channelSum,
 };

@@ -12,9 +12,9 @@
  * @module
  */
 import { type BinaryOp, dropoutKeep } from "../../device/backend.ts";
-import type { KernelSlice } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of } from "../../device/host.ts";
+import { f32of, type OnHost, onHost } from "../../device/host.ts";
 import { elementwiseCpu } from "./cpu.ts";
 import * as ref from "./reference.ts";
 import { expectLength } from "../_check.ts";
@@ -120,18 +120,12 @@ export function affine(
  * Inverted dropout with the reference's mask ({@linkcode dropoutKeep} per group of `group`
  * elements, per sample with `seeds`), the hash drawn once per group instead of once per element.
  */
-export function dropout(
-  x: Float32Array,
-  p: number,
-  seed: number,
-  group: number,
-  out?: Float32Array,
-  seeds: readonly number[] = [seed],
-): Float32Array {
+export function dropout(a: OnHost<KernelArgs["dropout"]>, out?: Float32Array): Float32Array {
+  const { x, p, seed, group, seeds = [seed] } = a;
   const y = output("dropout", x.length, out), s = Math.fround(1 / (1 - p));
   const per = x.length / seeds.length;
   if (!Number.isInteger(group) || group < 1 || !Number.isInteger(per)) {
-    y.set(ref.dropout(x, p, seed, group, seeds));
+    y.set(ref.dropout(a));
     return y;
   }
   seeds.forEach((sd, n) => {
@@ -165,6 +159,5 @@ export const elementwiseBlas: KernelSlice<BlasRuntime, "elementwise"> = {
     rt.track(affine(f32of(x), alpha, beta, rt.pool.f32(x.length))),
   relu: (rt, { x }) => rt.track(relu(f32of(x), rt.pool.f32(x.length))),
   reluGrad: (rt, { dy, y }) => rt.track(reluGrad(f32of(dy), f32of(y), rt.pool.f32(dy.length))),
-  dropout: (rt, { x, p, seed, group, seeds }) =>
-    rt.track(dropout(f32of(x), p, seed, group, rt.pool.f32(x.length), seeds)),
+  dropout: (rt, a) => rt.track(dropout(onHost(a), rt.pool.f32(a.x.length))),
 };

@@ -68,8 +68,8 @@ Deno.test("blas dropout: the reference's mask and scale, element-wise and per ch
   for (const [p, group] of [[0.5, 1], [0.5, 49], [0.1, 49], [0.9, 7], [0.5, 0.5]]) {
     const out = new Float32Array(x.length).fill(NaN);
     assertEquals(
-      bitsOf(dropout(x, p, 1234, group, out)),
-      bitsOf(ref.dropout(x, p, 1234, group)),
+      bitsOf(dropout({ x, p, seed: 1234, group }, out)),
+      bitsOf(ref.dropout({ x, p, seed: 1234, group })),
       `p ${p}, group ${group}`,
     );
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { KernelSlice } from "../../device/backend.ts";
-import { f32of, type HostRuntime } from "../../device/host.ts";
+import { f32of, type HostRuntime, onHost } from "../../device/host.ts";
 import * as ref from "./reference.ts";
 
 /** The elementwise slice of the reference backend. */
@@ -16,7 +16,6 @@ export const elementwiseCpu: KernelSlice<HostRuntime, "elementwise"> = {
   affine: (rt, { x, alpha, beta }) => rt.track(ref.affine(f32of(x), alpha, beta)),
   relu: (rt, { x }) => rt.track(ref.relu(f32of(x))),
   reluGrad: (rt, { dy, y }) => rt.track(ref.reluGrad(f32of(dy), f32of(y))),
-  dropout: (rt, { x, p, seed, group, seeds }) =>
-    rt.track(ref.dropout(f32of(x), p, seed, group, seeds)),
+  dropout: (rt, a) => rt.track(ref.dropout(onHost(a))),
   roundF16: (rt, { x }) => rt.track(ref.roundF16(f32of(x))),
 };

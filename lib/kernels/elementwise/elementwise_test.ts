@@ -201,7 +201,7 @@ async function compareKernels(b: Backend, n: number) {
     await check(
       `dropout group ${group}`,
       b.dropout({ x: ga, p: 0.35, seed: 99, group }),
-      ref.dropout(a, 0.35, 99, group),
+      ref.dropout({ x: a, p: 0.35, seed: 99, group }),
     );
   }
   for (const s of [ga, gc, g1]) b.free(s);
@@ -209,7 +209,7 @@ async function compareKernels(b: Backend, n: number) {
 
 Deno.test("reference dropout follows dropoutKeep group by group", () => {
   const x = new Float32Array(40).fill(2);
-  const y = ref.dropout(x, 0.5, 8, 4);
+  const y = ref.dropout({ x, p: 0.5, seed: 8, group: 4 });
   for (let i = 0; i < 40; i++) {
     assertEquals(y[i], dropoutKeep(8, Math.floor(i / 4), 0.5) ? 4 : 0, `element ${i}`);
   }

@@ -3,7 +3,14 @@
  *
  * @module
  */
-import { type BinaryOp, dropoutKeep, type DType, type HostArray } from "../../device/backend.ts";
+import {
+  type BinaryOp,
+  dropoutKeep,
+  type DType,
+  type HostArray,
+  type KernelArgs,
+} from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 /** `length` copies of `value`. */
 export function fill(length: number, dtype: DType, value: number): HostArray {
@@ -56,11 +63,7 @@ export function reluGrad(dy: Float32Array, y: Float32Array): Float32Array {
  * `seeds`, one seed per sample of `[seeds.length, ...]`, groups counted from each sample's start.
  */
 export function dropout(
-  x: Float32Array,
-  p: number,
-  seed: number,
-  group: number,
-  seeds: readonly number[] = [seed],
+  { x, p, seed, group, seeds = [seed] }: OnHost<KernelArgs["dropout"]>,
 ): Float32Array {
   const y = new Float32Array(x.length);
   const s = Math.fround(1 / (1 - p)), per = x.length / seeds.length;

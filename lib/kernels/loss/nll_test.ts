@@ -9,59 +9,42 @@ import {
   type Tensor,
   tensor,
 } from "../../../mod.ts";
-import type { Backend } from "../../device/backend.ts";
-import type { NllLossOptions } from "../../ops/loss.ts";
-import { checkOp, devices, hasWebGpu, randn, rng } from "../../../tests/harness.ts";
+import { devices, hasWebGpu, randn, webGpuTest } from "../../../tests/harness.ts";
+import { checkLoss, compareKernels, targets } from "./_testing.ts";
 import { assertAlmostEquals, assertClose } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
-
-/** `count` class ids in `[0, k)`, about a fifth of them replaced by `ignore`. */
-function targets(count: number, k: number, ignore: number, seed: number): Int32Array {
-  const r = rng(seed);
-  return Int32Array.from({ length: count }, () => r() < 0.2 ? ignore : Math.floor(r() * k));
-}
 
 Deno.test("reference nllLoss gives hand-computed values", () => {
   // [N 1, K 3, HW 2]: pixel 0 (-1, -2, -3), pixel 1 (-4, -5, -6)
   const x = Float32Array.from([-1, -4, -2, -5, -3, -6]);
-  const r = ref.nllLoss(x, Int32Array.from([2, 0]), null, 1, 3, 2, 255);
+  const a = { n: 1, k: 3, hw: 2, ignoreIndex: 255 };
+  const r = ref.nllLoss({ ...a, logProbs: x, target: Int32Array.from([2, 0]), weight: null });
   assertClose(r.loss, [3, 4]);
   assertClose(r.weight, [1, 1]);
   const w = Float32Array.from([0.5, 1, 2]);
-  const rw = ref.nllLoss(x, Int32Array.from([2, 255]), w, 1, 3, 2, 255);
+  const rw = ref.nllLoss({ ...a, logProbs: x, target: Int32Array.from([2, 255]), weight: w });
   assertClose(rw.loss, [6, 0]);
   assertClose(rw.weight, [2, 0]);
-  const dx = ref.nllLossGrad(Int32Array.from([1, 255]), w, Float32Array.of(3), 1, 3, 2, 255);
+  const dx = ref.nllLossGrad({
+    ...a,
+    target: Int32Array.from([1, 255]),
+    weight: w,
+    g: Float32Array.of(3),
+  });
   assertClose(dx, [0, 0, -3, 0, 0, 0]);
 });
-
-/** checkOp over nllLoss with log-probabilities, targets and weights given as data. */
-function checkNll(
-  name: string,
-  [n, k, h, w]: number[],
-  options: NllLossOptions & { weighted?: boolean },
-  seed = 1,
-): Promise<unknown> {
-  const ignore = options.ignoreIndex ?? 255;
-  const specs = [
-    { shape: [n, k, h, w], data: randn(n * k * h * w, seed, -4, 0) },
-    { shape: [n, h, w], data: targets(n * h * w, k, ignore, seed) },
-  ];
-  if (options.weighted) specs.push({ shape: [k], data: randn(k, seed + 1, 0.2, 2) });
-  const fn = ([x, t, wt]: Tensor[]) =>
-    nllLoss(x, t, { ...options, weight: options.weighted ? wt : undefined });
-  return checkOp(name, specs, fn, { finiteDifferences: n * k * h * w <= 48 });
-}
 
 Deno.test("nllLoss matches the reference on every backend, with finite differences", async () => {
   for (const reduction of ["mean", "sum", "none"] as const) {
     for (const weighted of [false, true]) {
       const o = { reduction, weighted };
-      await checkNll(`${reduction}${weighted ? " weighted" : ""}`, [2, 3, 2, 4], o);
-      await checkNll(`${reduction} ignore -100`, [2, 4, 2, 3], { ...o, ignoreIndex: -100 }, 2);
+      const name = `${reduction}${weighted ? " weighted" : ""}`;
+      await checkLoss("nllLoss", name, { ...o, shape: [2, 3, 2, 4] });
+      const ignore = { ...o, shape: [2, 4, 2, 3], ignoreIndex: -100, seed: 2 };
+      await checkLoss("nllLoss", `${reduction} ignore -100`, ignore);
     }
   }
-  await checkNll("21 classes", [2, 21, 9, 7], { weighted: true }, 3);
+  await checkLoss("nllLoss", "21 classes", { shape: [2, 21, 9, 7], weighted: true, seed: 3 });
 });
 
 Deno.test("crossEntropy(x, t) equals nllLoss(logSoftmax(x, 1), t): values and gradients, every backend", async () => {
@@ -115,40 +98,14 @@ Deno.test("nllLoss means divide by the weights of non-ignored pixels", async () 
   assertAlmostEquals(await nllLoss(x, t, { weight: wt }).item(), (4 + 3 * 3) / 4, 1e-6);
 });
 
-/** Forward and gradient kernels of `backend` against the reference on `[n, k, hw]`. */
-async function compareKernels(b: Backend, n: number, k: number, hw: number, weighted: boolean) {
-  const name = `[${n}, ${k}, ${hw}]${weighted ? " weighted" : ""}`;
-  const x = randn(n * k * hw, n + k + hw, -5, 0);
-  const t = targets(n * hw, k, 255, hw);
-  const w = weighted ? randn(k, 3, 0.5, 2) : null;
-  const g = randn(n * hw, 4);
-  const [gx, gt, gw, gg, g1] = [x, t, w ?? new Float32Array(1), g, Float32Array.of(0.7)].map((a) =>
-    b.upload(a)
-  );
-  const args = { target: gt, weight: weighted ? gw : null, n, k, hw, ignoreIndex: 255 };
-  const got = b.nllLoss({ ...args, logProbs: gx });
-  const want = ref.nllLoss(x, t, w, n, k, hw, 255);
-  assertClose(await b.read(got.loss), want.loss, { name: `loss ${name}` });
-  assertClose(await b.read(got.weight), want.weight, { name: `weight ${name}` });
-  for (const [gs, gh] of [[gg, g], [g1, Float32Array.of(0.7)]] as const) {
-    const dx = b.nllLossGrad({ ...args, g: gs });
-    const dxRef = ref.nllLossGrad(t, w, gh, n, k, hw, 255);
-    assertClose(await b.read(dx), dxRef, { name: `grad ${name}, g of ${gh.length}` });
-    b.free(dx);
-  }
-  for (const s of [gx, gt, gw, gg, g1, got.loss, got.weight]) b.free(s);
-}
-
-Deno.test({
-  name: "WebGPU nllLoss splits images and classes to fit a 1 KiB binding limit",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 1024 });
+webGpuTest(
+  "WebGPU nllLoss splits images and classes to fit a 1 KiB binding limit",
+  { maxBindingBytes: 1024 },
+  async (b) => {
     for (const [n, k, hw] of [[5, 3, 10], [2, 5, 60], [1, 3, 500], [1, 1, 4]]) {
       for (const weighted of [false, true]) {
-        await compareKernels(device.backend, n, k, hw, weighted);
+        await compareKernels(b, "nllLoss", { n, k, hw, weighted });
       }
     }
-    device.destroy();
   },
-});
+);

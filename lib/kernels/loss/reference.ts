@@ -10,6 +10,8 @@
  *
  * @module
  */
+import type { ClassTargetArgs, KernelArgs } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 /** Whether target `t` names one of `k` classes and is not ignored. */
 export function validTarget(t: number, k: number, ignoreIndex: number): boolean {
@@ -54,13 +56,50 @@ export function badTargetError(
 
 /** Throws {@linkcode badTargetError} for the first target that names no class, if any. */
 export function checkTargets(
-  target: Int32Array,
-  k: number,
-  ignoreIndex: number,
-  op: string,
+  { target, k, ignoreIndex, op }: OnHost<KernelArgs["checkTargets"]>,
 ): void {
   const i = firstBadTarget(target, k, ignoreIndex);
   if (i >= 0) throw badTargetError(op, target[i], i, k, ignoreIndex);
+}
+
+/** A gradient kernel's `g`: one element, or one per pixel (`[N, HW]`, `pixels` in all). */
+export function expectG(op: string, g: { readonly length: number }, pixels: number): void {
+  if (g.length !== 1 && g.length !== pixels) {
+    throw new RangeError(`${op}: expected g of 1 or ${pixels} elements but got ${g.length}`);
+  }
+}
+
+/** The per-pixel targets of a loss kernel, with their classes and ignore index. */
+type Targets = OnHost<ClassTargetArgs>;
+
+/**
+ * Visits every pixel of image `b` at `p` whose target `t` names a class (`o = b * HW + p`),
+ * images then pixels in order, with its class weight `w` (1 without weights).
+ */
+function eachValid(
+  { target, weight, n, k, hw, ignoreIndex }: Targets,
+  visit: (o: number, b: number, p: number, t: number, w: number) => void,
+): void {
+  for (let b = 0; b < n; b++) {
+    for (let p = 0; p < hw; p++) {
+      const t = target[b * hw + p];
+      if (validTarget(t, k, ignoreIndex)) visit(b * hw + p, b, p, t, weight ? weight[t] : 1);
+    }
+  }
+}
+
+/** Per-pixel `loss` from `lossOf` and the weight `w[t]`, both 0 where ignored. */
+function perPixel(
+  a: Targets,
+  lossOf: (b: number, p: number, t: number, w: number) => number,
+): { loss: Float32Array; weight: Float32Array } {
+  const loss = new Float32Array(a.n * a.hw);
+  const wOut = new Float32Array(a.n * a.hw);
+  eachValid(a, (o, b, p, t, w) => {
+    loss[o] = lossOf(b, p, t, w);
+    wOut[o] = w;
+  });
+  return { loss, weight: wOut };
 }
 
 /** Max and `sum(exp(x - max))` over the K classes (stride `hw`) of the pixel at `base`. */
@@ -79,107 +118,48 @@ function softmaxStats(
 
 /** Per-pixel `-w[t] * log_softmax(x)[t]` and `w[t]`, 0 where ignored; logits `[N, K, HW]`. */
 export function crossEntropy(
-  logits: Float32Array,
-  target: Int32Array,
-  weight: Float32Array | null,
-  n: number,
-  k: number,
-  hw: number,
-  ignoreIndex: number,
+  a: OnHost<KernelArgs["crossEntropy"]>,
 ): { loss: Float32Array; weight: Float32Array } {
-  const loss = new Float32Array(n * hw);
-  const wOut = new Float32Array(n * hw);
-  for (let b = 0; b < n; b++) {
-    for (let p = 0; p < hw; p++) {
-      const t = target[b * hw + p];
-      if (!validTarget(t, k, ignoreIndex)) continue;
-      const base = b * k * hw + p;
-      const { max, sum } = softmaxStats(logits, base, k, hw);
-      const w = weight ? weight[t] : 1;
-      loss[b * hw + p] = w * (max + Math.log(sum) - logits[base + t * hw]);
-      wOut[b * hw + p] = w;
-    }
-  }
-  return { loss, weight: wOut };
+  const { logits, k, hw } = a;
+  return perPixel(a, (b, p, t, w) => {
+    const base = b * k * hw + p;
+    const { max, sum } = softmaxStats(logits, base, k, hw);
+    return w * (max + Math.log(sum) - logits[base + t * hw]);
+  });
 }
 
 /** `g * w[t] * (softmax(x) - onehot(t))`, g `[N, HW]` or one element. */
-export function crossEntropyGrad(
-  logits: Float32Array,
-  target: Int32Array,
-  weight: Float32Array | null,
-  g: Float32Array,
-  n: number,
-  k: number,
-  hw: number,
-  ignoreIndex: number,
-): Float32Array {
-  if (g.length !== 1 && g.length !== n * hw) {
-    throw new RangeError(
-      `crossEntropyGrad: expected g of 1 or ${n * hw} elements but got ${g.length}`,
-    );
-  }
+export function crossEntropyGrad(a: OnHost<KernelArgs["crossEntropyGrad"]>): Float32Array {
+  const { logits, g, n, k, hw } = a;
+  expectG("crossEntropyGrad", g, n * hw);
   const dx = new Float32Array(n * k * hw);
-  for (let b = 0; b < n; b++) {
-    for (let p = 0; p < hw; p++) {
-      const t = target[b * hw + p];
-      if (!validTarget(t, k, ignoreIndex)) continue;
-      const base = b * k * hw + p;
-      const { max, sum } = softmaxStats(logits, base, k, hw);
-      const scale = g[g.length === 1 ? 0 : b * hw + p] * (weight ? weight[t] : 1);
-      for (let c = 0; c < k; c++) {
-        const soft = Math.exp(logits[base + c * hw] - max) / sum;
-        dx[base + c * hw] = scale * (soft - (c === t ? 1 : 0));
-      }
+  eachValid(a, (o, b, p, t, w) => {
+    const base = b * k * hw + p;
+    const { max, sum } = softmaxStats(logits, base, k, hw);
+    const scale = g[g.length === 1 ? 0 : o] * w;
+    for (let c = 0; c < k; c++) {
+      const soft = Math.exp(logits[base + c * hw] - max) / sum;
+      dx[base + c * hw] = scale * (soft - (c === t ? 1 : 0));
     }
-  }
+  });
   return dx;
 }
 
 /** Per-pixel `-w[t] * x[t]` and `w[t]` of log-probabilities `[N, K, HW]`, 0 where ignored. */
 export function nllLoss(
-  logProbs: Float32Array,
-  target: Int32Array,
-  weight: Float32Array | null,
-  n: number,
-  k: number,
-  hw: number,
-  ignoreIndex: number,
+  a: OnHost<KernelArgs["nllLoss"]>,
 ): { loss: Float32Array; weight: Float32Array } {
-  const loss = new Float32Array(n * hw);
-  const wOut = new Float32Array(n * hw);
-  for (let b = 0; b < n; b++) {
-    for (let p = 0; p < hw; p++) {
-      const t = target[b * hw + p];
-      if (!validTarget(t, k, ignoreIndex)) continue;
-      const w = weight ? weight[t] : 1;
-      loss[b * hw + p] = -w * logProbs[(b * k + t) * hw + p];
-      wOut[b * hw + p] = w;
-    }
-  }
-  return { loss, weight: wOut };
+  const { logProbs, k, hw } = a;
+  return perPixel(a, (b, p, t, w) => -w * logProbs[(b * k + t) * hw + p]);
 }
 
 /** `-g * w[t]` at class t of each pixel, 0 elsewhere and where ignored; g `[N, HW]` or one. */
-export function nllLossGrad(
-  target: Int32Array,
-  weight: Float32Array | null,
-  g: Float32Array,
-  n: number,
-  k: number,
-  hw: number,
-  ignoreIndex: number,
-): Float32Array {
-  if (g.length !== 1 && g.length !== n * hw) {
-    throw new RangeError(`nllLossGrad: expected g of 1 or ${n * hw} elements but got ${g.length}`);
-  }
+export function nllLossGrad(a: OnHost<KernelArgs["nllLossGrad"]>): Float32Array {
+  const { g, n, k, hw } = a;
+  expectG("nllLossGrad", g, n * hw);
   const dx = new Float32Array(n * k * hw);
-  for (let b = 0; b < n; b++) {
-    for (let p = 0; p < hw; p++) {
-      const t = target[b * hw + p];
-      if (!validTarget(t, k, ignoreIndex)) continue;
-      dx[(b * k + t) * hw + p] = -g[g.length === 1 ? 0 : b * hw + p] * (weight ? weight[t] : 1);
-    }
-  }
+  eachValid(a, (o, b, p, t, w) => {
+    dx[(b * k + t) * hw + p] = -g[g.length === 1 ? 0 : o] * w;
+  });
   return dx;
 }

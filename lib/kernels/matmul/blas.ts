@@ -4,9 +4,9 @@
  * @module
  */
 import type { Sgemm } from "../../device/blas_ffi.ts";
-import type { KernelSlice } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of } from "../../device/host.ts";
+import { type OnHost, onHost } from "../../device/host.ts";
 
 /**
  * `a [M, K] @ b [K, N] -> [M, N]`; a stored `[K, M]` if transA, b `[N, K]` if transB. The
@@ -14,13 +14,7 @@ import { f32of } from "../../device/host.ts";
  */
 export function matmul(
   sgemm: Sgemm,
-  a: Float32Array,
-  b: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
+  { a, b, m, k, n, transA, transB }: OnHost<KernelArgs["matmul"]>,
   out?: Float32Array,
 ): Float32Array {
   // BLAS reads past a short array instead of failing: check before the call.
@@ -41,8 +35,5 @@ export function matmul(
 
 /** The matrix product slice of the BLAS backend: one `sgemm` into a pooled array. */
 export const matmulBlas: KernelSlice<BlasRuntime, "matmul"> = {
-  matmul: (rt, { a, b, m, k, n, transA, transB }) => {
-    const out = rt.pool.f32(m * n);
-    return rt.track(matmul(rt.sgemm, f32of(a), f32of(b), m, k, n, transA, transB, out));
-  },
+  matmul: (rt, a) => rt.track(matmul(rt.sgemm, onHost(a), rt.pool.f32(a.m * a.n))),
 };

@@ -1,7 +1,7 @@
 import { type BlasBackend, createBlasBackend } from "../../backends/blas.ts";
 import { f32of } from "../../device/host.ts";
 import { assertClose, assertEquals, assertThrows } from "../../../tests/assert.ts";
-import { randn } from "../../../tests/harness.ts";
+import { randn, uploaded } from "../../../tests/harness.ts";
 import * as ref from "./reference.ts";
 
 const blas: BlasBackend | null = (() => {
@@ -28,7 +28,7 @@ Deno.test({
         ) {
           const a = randn(m * k, 10 + i), b = randn(k * n, 20 + i);
           const got = be.matmul({ a: be.upload(a), b: be.upload(b), m, k, n, transA, transB });
-          assertClose(f32of(got), ref.matmul(a, b, m, k, n, transA, transB), {
+          assertClose(f32of(got), ref.matmul({ a, b, m, k, n, transA, transB }), {
             atol: 1e-5,
             rtol: 1e-4,
             name: `matmul ${m}x${k}x${n} transA ${transA} transB ${transB} fortran ${fortran}`,
@@ -44,44 +44,19 @@ Deno.test({
   ignore,
   fn() {
     const be = blas!;
-    assertEquals(
-      f32of(
-        be.matmul({
-          a: be.upload(new Float32Array(0)),
-          b: be.upload(new Float32Array(0)),
-          m: 2,
-          k: 0,
-          n: 3,
-          transA: false,
-          transB: false,
-        }),
-      ),
-      new Float32Array(6),
-    );
-    assertEquals(
-      be.matmul({
-        a: be.upload(new Float32Array(0)),
-        b: be.upload(new Float32Array(12)),
-        m: 0,
-        k: 3,
-        n: 4,
+    /** `a [m, k] @ b [k, n]` on the BLAS backend from host arrays. */
+    const product = (a: number, b: number, [m, k, n]: number[]) =>
+      be.matmul(uploaded(be, {
+        a: new Float32Array(a),
+        b: new Float32Array(b),
+        m,
+        k,
+        n,
         transA: false,
         transB: false,
-      }).length,
-      0,
-    );
-    assertThrows(
-      () =>
-        be.matmul({
-          a: be.upload(new Float32Array(5)),
-          b: be.upload(new Float32Array(6)),
-          m: 2,
-          k: 3,
-          n: 2,
-          transA: false,
-          transB: false,
-        }),
-      "matmul: expected a of 6 and b of 6 elements",
-    );
+      }));
+    assertEquals(f32of(product(0, 0, [2, 0, 3])), new Float32Array(6));
+    assertEquals(product(0, 12, [0, 3, 4]).length, 0);
+    assertThrows(() => product(5, 6, [2, 3, 2]), "matmul: expected a of 6 and b of 6 elements");
   },
 });

@@ -88,6 +88,14 @@ export function ranges(size: number, block: number): [number, number][] {
   return out;
 }
 
+/**
+ * The uniform flags of chunk `i` of `count` along a split reduction: `first` (1: write the
+ * result, 0: add to what earlier chunks wrote) and `last` (1: finish it: bias, ReLU).
+ */
+export function chunkFlags(i: number, count: number): { first: number; last: number } {
+  return { first: i === 0 ? 1 : 0, last: i === count - 1 ? 1 : 0 };
+}
+
 /** Lines `f(0) ... f(n - 1)` joined by newlines (unrolled WGSL). */
 export function each(n: number, f: (i: number) => string): string {
   return Array.from({ length: n }, (_, i) => f(i)).join("\n");
@@ -98,12 +106,10 @@ export function grid(a: number, b: number, f: (t: number, j: number) => string):
   return each(a, (t) => each(b, (j) => f(t, j)));
 }
 
-/** WGSL of a uniform struct `U` of u32 fields, in the order {@linkcode pack} writes them. */
-export function uniformStruct(fields: readonly string[]): string {
-  return `struct U { ${fields.map((f) => `${f}: u32`).join(", ")} }`;
-}
-
-/** The uniform values of `fields` in their order (every field must be given). */
+/**
+ * The uniform values of `fields` in their order (every field must be given), for a struct `U`
+ * of u32 fields as `bindings()` (`../_wgsl.ts`) declares it from the same list.
+ */
 export function pack<F extends string>(
   fields: readonly F[],
   values: Record<F, number>,

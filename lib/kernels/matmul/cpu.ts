@@ -5,11 +5,10 @@
  * @module
  */
 import type { KernelSlice } from "../../device/backend.ts";
-import { f32of, type HostRuntime } from "../../device/host.ts";
+import { type HostRuntime, onHost } from "../../device/host.ts";
 import * as ref from "./reference.ts";
 
 /** The matrix product slice of the reference backend. */
 export const matmulCpu: KernelSlice<HostRuntime, "matmul"> = {
-  matmul: (rt, { a, b, m, k, n, transA, transB }) =>
-    rt.track(ref.matmul(f32of(a), f32of(b), m, k, n, transA, transB)),
+  matmul: (rt, a) => rt.track(ref.matmul(onHost(a))),
 };

@@ -1,9 +1,7 @@
 import { matmul } from "../../../mod.ts";
-import type { Backend } from "../../device/backend.ts";
-import { requestDevice } from "../../device/request.ts";
-import type { WebGpuBackend } from "../../backends/webgpu.ts";
-import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
-import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
+import type { Backend, HostArray } from "../../device/backend.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { checkOp, devices, randn, uploaded, webGpuTest } from "../../../tests/harness.ts";
 import { directConv } from "../conv/webgpu/direct.ts";
 import { planBlocks, ranges, span } from "./blocks.ts";
 import * as ref from "./reference.ts";
@@ -13,22 +11,20 @@ Deno.test("matmul reference: hand-computed products in every layout", () => {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]); // [2, 3]
   const b = new Float32Array([7, 8, 9, 10, 11, 12]); // [3, 2]
   const want = new Float32Array([58, 64, 139, 154]);
-  assertEquals(ref.matmul(a, b, 2, 3, 2, false, false), want);
+  assertEquals(ref.matmul({ a, b, m: 2, k: 3, n: 2, transA: false, transB: false }), want);
   const at = new Float32Array([1, 4, 2, 5, 3, 6]); // a stored [3, 2]
   const bt = new Float32Array([7, 9, 11, 8, 10, 12]); // b stored [2, 3]
-  assertEquals(ref.matmul(at, b, 2, 3, 2, true, false), want);
-  assertEquals(ref.matmul(a, bt, 2, 3, 2, false, true), want);
-  assertEquals(ref.matmul(at, bt, 2, 3, 2, true, true), want);
+  assertEquals(ref.matmul({ a: at, b, m: 2, k: 3, n: 2, transA: true, transB: false }), want);
+  assertEquals(ref.matmul({ a, b: bt, m: 2, k: 3, n: 2, transA: false, transB: true }), want);
+  assertEquals(ref.matmul({ a: at, b: bt, m: 2, k: 3, n: 2, transA: true, transB: true }), want);
 });
 
 Deno.test("matmul reference: rejects buffers of the wrong size", () => {
-  let msg = "";
-  try {
-    ref.matmul(new Float32Array(5), new Float32Array(6), 2, 3, 2, false, false);
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assertEquals(msg, "matmul: expected a of 6 elements [2, 3] but got 5");
+  const [a, b] = [new Float32Array(5), new Float32Array(6)];
+  const e = assertThrows(() =>
+    ref.matmul({ a, b, m: 2, k: 3, n: 2, transA: false, transB: false })
+  );
+  assertEquals(e.message, "matmul: expected a of 6 elements [2, 3] but got 5");
 });
 
 Deno.test("planBlocks: shrinks outer dimensions first and fits every window", () => {
@@ -62,91 +58,76 @@ Deno.test("matmul: finite differences on a tiny product", async () => {
   });
 });
 
-/** Runs the backend's matmul on host data and reads the result. */
-async function run(
-  b: Backend,
-  a: Float32Array,
-  bm: Float32Array,
-  dims: [number, number, number, boolean, boolean],
-) {
-  const sa = b.upload(a), sb = b.upload(bm);
-  const [m, k, n, transA, transB] = dims;
-  const sc = b.matmul({ a: sa, b: sb, m, k, n, transA, transB });
-  const out = await b.read(sc);
-  for (const s of [sa, sb, sc]) b.free(s);
-  return out;
+/** The reference's arguments of `a [m, k] @ b [k, n]` (stored transposed as asked). */
+const product = (a: Float32Array, b: Float32Array, [m, k, n, transA, transB]: Dims) => ({
+  a,
+  b,
+  m,
+  k,
+  n,
+  transA,
+  transB,
+});
+type Dims = [number, number, number, boolean, boolean];
+
+/** Runs the backend's matmul on the reference's arguments and reads the result. */
+async function run(b: Backend, args: ReturnType<typeof product>): Promise<HostArray> {
+  return await b.read(b.matmul(uploaded(b, args)));
 }
 
-Deno.test({
-  name: "matmul on WebGPU: chunked over rows, columns and K with a 4 KiB binding limit",
-  ignore: !hasWebGpu,
-  fn: async () => {
-    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
-    const rt = (device.backend as WebGpuBackend).rt;
-    try {
-      // 4 KiB holds ~1000 floats: every operand below needs several windows.
-      const cases: [number, number, number][] = [[37, 45, 29], [3, 1500, 2], [2, 3, 2100]];
-      for (const [m, k, n] of cases) {
-        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-          const a = randn(m * k, m + k), bm = randn(k * n, k + n);
-          const before = rt.dispatchCount;
-          const got = await run(device.backend, a, bm, [m, k, n, ta, tb]);
-          assert(rt.dispatchCount - before > 1, `${m}x${k}x${n}: expected several chunks`);
-          assertClose(got, ref.matmul(a, bm, m, k, n, ta, tb), {
-            atol: 1e-4,
-            rtol: 1e-4,
-            name: `matmul ${m}x${k}x${n} transA=${ta} transB=${tb}`,
-          });
-        }
+webGpuTest(
+  "matmul on WebGPU: chunked over rows, columns and K with a 4 KiB binding limit",
+  { maxBindingBytes: 4096 },
+  async (b) => {
+    // 4 KiB holds ~1000 floats: every operand below needs several windows.
+    const cases: [number, number, number][] = [[37, 45, 29], [3, 1500, 2], [2, 3, 2100]];
+    for (const [m, k, n] of cases) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const args = product(randn(m * k, m + k), randn(k * n, k + n), [m, k, n, ta, tb]);
+        const before = b.rt.dispatchCount;
+        const got = await run(b, args);
+        assert(b.rt.dispatchCount - before > 1, `${m}x${k}x${n}: expected several chunks`);
+        assertClose(got, ref.matmul(args), {
+          atol: 1e-4,
+          rtol: 1e-4,
+          name: `matmul ${m}x${k}x${n} transA=${ta} transB=${tb}`,
+        });
       }
-      // An empty reduction gives zeros.
-      const z = await run(device.backend, new Float32Array(0), new Float32Array(0), [
-        2,
-        0,
-        3,
-        false,
-        false,
-      ]);
-      assertEquals(z, new Float32Array(6));
-    } finally {
-      device.destroy();
     }
+    // An empty reduction gives zeros.
+    const empty = new Float32Array(0);
+    assertEquals(await run(b, product(empty, empty, [2, 0, 3, false, false])), new Float32Array(6));
   },
-});
+);
 
-Deno.test({
-  name: "matmul on WebGPU: the direct path with every candidate tile",
-  ignore: !hasWebGpu,
-  fn: async () => {
-    const device = await requestDevice({ backend: "webgpu" });
-    const b = device.backend as WebGpuBackend;
-    try {
-      // N a multiple of 4 (vec4 loads and stores) or not; M not a multiple of the tiles.
-      const cases: [number, number, number][] = [[37, 45, 29], [21, 70, 64], [5, 300, 7]];
-      for (const [m, k, n] of cases) {
-        for (const transA of [false, true]) {
-          const a = randn(m * k, m + k), bm = randn(k * n, k + n);
-          const want = ref.matmul(a, bm, m, k, n, transA, false);
-          for (const t of DIRECT_TILES) {
-            const sa = b.upload(a), sb = b.upload(bm);
-            const c = directConv(b.rt, sb, sa, null, asConv(m, k, n), false, transA, t);
-            assertClose(await b.read(c) as Float32Array, want, {
-              atol: 1e-4,
-              rtol: 1e-4,
-              name: `matmul ${m}x${k}x${n} transA=${transA} tile ${JSON.stringify(t)}`,
-            });
-            for (const s of [sa, sb, c]) b.free(s);
-          }
-          // The public entry takes the direct path too.
-          assertClose(await run(b, a, bm, [m, k, n, transA, false]), want, {
-            atol: 1e-4,
-            rtol: 1e-4,
-            name: `matmul ${m}x${k}x${n} transA=${transA}`,
-          });
-        }
+webGpuTest("matmul on WebGPU: the direct path with every candidate tile", {}, async (b) => {
+  // N a multiple of 4 (vec4 loads and stores) or not; M not a multiple of the tiles.
+  const cases: [number, number, number][] = [[37, 45, 29], [21, 70, 64], [5, 300, 7]];
+  for (const [m, k, n] of cases) {
+    for (const transA of [false, true]) {
+      const args = product(randn(m * k, m + k), randn(k * n, k + n), [m, k, n, transA, false]);
+      const want = ref.matmul(args);
+      for (const t of DIRECT_TILES) {
+        const sa = b.upload(args.a), sb = b.upload(args.b);
+        const d = asConv(m, k, n);
+        const c = directConv(
+          b.rt,
+          { x: sb, w: sa, b: null, d, relu: false, transposed: transA },
+          t,
+        );
+        assertClose(await b.read(c) as Float32Array, want, {
+          atol: 1e-4,
+          rtol: 1e-4,
+          name: `matmul ${m}x${k}x${n} transA=${transA} tile ${JSON.stringify(t)}`,
+        });
+        for (const s of [sa, sb, c]) b.free(s);
       }
-    } finally {
-      device.destroy();
+      // The public entry takes the direct path too.
+      assertClose(await run(b, args), want, {
+        atol: 1e-4,
+        rtol: 1e-4,
+        name: `matmul ${m}x${k}x${n} transA=${transA}`,
+      });
     }
-  },
+  }
 });

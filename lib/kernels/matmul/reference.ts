@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { KernelArgs } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 /**
  * `a [M, K] @ b [K, N] -> [M, N]`, with `a` stored `[K, M]` when `transA` and `b` stored
@@ -15,20 +17,15 @@
  *
  * const a = new Float32Array([1, 2, 3, 4, 5, 6]); // [2, 3]
  * const b = new Float32Array([1, 0, 0, 1, 1, 1]); // [3, 2]
- * assertEquals(matmul(a, b, 2, 3, 2, false, false), new Float32Array([4, 5, 10, 11]));
+ * const size = { m: 2, k: 3, n: 2, transB: false };
+ * assertEquals(matmul({ a, b, ...size, transA: false }), new Float32Array([4, 5, 10, 11]));
  * // The same product from a stored [3, 2] (transA).
  * const at = new Float32Array([1, 4, 2, 5, 3, 6]);
- * assertEquals(matmul(at, b, 2, 3, 2, true, false), new Float32Array([4, 5, 10, 11]));
+ * assertEquals(matmul({ a: at, b, ...size, transA: true }), new Float32Array([4, 5, 10, 11]));
  * ```
  */
 export function matmul(
-  a: Float32Array,
-  b: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
+  { a, b, m, k, n, transA, transB }: OnHost<KernelArgs["matmul"]>,
 ): Float32Array {
   if (a.length !== m * k) {
     throw new RangeError(

@@ -16,14 +16,14 @@
  *
  * @module
  */
-import type { Storage } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice, Storage } from "../../device/backend.ts";
 import type { WebGpuRuntime } from "../../device/webgpu.ts";
 import { choose, type Family } from "../autotune.ts";
 import { directConv, directFits, type DirectProblem } from "../conv/webgpu/direct.ts";
 import { directSource, type DirectTile, packSource } from "../conv/webgpu/direct_shaders.ts";
-import { fill } from "../elementwise/webgpu.ts";
-import { each, grid, pack, planBlocks, ranges, uniformStruct, type WindowSpec } from "./blocks.ts";
-import type { KernelSlice } from "../../device/backend.ts";
+import { zeros } from "../elementwise/webgpu.ts";
+import { each, grid, pack, planBlocks, ranges, type WindowSpec } from "./blocks.ts";
+import { bindings, perGroup } from "../_wgsl.ts";
 
 /** Invocations per workgroup. */
 export const WG = 64;
@@ -50,17 +50,9 @@ const FIELDS = [
 ] as const;
 
 function source(): string {
-  return `@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-${uniformStruct(FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
+  return `${bindings(["a", "b", "mut c"], FIELDS)}
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }
+${perGroup(WG)}
   let m0 = (g % u.mBlocks) * ${TM}u;
   let nStart = (g / u.mBlocks) * ${WG * TN}u + lid.x;
 ${each(TM, (t) => `  let ar${t} = u.aBase + min(m0 + ${t}u, u.mb - 1u) * u.sAm;`)}
@@ -116,7 +108,8 @@ export const directFamily: Family<DirectTile> = {
     const a = fill(m * k), b = fill(k * cols);
     const d = asConv(m, k, cols);
     return {
-      run: (t) => rt.free(directConv(rt, b, a, null, d, false, transA, t)),
+      run: (t) =>
+        rt.free(directConv(rt, { x: b, w: a, b: null, d, relu: false, transposed: transA }, t)),
       dispose: () => [a, b].forEach((s) => rt.free(s)),
     };
   },
@@ -132,16 +125,8 @@ function shapeClass(m: number, k: number, n: number, transA: boolean): string {
  * `a [M, K] @ b [K, N] -> [M, N]`, with `a` stored `[K, M]` when `transA` and `b` stored
  * `[N, K]` when `transB`.
  */
-export function matmul(
-  rt: WebGpuRuntime,
-  a: Storage,
-  b: Storage,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
-): Storage {
+function matmul(rt: WebGpuRuntime, args: KernelArgs["matmul"]): Storage {
+  const { a, b, m, k, n, transA, transB } = args;
   if (a.length !== m * k) {
     throw new RangeError(`matmul: expected a of ${m * k} elements but got ${a.length}`);
   }
@@ -149,29 +134,25 @@ export function matmul(
     throw new RangeError(`matmul: expected b of ${k * n} elements but got ${b.length}`);
   }
   if (m * n === 0) return rt.alloc(0, "f32");
-  if (k === 0) return fill(rt, m * n, "f32", 0); // an empty sum
+  if (k === 0) return zeros(rt, m * n); // an empty sum
   if (!transB) {
     const d = asConv(m, k, n);
     const fits = (t: DirectTile) => directFits(rt, d, t);
     const t = choose(rt, directFamily, shapeClass(m, k, n, transA), [m, k, n, transA], fits);
-    if (fits(t)) return directConv(rt, b, a, null, d, false, transA, t);
+    if (fits(t)) {
+      return directConv(rt, { x: b, w: a, b: null, d, relu: false, transposed: transA }, t);
+    }
   }
-  return generalMatmul(rt, a, b, m, k, n, transA, transB);
+  return generalMatmul(rt, args);
 }
 
 /**
  * The general kernel (any layout, operands of any size, chunked to the binding limit); `k` and
  * `m * n` must be positive.
  */
-export function generalMatmul(
+function generalMatmul(
   rt: WebGpuRuntime,
-  a: Storage,
-  b: Storage,
-  m: number,
-  k: number,
-  n: number,
-  transA: boolean,
-  transB: boolean,
+  { a, b, m, k, n, transA, transB }: KernelArgs["matmul"],
 ): Storage {
   const c = rt.alloc(m * n, "f32"); // [M, N]
   const [sAm, sAk] = transA ? [1, m] : [k, 1];
@@ -219,6 +200,4 @@ export function generalMatmul(
 }
 
 /** The matrix product slice of the WebGPU backend. */
-export const matmulWebGpu: KernelSlice<WebGpuRuntime, "matmul"> = {
-  matmul: (rt, { a, b, m, k, n, transA, transB }) => matmul(rt, a, b, m, k, n, transA, transB),
-};
+export const matmulWebGpu: KernelSlice<WebGpuRuntime, "matmul"> = { matmul };

@@ -7,50 +7,33 @@
  *
  * @module
  */
-import type { Planes } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice, Planes } from "../../device/backend.ts";
 import type { Saxpy } from "../../device/blas_ffi.ts";
-import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of } from "../../device/host.ts";
+import { type OnHost, onHost } from "../../device/host.ts";
+import { trackGrads, trackStats } from "./cpu.ts";
 import { expectLength } from "../_check.ts";
 
 /** Planes of at least this many elements take the BLAS forward (below, calls cost more). */
 export const BLAS_PLANE = 1024;
 
-/** Throws unless `a` holds `want` elements. */
-
-/** Per-channel f64 sums over N, H, W of x `[N, C, H, W]`, minus `shift[c]` and squared if asked. */
-function channelSums(x: Float32Array, p: Planes, shift: ArrayLike<number> | null): Float64Array {
-  const hw = p.h * p.w, out = new Float64Array(p.c);
-  for (let n = 0; n < p.n; n++) {
-    for (let c = 0; c < p.c; c++) {
-      const o = (n * p.c + c) * hw;
-      let s = 0;
-      if (shift) {
-        const m = shift[c];
-        for (let i = o; i < o + hw; i++) s += (x[i] - m) ** 2;
-      } else {
-        for (let i = o; i < o + hw; i++) s += x[i];
-      }
-      out[c] += s;
-    }
-  }
-  return out;
-}
-
-/** Per-channel f64 sums of `dy * (x - mean[c])`. */
-function channelDots(
-  dy: Float32Array,
+/**
+ * Per-channel f64 sums over N, H, W of x `[N, C, H, W]`: of x itself, of `(x - shift[c])^2`,
+ * or, given `dy`, of `dy * (x - shift[c])`.
+ */
+function channelSums(
   x: Float32Array,
-  mean: Float32Array,
   p: Planes,
+  { shift, dy }: { shift?: ArrayLike<number>; dy?: Float32Array },
 ): Float64Array {
   const hw = p.h * p.w, out = new Float64Array(p.c);
   for (let n = 0; n < p.n; n++) {
     for (let c = 0; c < p.c; c++) {
-      const o = (n * p.c + c) * hw, m = mean[c];
+      const o = (n * p.c + c) * hw, m = shift ? shift[c] : 0;
       let s = 0;
-      for (let i = o; i < o + hw; i++) s += dy[i] * (x[i] - m);
+      if (dy) { for (let i = o; i < o + hw; i++) s += dy[i] * (x[i] - m); }
+      else if (shift) { for (let i = o; i < o + hw; i++) s += (x[i] - m) ** 2; }
+      else for (let i = o; i < o + hw; i++) s += x[i];
       out[c] += s;
     }
   }
@@ -59,13 +42,12 @@ function channelDots(
 
 /** Per-channel mean and biased variance of x `[N, C, H, W]` -> `[C]` each, two passes in f64. */
 export function batchNormStats(
-  x: Float32Array,
-  p: Planes,
+  { x, planes: p }: OnHost<KernelArgs["batchNormStats"]>,
 ): { mean: Float32Array; var: Float32Array } {
   expectLength("batchNormStats", "x", x, p.n * p.c * p.h * p.w);
   const m = p.n * p.h * p.w;
-  const mean = channelSums(x, p, null).map((s) => s / m);
-  const sq = channelSums(x, p, mean);
+  const mean = channelSums(x, p, {}).map((s) => s / m);
+  const sq = channelSums(x, p, { shift: mean });
   return { mean: Float32Array.from(mean), var: Float32Array.from(sq, (s) => s / m) };
 }
 
@@ -78,16 +60,10 @@ export function batchNormStats(
  * plus those of |mean * s|.
  */
 export function batchNorm(
-  x: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  gamma: Float32Array,
-  beta: Float32Array,
-  p: Planes,
-  eps: number,
-  out?: Float32Array,
-  saxpy?: Saxpy,
+  a: OnHost<KernelArgs["batchNorm"]>,
+  { out, saxpy }: { out?: Float32Array; saxpy?: Saxpy } = {},
 ): Float32Array {
+  const { x, mean, variance, gamma, beta, planes: p, eps } = a;
   const hw = p.h * p.w;
   expectLength("batchNorm", "x", x, p.n * p.c * hw);
   if (out) expectLength("batchNorm", "out", out, x.length);
@@ -116,22 +92,16 @@ export function batchNorm(
  * dx with the batch statistics' gradient when `training`, else `dy * gamma * invstd`.
  */
 export function batchNormGrad(
-  dy: Float32Array,
-  x: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  gamma: Float32Array,
-  p: Planes,
-  eps: number,
-  training: boolean,
+  a: OnHost<KernelArgs["batchNormGrad"]>,
   out?: Float32Array,
 ): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
+  const { dy, x, mean, variance, gamma, planes: p, eps, training } = a;
   const hw = p.h * p.w, m = p.n * hw;
   expectLength("batchNormGrad", "dy", dy, p.n * p.c * hw);
   expectLength("batchNormGrad", "x", x, p.n * p.c * hw);
   const inv = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
-  const sdy = channelSums(dy, p, null);
-  const dot = channelDots(dy, x, mean, p); // sum(dy * (x - mean))
+  const sdy = channelSums(dy, p, {});
+  const dot = channelSums(x, p, { shift: mean, dy }); // sum(dy * (x - mean))
   if (out) expectLength("batchNormGrad", "out", out, x.length);
   const dx = out ?? new Float32Array(x.length);
   for (let n = 0; n < p.n; n++) {
@@ -157,18 +127,10 @@ export function batchNormGrad(
  * large planes.
  */
 export const normBlas: KernelSlice<BlasRuntime, "norm"> = {
-  batchNormStats: (rt, { x, planes }) => {
-    const r = batchNormStats(f32of(x), planes);
-    return { mean: rt.track(r.mean), var: rt.track(r.var) };
+  batchNormStats: (rt, a) => trackStats(rt, batchNormStats(onHost(a))),
+  batchNorm: (rt, a) => {
+    const out = rt.pool.f32(a.x.length), saxpy = rt.library.axpby?.saxpy;
+    return rt.track(batchNorm(onHost(a), { out, saxpy }));
   },
-  batchNorm: (rt, { x, mean, variance, gamma, beta, planes, eps }) => {
-    const out = rt.pool.f32(x.length), saxpy = rt.library.axpby?.saxpy;
-    const [xs, m, v, g, b] = [f32of(x), f32of(mean), f32of(variance), f32of(gamma), f32of(beta)];
-    return rt.track(batchNorm(xs, m, v, g, b, planes, eps, out, saxpy));
-  },
-  batchNormGrad: (rt, { dy, x, mean, variance, gamma, planes, eps, training }) => {
-    const [d, xs, m, v, g] = [f32of(dy), f32of(x), f32of(mean), f32of(variance), f32of(gamma)];
-    const r = batchNormGrad(d, xs, m, v, g, planes, eps, training, rt.pool.f32(x.length));
-    return { dx: rt.track(r.dx), dgamma: rt.track(r.dgamma), dbeta: rt.track(r.dbeta) };
-  },
+  batchNormGrad: (rt, a) => trackGrads(rt, batchNormGrad(onHost(a), rt.pool.f32(a.x.length))),
 };

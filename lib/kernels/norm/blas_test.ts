@@ -18,17 +18,18 @@ Deno.test("blas batch norm kernels: bit for bit the reference, training and eval
     const x = randn(len, 10 + i, -2, 3), dy = randn(len, 20 + i);
     const gamma = randn(p.c, 30 + i, 0.5, 1.5), beta = randn(p.c, 40 + i);
     const name = JSON.stringify(p);
-    const st = ref.batchNormStats(x, p);
-    assertEquals(blas.batchNormStats(x, p), st, `stats of ${name}`);
+    const st = ref.batchNormStats({ x, planes: p });
+    assertEquals(blas.batchNormStats({ x, planes: p }), st, `stats of ${name}`);
+    const a = { x, mean: st.mean, variance: st.var, gamma, planes: p, eps: 1e-5 };
     assertEquals(
-      blas.batchNorm(x, st.mean, st.var, gamma, beta, p, 1e-5),
-      ref.batchNorm(x, st.mean, st.var, gamma, beta, p, 1e-5),
+      blas.batchNorm({ ...a, beta }),
+      ref.batchNorm({ ...a, beta }),
       `forward of ${name}`,
     );
     for (const training of [true, false]) {
       assertEquals(
-        blas.batchNormGrad(dy, x, st.mean, st.var, gamma, p, 1e-5, training),
-        ref.batchNormGrad(dy, x, st.mean, st.var, gamma, p, 1e-5, training),
+        blas.batchNormGrad({ ...a, dy, training }),
+        ref.batchNormGrad({ ...a, dy, training }),
         `backward of ${name}, training ${training}`,
       );
     }
@@ -51,9 +52,10 @@ Deno.test({
       const len = p.n * p.c * p.h * p.w;
       const x = randn(len, 50, -2, 3), gamma = randn(p.c, 51, 0.5, 1.5);
       const beta = randn(p.c, 52), mean = randn(p.c, 53), variance = randn(p.c, 54, 0.1, 2);
-      const want = ref.batchNorm(x, mean, variance, gamma, beta, p, 1e-5);
+      const a = { x, mean, variance, gamma, beta, planes: p, eps: 1e-5 };
+      const want = ref.batchNorm(a);
       const out = new Float32Array(len).fill(NaN);
-      const got = blas.batchNorm(x, mean, variance, gamma, beta, p, 1e-5, out, saxpy!);
+      const got = blas.batchNorm(a, { out, saxpy: saxpy! });
       assertEquals(got, out);
       const name = JSON.stringify(p);
       if (p.h * p.w < blas.BLAS_PLANE) assertEquals(got, want, `exact on small planes ${name}`);

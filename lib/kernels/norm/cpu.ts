@@ -4,23 +4,29 @@
  *
  * @module
  */
-import type { KernelSlice } from "../../device/backend.ts";
-import { f32of, type HostRuntime } from "../../device/host.ts";
+import type { KernelResult, KernelSlice } from "../../device/backend.ts";
+import { type HostRuntime, onHost } from "../../device/host.ts";
 import * as ref from "./reference.ts";
+
+/** Batch statistics, each tracked as a storage. */
+export function trackStats(
+  rt: HostRuntime,
+  r: { mean: Float32Array; var: Float32Array },
+): KernelResult["batchNormStats"] {
+  return { mean: rt.track(r.mean), var: rt.track(r.var) };
+}
+
+/** The gradients of batch norm, each tracked as a storage. */
+export function trackGrads(
+  rt: HostRuntime,
+  r: { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array },
+): KernelResult["batchNormGrad"] {
+  return { dx: rt.track(r.dx), dgamma: rt.track(r.dgamma), dbeta: rt.track(r.dbeta) };
+}
 
 /** The batch norm slice of the reference backend. */
 export const normCpu: KernelSlice<HostRuntime, "norm"> = {
-  batchNormStats: (rt, { x, planes }) => {
-    const r = ref.batchNormStats(f32of(x), planes);
-    return { mean: rt.track(r.mean), var: rt.track(r.var) };
-  },
-  batchNorm: (rt, { x, mean, variance, gamma, beta, planes, eps }) =>
-    rt.track(
-      ref.batchNorm(f32of(x), f32of(mean), f32of(variance), f32of(gamma), f32of(beta), planes, eps),
-    ),
-  batchNormGrad: (rt, { dy, x, mean, variance, gamma, planes, eps, training }) => {
-    const [d, xs, m, v, g] = [f32of(dy), f32of(x), f32of(mean), f32of(variance), f32of(gamma)];
-    const r = ref.batchNormGrad(d, xs, m, v, g, planes, eps, training);
-    return { dx: rt.track(r.dx), dgamma: rt.track(r.dgamma), dbeta: rt.track(r.dbeta) };
-  },
+  batchNormStats: (rt, a) => trackStats(rt, ref.batchNormStats(onHost(a))),
+  batchNorm: (rt, a) => rt.track(ref.batchNorm(onHost(a))),
+  batchNormGrad: (rt, a) => trackGrads(rt, ref.batchNormGrad(onHost(a))),
 };

@@ -1,7 +1,13 @@
-import { batchNorm2d, requestDevice, type Tensor, tensor } from "../../../mod.ts";
+import { batchNorm2d, type Tensor, tensor } from "../../../mod.ts";
 import type { Planes } from "../../device/backend.ts";
-import type { WebGpuBackend } from "../../backends/webgpu.ts";
-import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
+import {
+  checkOp,
+  devices,
+  hasWebGpu,
+  randn,
+  uploaded,
+  webGpuTest,
+} from "../../../tests/harness.ts";
 import { assert, assertClose, assertEquals } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
 
@@ -13,7 +19,7 @@ const X = f32(1, 2, 10, 10, 3, 4, 10, 14);
 const P = planes(2, 2, 1, 2);
 
 Deno.test("reference batchNormStats: mean and biased variance by hand", () => {
-  const { mean, var: v } = ref.batchNormStats(X, P);
+  const { mean, var: v } = ref.batchNormStats({ x: X, planes: P });
   assertEquals(Array.from(mean), [2.5, 11]);
   assertEquals(Array.from(v), [1.25, 3]);
 });
@@ -21,13 +27,21 @@ Deno.test("reference batchNormStats: mean and biased variance by hand", () => {
 Deno.test("reference batchNormStats stays exact far from zero", () => {
   // 10000 +- 0.5: mean 10000 and variance 0.25, which E[x^2] - E[x]^2 in f32 would lose
   const x = Float32Array.from({ length: 2 * 3 * 40 }, (_, i) => 10000 + (i % 2 ? 0.5 : -0.5));
-  const { mean, var: v } = ref.batchNormStats(x, planes(2, 3, 5, 8));
+  const { mean, var: v } = ref.batchNormStats({ x, planes: planes(2, 3, 5, 8) });
   assertEquals(Array.from(mean), [10000, 10000, 10000]);
   assertEquals(Array.from(v), [0.25, 0.25, 0.25]);
 });
 
 Deno.test("reference batchNorm by hand", () => {
-  const y = ref.batchNorm(X, f32(2.5, 11), f32(1.25, 3), f32(2, 1), f32(1, -1), P, 0);
+  const y = ref.batchNorm({
+    x: X,
+    mean: f32(2.5, 11),
+    variance: f32(1.25, 3),
+    gamma: f32(2, 1),
+    beta: f32(1, -1),
+    planes: P,
+    eps: 0,
+  });
   const a = 1 / Math.sqrt(1.25), b = 1 / Math.sqrt(3);
   assertClose(
     y,
@@ -48,17 +62,18 @@ Deno.test("reference batchNorm by hand", () => {
 Deno.test("reference batchNormGrad: constant dy has no gradient through batch statistics", () => {
   const dy = new Float32Array(8).fill(1);
   const gamma = f32(2, 3), mean = f32(2.5, 11), v = f32(1.25, 3);
-  const t = ref.batchNormGrad(dy, X, mean, v, gamma, P, 1e-5, true);
+  const args = { dy, x: X, mean, variance: v, gamma, planes: P, eps: 1e-5 };
+  const t = ref.batchNormGrad({ ...args, training: true });
   assertClose(t.dx, new Float32Array(8), { atol: 1e-6 });
   assertEquals(Array.from(t.dbeta), [4, 4]);
   assertClose(t.dgamma, [0, 0], { atol: 1e-6 });
   // eval: dx = dy * gamma / sqrt(var + eps)
-  const e = ref.batchNormGrad(dy, X, mean, v, gamma, P, 1e-5, false);
+  const e = ref.batchNormGrad({ ...args, training: false });
   const a = 2 / Math.sqrt(1.25 + 1e-5), b = 3 / Math.sqrt(3 + 1e-5);
   assertClose(e.dx, [a, a, b, b, a, a, b, b], { atol: 1e-6 });
   assertClose(e.dgamma, t.dgamma, { atol: 0 });
   // dy = x: dgamma = sum((x - mean) * x) * invstd = M * var * invstd
-  const g = ref.batchNormGrad(X, X, mean, v, gamma, P, 0, true);
+  const g = ref.batchNormGrad({ ...args, dy: X, eps: 0, training: true });
   assertClose(g.dgamma, [4 * Math.sqrt(1.25), 4 * Math.sqrt(3)], { atol: 1e-5 });
   assertClose(g.dx, new Float32Array(8), { atol: 1e-5 }); // x is affine in xhat: no gradient
 });
@@ -102,7 +117,7 @@ Deno.test("batchNorm2d gradients pass finite differences", async () => {
 Deno.test("batchNorm2d training updates the running statistics (momentum 0.1, unbiased)", async () => {
   const shape = [3, 2, 2, 3], m = 3 * 2 * 3;
   const x = randn(36, 11), rm0 = f32(0.5, -1), rv0 = f32(2, 0.25);
-  const { mean, var: v } = ref.batchNormStats(x, planes(3, 2, 2, 3));
+  const { mean, var: v } = ref.batchNormStats({ x, planes: planes(3, 2, 2, 3) });
   const wantMean = Array.from(rm0, (r, c) => 0.9 * r + 0.1 * mean[c]);
   const wantVar = Array.from(rv0, (r, c) => 0.9 * r + 0.1 * v[c] * m / (m - 1));
   for (const [kind, device] of await devices()) {
@@ -117,78 +132,49 @@ Deno.test("batchNorm2d training updates the running statistics (momentum 0.1, un
   }
 });
 
-Deno.test({
-  name: "WebGPU batch norm kernels split storages larger than one binding",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
-    const b = device.backend as WebGpuBackend;
-    try {
-      // 24 planes of 9x10 (2160 elements), bindings hold 1016: planes and flat ranges chunked
-      const p = planes(4, 6, 9, 10);
-      const x = randn(2160, 1).map((v) => 3 + v), dy = randn(2160, 2);
-      const gamma = randn(6, 3), beta = randn(6, 4);
-      const want = ref.batchNormStats(x, p);
-      const xs = b.upload(x);
-      const stats = b.batchNormStats({ x: xs, planes: p });
-      assertClose(await b.read(stats.mean), want.mean, { atol: 1e-5 });
-      assertClose(await b.read(stats.var), want.var, { atol: 1e-5 });
-      const y = b.batchNorm({
-        x: xs,
-        mean: stats.mean,
-        variance: stats.var,
-        gamma: b.upload(gamma),
-        beta: b.upload(beta),
-        planes: p,
-        eps: 1e-5,
-      });
-      assertClose(await b.read(y), ref.batchNorm(x, want.mean, want.var, gamma, beta, p, 1e-5), {
-        atol: 1e-4,
-      });
-      for (const training of [true, false]) {
-        const got = b.batchNormGrad({
-          dy: b.upload(dy),
-          x: xs,
-          mean: stats.mean,
-          variance: stats.var,
-          gamma: b.upload(gamma),
-          planes: p,
-          eps: 1e-5,
-          training,
-        });
-        const r = ref.batchNormGrad(dy, x, want.mean, want.var, gamma, p, 1e-5, training);
-        assertClose(await b.read(got.dx), r.dx, { atol: 1e-4, name: `dx training ${training}` });
-        assertClose(await b.read(got.dgamma), r.dgamma, { atol: 1e-4, name: "dgamma" });
-        assertClose(await b.read(got.dbeta), r.dbeta, { atol: 1e-4, name: "dbeta" });
-      }
-    } finally {
-      device.destroy();
+webGpuTest(
+  "WebGPU batch norm kernels split storages larger than one binding",
+  { maxBindingBytes: 4096 },
+  async (b) => {
+    // 24 planes of 9x10 (2160 elements), bindings hold 1016: planes and flat ranges chunked
+    const p = planes(4, 6, 9, 10);
+    const x = randn(2160, 1).map((v) => 3 + v), dy = randn(2160, 2);
+    const gamma = randn(6, 3), beta = randn(6, 4);
+    const want = ref.batchNormStats({ x, planes: p });
+    const xs = b.upload(x);
+    const stats = b.batchNormStats({ x: xs, planes: p });
+    assertClose(await b.read(stats.mean), want.mean, { atol: 1e-5 });
+    assertClose(await b.read(stats.var), want.var, { atol: 1e-5 });
+    const a = { x, mean: want.mean, variance: want.var, gamma, planes: p, eps: 1e-5 };
+    const onDevice = { ...uploaded(b, a), x: xs, mean: stats.mean, variance: stats.var };
+    const y = b.batchNorm({ ...onDevice, beta: b.upload(beta) });
+    assertClose(await b.read(y), ref.batchNorm({ ...a, beta }), { atol: 1e-4 });
+    for (const training of [true, false]) {
+      const got = b.batchNormGrad({ ...onDevice, dy: b.upload(dy), training });
+      const r = ref.batchNormGrad({ ...a, dy, training });
+      assertClose(await b.read(got.dx), r.dx, { atol: 1e-4, name: `dx training ${training}` });
+      assertClose(await b.read(got.dgamma), r.dgamma, { atol: 1e-4, name: "dgamma" });
+      assertClose(await b.read(got.dbeta), r.dbeta, { atol: 1e-4, name: "dbeta" });
     }
   },
-});
+);
 
-Deno.test({
-  name: "WebGPU batchNormStats: accurate far from zero, and over 65535 planes",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu" });
-    const b = device.backend as WebGpuBackend;
-    try {
-      const p = planes(2, 3, 40, 50);
-      const x = randn(12000, 9).map((v) => 1000 + v * 0.1);
-      const want = ref.batchNormStats(x, p);
-      const got = b.batchNormStats({ x: b.upload(x), planes: p });
-      assertClose(await b.read(got.mean), want.mean, { rtol: 1e-6, atol: 0 });
-      assertClose(await b.read(got.var), want.var, { rtol: 1e-3, atol: 0 });
-      // one workgroup per plane: more planes than one grid dimension holds
-      const q = planes(2, 40000, 1, 1);
-      const z = randn(80000, 10);
-      const wz = ref.batchNormStats(z, q);
-      const gz = b.batchNormStats({ x: b.upload(z), planes: q });
-      assertClose(await b.read(gz.mean), wz.mean, { atol: 1e-6 });
-      assertClose(await b.read(gz.var), wz.var, { atol: 1e-6 });
-    } finally {
-      device.destroy();
-    }
+webGpuTest(
+  "WebGPU batchNormStats: accurate far from zero, and over 65535 planes",
+  {},
+  async (b) => {
+    const p = planes(2, 3, 40, 50);
+    const x = randn(12000, 9).map((v) => 1000 + v * 0.1);
+    const want = ref.batchNormStats({ x, planes: p });
+    const got = b.batchNormStats({ x: b.upload(x), planes: p });
+    assertClose(await b.read(got.mean), want.mean, { rtol: 1e-6, atol: 0 });
+    assertClose(await b.read(got.var), want.var, { rtol: 1e-3, atol: 0 });
+    // one workgroup per plane: more planes than one grid dimension holds
+    const q = planes(2, 40000, 1, 1);
+    const z = randn(80000, 10);
+    const wz = ref.batchNormStats({ x: z, planes: q });
+    const gz = b.batchNormStats({ x: b.upload(z), planes: q });
+    assertClose(await b.read(gz.mean), wz.mean, { atol: 1e-6 });
+    assertClose(await b.read(gz.var), wz.var, { atol: 1e-6 });
   },
-});
+);

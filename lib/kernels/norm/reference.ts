@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { Planes } from "../../device/backend.ts";
+import type { KernelArgs, Planes } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 /** Per-channel sums of `term(i, c)` over N, H, W (f64). */
 function channelSums(p: Planes, term: (i: number, c: number) => number): Float64Array {
@@ -29,8 +30,7 @@ function invStd(variance: Float32Array, eps: number): Float64Array {
  * Per-channel mean and biased variance of x `[N, C, H, W]` -> `[C]` each, two passes in f64.
  */
 export function batchNormStats(
-  x: Float32Array,
-  p: Planes,
+  { x, planes: p }: OnHost<KernelArgs["batchNormStats"]>,
 ): { mean: Float32Array; var: Float32Array } {
   const m = p.n * p.h * p.w;
   const mean = channelSums(p, (i) => x[i]).map((s) => s / m);
@@ -39,17 +39,10 @@ export function batchNormStats(
 }
 
 /** `y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]` of x `[N, C, H, W]`. */
-export function batchNorm(
-  x: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  gamma: Float32Array,
-  beta: Float32Array,
-  p: Planes,
-  eps: number,
-): Float32Array {
+export function batchNorm(a: OnHost<KernelArgs["batchNorm"]>): Float32Array {
+  const { x, mean, gamma, beta, planes: p } = a;
   const hw = p.h * p.w;
-  const inv = invStd(variance, eps);
+  const inv = invStd(a.variance, a.eps);
   const y = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const c = Math.floor(i / hw) % p.c;
@@ -64,17 +57,11 @@ export function batchNorm(
  * statistics' gradient included), otherwise `dx = dy * gamma * invstd`.
  */
 export function batchNormGrad(
-  dy: Float32Array,
-  x: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  gamma: Float32Array,
-  p: Planes,
-  eps: number,
-  training: boolean,
+  a: OnHost<KernelArgs["batchNormGrad"]>,
 ): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
+  const { dy, x, mean, gamma, planes: p, training } = a;
   const hw = p.h * p.w, m = p.n * hw;
-  const inv = invStd(variance, eps);
+  const inv = invStd(a.variance, a.eps);
   const sdy = channelSums(p, (i) => dy[i]);
   const dot = channelSums(p, (i, c) => dy[i] * (x[i] - mean[c])); // sum(dy * (x - mean))
   const dx = new Float32Array(x.length);

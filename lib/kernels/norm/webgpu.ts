@@ -7,11 +7,18 @@
  *
  * @module
  */
-import type { Planes, Storage } from "../../device/backend.ts";
-import { f32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
+import type { KernelArgs, KernelSlice, Planes, Storage } from "../../device/backend.ts";
+import {
+  f32,
+  type GpuKernel,
+  linearId,
+  MAIN_ARGS,
+  type UniformValue,
+  type WebGpuRuntime,
+} from "../../device/webgpu.ts";
 import { chunks } from "../elementwise/webgpu.ts";
 import { planeChunks } from "../pool/plane_chunks.ts";
-import type { KernelSlice } from "../../device/backend.ts";
+import { bindings, perElement } from "../_wgsl.ts";
 
 const WG = 256;
 
@@ -26,17 +33,14 @@ type PlaneVariant = keyof typeof PLANE_TERMS;
 
 function planeWgsl(variant: PlaneVariant): string {
   const { dy, mean, terms } = PLANE_TERMS[variant];
-  const bindings = ["x", ...(dy ? ["dy"] : []), ...(mean ? ["mean"] : [])];
   const t = terms.map((_, k) => k);
   return `
 ${
-    bindings.map((b, k) => `@group(0) @binding(${k}) var<storage, read> ${b}: array<f32>;`).join(
-      "\n",
+    bindings(
+      ["x", dy && "dy", mean && "mean", "mut out"],
+      "planes: u32, hw: u32, c: u32, first: u32, nc: u32, xBase: u32, dyBase: u32",
     )
   }
-@group(0) @binding(${bindings.length}) var<storage, read_write> out: array<f32>;
-struct U { planes: u32, hw: u32, c: u32, first: u32, nc: u32, xBase: u32, dyBase: u32 }
-@group(0) @binding(${bindings.length + 1}) var<uniform> u: U;
 ${t.map((k) => `var<workgroup> s${k}: array<f32, ${WG}>;`).join("\n")}
 @compute @workgroup_size(${WG})
 fn main(${MAIN_ARGS}) {
@@ -88,11 +92,7 @@ function planeSums(
 
 function channelWgsl(invStd: boolean): string {
   return `
-@group(0) @binding(0) var<storage, read> part: array<f32>;
-${invStd ? "@group(0) @binding(1) var<storage, read> variance: array<f32>;" : ""}
-@group(0) @binding(${invStd ? 2 : 1}) var<storage, read_write> y: array<f32>;
-struct U { c: u32, n: u32, off: u32, div: f32, eps: f32 }
-@group(0) @binding(${invStd ? 3 : 2}) var<uniform> u: U;
+${bindings(["part", invStd && "variance", "mut y"], "c: u32, n: u32, off: u32, div: f32, eps: f32")}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
   ${linearId(64)}
@@ -126,10 +126,9 @@ function channelTotals(
 }
 
 /** Per-channel mean and biased variance of x `[N, C, H, W]`. */
-export function batchNormStats(
+function batchNormStats(
   rt: WebGpuRuntime,
-  x: Storage,
-  p: Planes,
+  { x, planes: p }: KernelArgs["batchNormStats"],
 ): { mean: Storage; var: Storage } {
   const m = p.n * p.h * p.w;
   const sums = planeSums(rt, "sum", x, null, null, p);
@@ -141,69 +140,32 @@ export function batchNormStats(
   return { mean, var: variance };
 }
 
+/** Uniform fields of the element-wise passes after the count and the bases. */
+const ELEMENT_FIELDS = "start: u32, hw: u32, c: u32";
+
 const normWgsl = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> mean: array<f32>;
-@group(0) @binding(2) var<storage, read> variance: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
-struct U { count: u32, xBase: u32, yBase: u32, start: u32, hw: u32, c: u32, eps: f32 }
-@group(0) @binding(6) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${
+  bindings(
+    ["x", "mean", "variance", "gamma", "beta", "mut y"],
+    `count: u32, xBase: u32, yBase: u32, ${ELEMENT_FIELDS}, eps: f32`,
+  )
+}
+${perElement(WG)}
   let c = ((u.start + i) / u.hw) % u.c;
   let inv = 1.0 / sqrt(variance[c] + u.eps);
   y[u.yBase + i] = (x[u.xBase + i] - mean[c]) * inv * gamma[c] + beta[c];
 }`;
 
-/** `(x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]`. */
-export function batchNorm(
-  rt: WebGpuRuntime,
-  x: Storage,
-  mean: Storage,
-  variance: Storage,
-  gamma: Storage,
-  beta: Storage,
-  p: Planes,
-  eps: number,
-): Storage {
-  const y = rt.alloc(x.length, "f32");
-  const k = rt.kernel("batch_norm", normWgsl);
-  const channel = [mean, variance, gamma, beta].map((s) => rt.bind(s));
-  for (const [start, count] of chunks(rt, x.length)) {
-    const bx = rt.bind(x, start, count), by = rt.bind(y, start, count);
-    rt.dispatch(
-      k,
-      [bx, ...channel, by],
-      [count, bx.base, by.base, start, p.h * p.w, p.c, f32(eps)],
-      Math.ceil(count / WG),
-    );
-  }
-  return y;
-}
-
 /** dx of batch norm; in training (dgamma, dbeta) carry the batch statistics' gradient. */
 const gradWgsl = `
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> variance: array<f32>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> dgamma: array<f32>;
-@group(0) @binding(6) var<storage, read> dbeta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
-struct U {
-  count: u32, dyBase: u32, xBase: u32, dxBase: u32, start: u32, hw: u32, c: u32,
-  m: f32, eps: f32, training: u32,
+${
+  bindings(
+    ["dy", "x", "mean", "variance", "gamma", "dgamma", "dbeta", "mut dx"],
+    `count: u32, dyBase: u32, xBase: u32, dxBase: u32, ${ELEMENT_FIELDS}, m: f32, eps: f32, ` +
+      "training: u32",
+  )
 }
-@group(0) @binding(8) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${perElement(WG)}
   let c = ((u.start + i) / u.hw) % u.c;
   let inv = 1.0 / sqrt(variance[c] + u.eps);
   var g = dy[u.dyBase + i];
@@ -215,17 +177,45 @@ fn main(${MAIN_ARGS}) {
   dx[u.dxBase + i] = g * inv * gamma[c];
 }`;
 
-/** Backward of batchNorm (with the batch statistics' gradient when training). */
-export function batchNormGrad(
+/**
+ * Runs an element-wise pass over x `[N, C, H, W]` in flat chunks: `flat` storages bound chunk
+ * by chunk (their bases follow the count), `channel` storages (`[C]`) whole, in that order
+ * except the output, bound last; then the chunk's start, H*W, C and `extra` uniforms.
+ */
+function elementwise(
   rt: WebGpuRuntime,
-  dy: Storage,
-  x: Storage,
-  mean: Storage,
-  variance: Storage,
-  gamma: Storage,
-  p: Planes,
-  eps: number,
-  training: boolean,
+  kernel: GpuKernel,
+  run: { flat: Storage[]; channel: Storage[]; out: Storage; p: Planes; extra: UniformValue[] },
+): void {
+  const channel = run.channel.map((s) => rt.bind(s));
+  for (const [start, count] of chunks(rt, run.out.length)) {
+    const flat = [...run.flat, run.out].map((s) => rt.bind(s, start, count));
+    const uni = [count, ...flat.map((b) => b.base), start, run.p.h * run.p.w, run.p.c];
+    const binds = [...flat.slice(0, -1), ...channel, flat[flat.length - 1]];
+    rt.dispatch(kernel, binds, [...uni, ...run.extra], Math.ceil(count / WG));
+  }
+}
+
+/** `(x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c]`. */
+function batchNorm(
+  rt: WebGpuRuntime,
+  { x, mean, variance, gamma, beta, planes, eps }: KernelArgs["batchNorm"],
+): Storage {
+  const y = rt.alloc(x.length, "f32");
+  elementwise(rt, rt.kernel("batch_norm", normWgsl), {
+    flat: [x],
+    channel: [mean, variance, gamma, beta],
+    out: y,
+    p: planes,
+    extra: [f32(eps)],
+  });
+  return y;
+}
+
+/** Backward of batchNorm (with the batch statistics' gradient when training). */
+function batchNormGrad(
+  rt: WebGpuRuntime,
+  { dy, x, mean, variance, gamma, planes: p, eps, training }: KernelArgs["batchNormGrad"],
 ): { dx: Storage; dgamma: Storage; dbeta: Storage } {
   const nc = p.n * p.c;
   const sums = planeSums(rt, "grad", x, dy, mean, p);
@@ -233,38 +223,19 @@ export function batchNormGrad(
   const dgamma = channelTotals(rt, sums, nc, p, 1, variance, eps);
   rt.free(sums);
   const dx = rt.alloc(x.length, "f32");
-  const k = rt.kernel("batch_norm_grad", gradWgsl);
-  const channel = [mean, variance, gamma, dgamma, dbeta].map((s) => rt.bind(s));
-  for (const [start, count] of chunks(rt, x.length)) {
-    const bdy = rt.bind(dy, start, count);
-    const bx = rt.bind(x, start, count);
-    const bdx = rt.bind(dx, start, count);
-    rt.dispatch(
-      k,
-      [bdy, bx, ...channel, bdx],
-      [
-        count,
-        bdy.base,
-        bx.base,
-        bdx.base,
-        start,
-        p.h * p.w,
-        p.c,
-        f32(p.n * p.h * p.w),
-        f32(eps),
-        training ? 1 : 0,
-      ],
-      Math.ceil(count / WG),
-    );
-  }
+  elementwise(rt, rt.kernel("batch_norm_grad", gradWgsl), {
+    flat: [dy, x],
+    channel: [mean, variance, gamma, dgamma, dbeta],
+    out: dx,
+    p,
+    extra: [f32(p.n * p.h * p.w), f32(eps), training ? 1 : 0],
+  });
   return { dx, dgamma, dbeta };
 }
 
 /** The batch norm slice of the WebGPU backend. */
 export const normWebGpu: KernelSlice<WebGpuRuntime, "norm"> = {
-  batchNormStats: (rt, { x, planes }) => batchNormStats(rt, x, planes),
-  batchNorm: (rt, { x, mean, variance, gamma, beta, planes, eps }) =>
-    batchNorm(rt, x, mean, variance, gamma, beta, planes, eps),
-  batchNormGrad: (rt, { dy, x, mean, variance, gamma, planes, eps, training }) =>
-    batchNormGrad(rt, dy, x, mean, variance, gamma, planes, eps, training),
+  batchNormStats,
+  batchNorm,
+  batchNormGrad,
 };

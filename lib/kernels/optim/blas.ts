@@ -9,12 +9,11 @@
  *
  * @module
  */
-import type { SgdUpdate } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice } from "../../device/backend.ts";
 import type { Saxpby, Saxpy } from "../../device/blas_ffi.ts";
 import { checkSgd, sgd as referenceSgd } from "./reference.ts";
-import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of } from "../../device/host.ts";
+import { type OnHost, onHost } from "../../device/host.ts";
 
 /** The level-1 routines the update needs. */
 export interface Axpby {
@@ -33,14 +32,9 @@ export interface Axpby {
  * - momentum: `buf = momentum * buf + (1 - dampening) * grad`,
  *   `buf += (1 - dampening) * wd * param`, `param -= lr * buf`.
  */
-export function sgd(
-  blas: Axpby,
-  param: Float32Array,
-  grad: Float32Array,
-  buf: Float32Array | null,
-  o: SgdUpdate,
-): void {
-  checkSgd(param.length, grad.length, buf?.length ?? null, o);
+export function sgd(blas: Axpby, a: OnHost<KernelArgs["sgd"]>): void {
+  checkSgd(a);
+  const { param, grad, buf, update: o } = a;
   const { lr, momentum, weightDecay: wd } = o, n = param.length;
   if (n === 0) return;
   if (momentum === 0) {
@@ -48,7 +42,7 @@ export function sgd(
     blas.saxpy(n, -lr, grad, param);
     return;
   }
-  if (o.nesterov) return referenceSgd(param, grad, buf, o);
+  if (o.nesterov) return referenceSgd(a);
   const b = buf!, c = o.first ? 1 : 1 - o.dampening;
   if (o.first) b.set(grad);
   else blas.saxpby(n, c, grad, momentum, b);
@@ -58,9 +52,9 @@ export function sgd(
 
 /** The SGD slice of the BLAS backend: level-1 passes where the library has them. */
 export const optimBlas: KernelSlice<BlasRuntime, "optim"> = {
-  sgd: (rt, { param, grad, buf, update }) => {
-    const blas = rt.library.axpby, b = buf ? f32of(buf) : null;
-    if (blas === null) return referenceSgd(f32of(param), f32of(grad), b, update);
-    sgd(blas, f32of(param), f32of(grad), b, update);
+  sgd: (rt, a) => {
+    const blas = rt.library.axpby;
+    if (blas === null) referenceSgd(onHost(a));
+    else sgd(blas, onHost(a));
   },
 };

@@ -40,8 +40,8 @@ Deno.test({
       const [pr, br] = [p0.slice(), b0.slice()];
       const [pb, bb] = [p0.slice(), b0.slice()];
       const g0 = g.slice();
-      ref.sgd(pr, g, o.momentum === 0 ? null : br, o);
-      sgd(axpby!, pb, g, o.momentum === 0 ? null : bb, o);
+      ref.sgd({ param: pr, grad: g, buf: o.momentum === 0 ? null : br, update: o });
+      sgd(axpby!, { param: pb, grad: g, buf: o.momentum === 0 ? null : bb, update: o });
       const name = JSON.stringify(o);
       assertClose(pb, pr, { atol: 1e-6, rtol: 1e-6, name: `param ${name}` });
       assertClose(bb, br, { atol: 1e-6, rtol: 1e-6, name: `buf ${name}` });
@@ -57,7 +57,12 @@ Deno.test({
     // p -= 1e-3 * (0 + 1e-4 * p): the decay alone, smaller than f32's spacing below 1.
     const p = new Float32Array(64).fill(1000);
     const o = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 1e-4, nesterov: false };
-    sgd(axpby!, p, new Float32Array(64), null, { ...o, first: false });
+    sgd(axpby!, {
+      param: p,
+      grad: new Float32Array(64),
+      buf: null,
+      update: { ...o, first: false },
+    });
     assertClose(p, new Float32Array(64).fill(1000 - 1e-4), { atol: 1e-5, rtol: 0 });
   },
 });
@@ -67,9 +72,20 @@ Deno.test({
   ignore: axpby === null,
   fn() {
     const o = { lr: 1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, first: true };
-    sgd(axpby!, new Float32Array(0), new Float32Array(0), new Float32Array(0), o);
+    sgd(axpby!, {
+      param: new Float32Array(0),
+      grad: new Float32Array(0),
+      buf: new Float32Array(0),
+      update: o,
+    });
     assertThrows(
-      () => sgd(axpby!, new Float32Array(3), new Float32Array(2), new Float32Array(3), o),
+      () =>
+        sgd(axpby!, {
+          param: new Float32Array(3),
+          grad: new Float32Array(2),
+          buf: new Float32Array(3),
+          update: o,
+        }),
       "sgd: expected a gradient of 3 elements but got 2",
     );
   },

@@ -5,11 +5,10 @@
  * @module
  */
 import type { KernelSlice } from "../../device/backend.ts";
-import { f32of, type HostRuntime } from "../../device/host.ts";
+import { type HostRuntime, onHost } from "../../device/host.ts";
 import * as ref from "./reference.ts";
 
 /** The optimizer slice of the reference backend. */
 export const optimCpu: KernelSlice<HostRuntime, "optim"> = {
-  sgd: (_rt, { param, grad, buf, update }) =>
-    ref.sgd(f32of(param), f32of(grad), buf ? f32of(buf) : null, update),
+  sgd: (_rt, a) => ref.sgd(onHost(a)),
 };

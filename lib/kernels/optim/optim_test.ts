@@ -1,6 +1,5 @@
-import { requestDevice } from "../../../mod.ts";
 import type { Backend, SgdUpdate } from "../../device/backend.ts";
-import { devices, hasWebGpu, randn } from "../../../tests/harness.ts";
+import { devices, randn, webGpuTest } from "../../../tests/harness.ts";
 import { assertClose, assertThrows } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
 
@@ -55,16 +54,20 @@ Deno.test("sgd follows torch.optim.SGD on every backend", async () => {
 Deno.test("sgd rejects a missing momentum buffer and mismatched lengths", () => {
   const o = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, first: true };
   const p = new Float32Array(3);
-  assertThrows(() => ref.sgd(p, new Float32Array(3), null, o), "needs a momentum buffer");
-  assertThrows(() => ref.sgd(p, new Float32Array(2), new Float32Array(3), o), "gradient of 3");
+  assertThrows(
+    () => ref.sgd({ param: p, grad: new Float32Array(3), buf: null, update: o }),
+    "needs a momentum buffer",
+  );
+  assertThrows(
+    () => ref.sgd({ param: p, grad: new Float32Array(2), buf: new Float32Array(3), update: o }),
+    "gradient of 3",
+  );
 });
 
-Deno.test({
-  name: "WebGPU sgd matches the reference in chunks under a 4 KiB binding limit",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
-    const b = device.backend;
+webGpuTest(
+  "WebGPU sgd matches the reference in chunks under a 4 KiB binding limit",
+  { maxBindingBytes: 4096 },
+  async (b) => {
     const n = 2500; // three chunks
     for (const c of CASES) {
       for (const hand of [true, false]) {
@@ -80,13 +83,12 @@ Deno.test({
           const grad = b.upload(g);
           const o = { ...c.o, first: step === 0 };
           b.sgd({ param, grad, buf: c.o.momentum ? buf : null, update: o });
-          ref.sgd(p0, g, c.o.momentum ? hostBuf : null, o);
+          ref.sgd({ param: p0, grad: g, buf: c.o.momentum ? hostBuf : null, update: o });
           b.free(grad);
         }
         assertClose(await b.read(param), p0, { atol: 1e-6, name: `${c.name} params` });
         assertClose(await b.read(buf), hostBuf, { atol: 1e-6, name: `${c.name} buffer` });
       }
     }
-    device.destroy();
   },
-});
+);

@@ -3,7 +3,11 @@
  *
  * @module
  */
-import type { SgdUpdate } from "../../device/backend.ts";
+import type { KernelArgs, SgdUpdate } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
+
+/** A storage or an array: what {@linkcode checkSgd} reads the length of. */
+type Sized = { readonly length: number };
 
 /**
  * In-place SGD update with PyTorch's rule (`torch.optim.SGD`):
@@ -14,13 +18,9 @@ import type { SgdUpdate } from "../../device/backend.ts";
  * Each case has its own loop, free of per-element choices (1.6x as fast on fc6's 103M weights
  * as one loop deciding per element); every case rounds exactly as the rule above reads.
  */
-export function sgd(
-  param: Float32Array,
-  grad: Float32Array,
-  buf: Float32Array | null,
-  o: SgdUpdate,
-): void {
-  checkSgd(param.length, grad.length, buf?.length ?? null, o);
+export function sgd(a: OnHost<KernelArgs["sgd"]>): void {
+  checkSgd(a);
+  const { param, grad, buf, update: o } = a;
   const { lr, momentum: m, weightDecay: wd } = o, n = param.length;
   if (m === 0) {
     for (let i = 0; i < n; i++) {
@@ -55,11 +55,9 @@ export function sgd(
 
 /** Throws unless the lengths agree and a momentum buffer is given when needed. */
 export function checkSgd(
-  param: number,
-  grad: number,
-  buf: number | null,
-  o: SgdUpdate,
+  a: { param: Sized; grad: Sized; buf: Sized | null; update: SgdUpdate },
 ): void {
+  const [param, grad, buf, o] = [a.param.length, a.grad.length, a.buf?.length ?? null, a.update];
   if (grad !== param) {
     throw new RangeError(`sgd: expected a gradient of ${param} elements but got ${grad}`);
   }

@@ -4,28 +4,24 @@
  *
  * @module
  */
-import type { SgdUpdate, Storage } from "../../device/backend.ts";
-import { f32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
+import type { KernelArgs, KernelSlice } from "../../device/backend.ts";
+import { f32, type WebGpuRuntime } from "../../device/webgpu.ts";
 import { chunks } from "../elementwise/webgpu.ts";
+import { bindings, perElement } from "../_wgsl.ts";
 import { checkSgd } from "./reference.ts";
-import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
 function sgdSource(momentum: boolean): string {
   return `
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-${momentum ? "@group(0) @binding(2) var<storage, read_write> buf: array<f32>;" : ""}
-struct U {
-  count: u32, pBase: u32, gBase: u32, bBase: u32,
-  lr: f32, momentum: f32, dampening: f32, wd: f32, nesterov: u32, first: u32,
-}
-@group(0) @binding(${momentum ? 3 : 2}) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${
+    bindings(
+      ["mut param", "grad", momentum && "mut buf"],
+      "count: u32, pBase: u32, gBase: u32, bBase: u32, " +
+        "lr: f32, momentum: f32, dampening: f32, wd: f32, nesterov: u32, first: u32",
+    )
+  }
+${perElement(WG)}
   let p = param[u.pBase + i];
   var d = grad[u.gBase + i] + u.wd * p;
   ${
@@ -41,14 +37,9 @@ fn main(${MAIN_ARGS}) {
 }
 
 /** In-place SGD update with PyTorch's rule (weight decay, momentum, dampening, nesterov). */
-export function sgd(
-  rt: WebGpuRuntime,
-  param: Storage,
-  grad: Storage,
-  buf: Storage | null,
-  o: SgdUpdate,
-): void {
-  checkSgd(param.length, grad.length, buf?.length ?? null, o);
+function sgd(rt: WebGpuRuntime, a: KernelArgs["sgd"]): void {
+  checkSgd(a);
+  const { param, grad, buf, update: o } = a;
   const momentum = o.momentum !== 0;
   const k = rt.kernel(momentum ? "sgd_momentum" : "sgd", sgdSource(momentum));
   for (const [start, count] of chunks(rt, param.length)) {
@@ -72,6 +63,4 @@ export function sgd(
 }
 
 /** The SGD slice of the WebGPU backend. */
-export const optimWebGpu: KernelSlice<WebGpuRuntime, "optim"> = {
-  sgd: (rt, { param, grad, buf, update }) => sgd(rt, param, grad, buf, update),
-};
+export const optimWebGpu: KernelSlice<WebGpuRuntime, "optim"> = { sgd };

@@ -6,11 +6,10 @@
  *
  * @module
  */
-import type { PoolGeom } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice, PoolGeom } from "../../device/backend.ts";
 import * as ref from "./reference.ts";
-import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of, i32of } from "../../device/host.ts";
+import { type OnHost, onHost } from "../../device/host.ts";
 
 /** The reference's rule for one window clipped to the input: first max wins, a NaN wins. */
 function clippedWindow(
@@ -46,7 +45,7 @@ function generalPool(
   out?: { y: Float32Array; idx: Int32Array },
 ): { y: Float32Array; idx: Int32Array } {
   const { h, w, oh, ow } = g, planes = g.n * g.c, size = planes * oh * ow;
-  if (x.length !== planes * h * w) return ref.maxPool2d(x, g); // the reference says what is wrong
+  if (x.length !== planes * h * w) return ref.maxPool2d({ x, geom: g }); // the reference says what is wrong
   const y = out?.y ?? new Float32Array(size), idx = out?.idx ?? new Int32Array(size);
   const ws = new Int32Array(ow), we = new Int32Array(ow);
   for (let ox = 0; ox < ow; ox++) {
@@ -86,8 +85,7 @@ function generalPool(
  * plane, exactly as the reference (windows clipped at the border in ceil mode).
  */
 export function maxPool2d(
-  x: Float32Array,
-  g: PoolGeom,
+  { x, geom: g }: OnHost<KernelArgs["maxPool2d"]>,
   out?: { y: Float32Array; idx: Int32Array },
 ): { y: Float32Array; idx: Int32Array } {
   const twoByTwo = g.kh === 2 && g.kw === 2 && g.strideH === 2 && g.strideW === 2 &&
@@ -142,44 +140,17 @@ export function maxPool2d(
 }
 
 /**
- * dy `[N, C, OH, OW]` -> dx `[N, C, H, W]` into `out` (any contents) or a new array: zeros,
- * then each gradient added at its max in output order, as the reference does.
+ * The max pool slice of the BLAS backend: the 2x2 stride-2 case unrolled, and the reference's
+ * backward pass, into pooled outputs.
  */
-export function maxPool2dGrad(
-  dy: Float32Array,
-  idx: Int32Array,
-  g: PoolGeom,
-  out?: Float32Array,
-): Float32Array {
-  const hw = g.h * g.w, ohw = g.oh * g.ow, planes = g.n * g.c;
-  if (dy.length !== planes * ohw || idx.length !== planes * ohw) {
-    throw new RangeError(
-      `maxPool2dGrad: expected dy and idx of ${planes * ohw} elements but got ${dy.length} ` +
-        `and ${idx.length}`,
-    );
-  }
-  if (out && out.length !== planes * hw) {
-    throw new RangeError(
-      `maxPool2dGrad: expected out of ${planes * hw} elements but got ${out.length}`,
-    );
-  }
-  const dx = out ? out.fill(0) : new Float32Array(planes * hw);
-  for (let pl = 0; pl < planes; pl++) {
-    const base = pl * hw;
-    for (let o = pl * ohw, e = o + ohw; o < e; o++) dx[base + idx[o]] += dy[o];
-  }
-  return dx;
-}
-
-/** The max pool slice of the BLAS backend: the 2x2 stride-2 case unrolled, pooled outputs. */
 export const poolBlas: KernelSlice<BlasRuntime, "pool"> = {
-  maxPool2d: (rt, { x, geom }) => {
-    const size = geom.n * geom.c * geom.oh * geom.ow;
-    const r = maxPool2d(f32of(x), geom, { y: rt.pool.f32(size), idx: rt.pool.i32(size) });
+  maxPool2d: (rt, a) => {
+    const size = a.geom.n * a.geom.c * a.geom.oh * a.geom.ow;
+    const r = maxPool2d(onHost(a), { y: rt.pool.f32(size), idx: rt.pool.i32(size) });
     return { y: rt.track(r.y), idx: rt.track(r.idx) };
   },
-  maxPool2dGrad: (rt, { dy, idx, geom }) => {
-    const out = rt.pool.f32(geom.n * geom.c * geom.h * geom.w);
-    return rt.track(maxPool2dGrad(f32of(dy), i32of(idx), geom, out));
+  maxPool2dGrad: (rt, a) => {
+    const out = rt.pool.f32(a.geom.n * a.geom.c * a.geom.h * a.geom.w);
+    return rt.track(ref.maxPool2dGrad(onHost(a), out));
   },
 };

@@ -1,15 +1,13 @@
 import type { PoolGeom } from "../../device/backend.ts";
 import { assertEquals } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
-import { maxPool2d, maxPool2dGrad } from "./blas.ts";
+import { maxPool2d } from "./blas.ts";
 import * as ref from "./reference.ts";
+import { geom } from "./_testing.ts";
 
 /** A 2x2 stride-2 pool; `ceil` gives PyTorch's ceil_mode output size. */
-function pool2(n: number, c: number, h: number, w: number, ceil = false): PoolGeom {
-  const out = (s: number) => (ceil ? Math.ceil((s - 2) / 2) : Math.floor((s - 2) / 2)) + 1;
-  const g = { kh: 2, kw: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 };
-  return { n, c, h, w, oh: out(h), ow: out(w), ...g };
-}
+const pool2 = (n: number, c: number, h: number, w: number, ceil = false): PoolGeom =>
+  geom([n, c, h, w], [2, 2], [2, 2], [0, 0], ceil);
 
 Deno.test("blas maxPool2d: 2x2 stride 2 equals the reference, odd sizes and ceil mode", () => {
   const cases = [
@@ -23,7 +21,7 @@ Deno.test("blas maxPool2d: 2x2 stride 2 equals the reference, odd sizes and ceil
     const x = randn(g.n * g.c * g.h * g.w, 50 + i);
     // Ties and NaNs: the first max wins, a NaN wins (as the reference decides).
     if (x.length > 8) x.set([0.5, 0.5, NaN, 0.25, -Infinity], 2);
-    const got = maxPool2d(x, g), want = ref.maxPool2d(x, g);
+    const got = maxPool2d({ x, geom: g }), want = ref.maxPool2d({ x, geom: g });
     assertEquals(Array.from(got.idx), Array.from(want.idx), `idx of ${JSON.stringify(g)}`);
     assertEquals(Array.from(got.y), Array.from(want.y), `y of ${JSON.stringify(g)}`);
   });
@@ -31,75 +29,26 @@ Deno.test("blas maxPool2d: 2x2 stride 2 equals the reference, odd sizes and ceil
 
 Deno.test("blas maxPool2d: other geometries equal the reference, NaNs and ties included", () => {
   const geoms: PoolGeom[] = [
-    {
-      n: 1,
-      c: 2,
-      h: 7,
-      w: 7,
-      kh: 3,
-      kw: 3,
-      oh: 4,
-      ow: 4,
-      strideH: 2,
-      strideW: 2,
-      padH: 1,
-      padW: 1,
-    },
-    {
-      n: 2,
-      c: 3,
-      h: 9,
-      w: 8,
-      kh: 3,
-      kw: 2,
-      oh: 7,
-      ow: 7,
-      strideH: 1,
-      strideW: 1,
-      padH: 0,
-      padW: 0,
-    },
-    {
-      n: 1,
-      c: 1,
-      h: 5,
-      w: 6,
-      kh: 2,
-      kw: 2,
-      oh: 3,
-      ow: 4,
-      strideH: 2,
-      strideW: 2,
-      padH: 1,
-      padW: 1,
-    },
+    geom([1, 2, 7, 7], [3, 3], [2, 2], [1, 1]),
+    geom([2, 3, 9, 8], [3, 2], [1, 1]),
+    geom([1, 1, 5, 6], [2, 2], [2, 2], [1, 1]),
     // ceil mode: the last window starts inside and ends past the input
-    {
-      n: 1,
-      c: 2,
-      h: 8,
-      w: 8,
-      kh: 3,
-      kw: 3,
-      oh: 4,
-      ow: 4,
-      strideH: 2,
-      strideW: 2,
-      padH: 0,
-      padW: 0,
-    },
+    geom([1, 2, 8, 8], [3, 3], [2, 2], [0, 0], true),
   ];
   geoms.forEach((g, i) => {
     const x = randn(g.n * g.c * g.h * g.w, 60 + i);
     x.set([0.5, 0.5, NaN, 0.25, NaN, -Infinity], 3);
     const out = { y: new Float32Array(g.n * g.c * g.oh * g.ow), idx: new Int32Array(0) };
     out.idx = new Int32Array(out.y.length).fill(-7);
-    const got = maxPool2d(x, g, out), want = ref.maxPool2d(x, g);
+    const got = maxPool2d({ x, geom: g }, out), want = ref.maxPool2d({ x, geom: g });
     assertEquals(Array.from(got.idx), Array.from(want.idx), `idx of ${JSON.stringify(g)}`);
     assertEquals(Array.from(got.y), Array.from(want.y), `y of ${JSON.stringify(g)}`);
     assertEquals(got.y, out.y);
     const dy = randn(want.y.length, 70 + i);
     const dx = new Float32Array(g.n * g.c * g.h * g.w).fill(NaN);
-    assertEquals(maxPool2dGrad(dy, want.idx, g, dx), ref.maxPool2dGrad(dy, want.idx, g));
+    assertEquals(
+      ref.maxPool2dGrad({ dy, idx: want.idx, geom: g }, dx),
+      ref.maxPool2dGrad({ dy, idx: want.idx, geom: g }),
+    );
   });
 });

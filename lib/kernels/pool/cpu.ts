@@ -5,15 +5,14 @@
  * @module
  */
 import type { KernelSlice } from "../../device/backend.ts";
-import { f32of, type HostRuntime, i32of } from "../../device/host.ts";
+import { type HostRuntime, onHost } from "../../device/host.ts";
 import * as ref from "./reference.ts";
 
 /** The max pool slice of the reference backend. */
 export const poolCpu: KernelSlice<HostRuntime, "pool"> = {
-  maxPool2d: (rt, { x, geom }) => {
-    const r = ref.maxPool2d(f32of(x), geom);
+  maxPool2d: (rt, a) => {
+    const r = ref.maxPool2d(onHost(a));
     return { y: rt.track(r.y), idx: rt.track(r.idx) };
   },
-  maxPool2dGrad: (rt, { dy, idx, geom }) =>
-    rt.track(ref.maxPool2dGrad(f32of(dy), i32of(idx), geom)),
+  maxPool2dGrad: (rt, a) => rt.track(ref.maxPool2dGrad(onHost(a))),
 };

@@ -3,14 +3,17 @@
  *
  * @module
  */
-import type { PoolGeom } from "../../device/backend.ts";
+import type { KernelArgs } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 /**
  * x `[N, C, H, W]` -> y `[N, C, OH, OW]` and the flat `h * W + w` index of each max within its
  * plane. Windows are clipped to the input (padding is -infinity); the first max wins and a NaN
  * propagates, as in PyTorch.
  */
-export function maxPool2d(x: Float32Array, g: PoolGeom): { y: Float32Array; idx: Int32Array } {
+export function maxPool2d(
+  { x, geom: g }: OnHost<KernelArgs["maxPool2d"]>,
+): { y: Float32Array; idx: Int32Array } {
   const { h, w, oh, ow } = g;
   const planes = g.n * g.c;
   const y = new Float32Array(planes * oh * ow);
@@ -43,13 +46,26 @@ export function maxPool2d(x: Float32Array, g: PoolGeom): { y: Float32Array; idx:
 }
 
 /**
- * dy `[N, C, OH, OW]` -> dx `[N, C, H, W]`, routing each gradient to its max (summed, in output
- * order, where windows overlap).
+ * dy `[N, C, OH, OW]` -> dx `[N, C, H, W]` into `out` (any contents) or a new array: zeros,
+ * then each gradient added at its max, in output order.
  */
-export function maxPool2dGrad(dy: Float32Array, idx: Int32Array, g: PoolGeom): Float32Array {
-  const hw = g.h * g.w, ohw = g.oh * g.ow;
-  const planes = g.n * g.c;
-  const dx = new Float32Array(planes * hw);
+export function maxPool2dGrad(
+  { dy, idx, geom: g }: OnHost<KernelArgs["maxPool2dGrad"]>,
+  out?: Float32Array,
+): Float32Array {
+  const hw = g.h * g.w, ohw = g.oh * g.ow, planes = g.n * g.c;
+  if (dy.length !== planes * ohw || idx.length !== planes * ohw) {
+    throw new RangeError(
+      `maxPool2dGrad: expected dy and idx of ${planes * ohw} elements but got ${dy.length} ` +
+        `and ${idx.length}`,
+    );
+  }
+  if (out && out.length !== planes * hw) {
+    throw new RangeError(
+      `maxPool2dGrad: expected out of ${planes * hw} elements but got ${out.length}`,
+    );
+  }
+  const dx = out ? out.fill(0) : new Float32Array(planes * hw);
   for (let pl = 0; pl < planes; pl++) {
     for (let o = pl * ohw; o < (pl + 1) * ohw; o++) dx[pl * hw + idx[o]] += dy[o];
   }

@@ -6,10 +6,16 @@
  *
  * @module
  */
-import type { PoolGeom, Storage } from "../../device/backend.ts";
-import { linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
+import type {
+  KernelArgs,
+  KernelResult,
+  KernelSlice,
+  PoolGeom,
+  Storage,
+} from "../../device/backend.ts";
+import type { GpuKernel, WebGpuRuntime } from "../../device/webgpu.ts";
+import { bindings, dispatchWindows, perElement } from "../_wgsl.ts";
 import { planeChunks } from "./plane_chunks.ts";
-import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
 
@@ -22,15 +28,13 @@ function geom(g: PoolGeom): number[] {
 }
 
 const forwardWgsl = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
-struct U { count: u32, xBase: u32, yBase: u32, iBase: u32, ${GEOM} }
-@group(0) @binding(3) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${
+  bindings(
+    ["x", "mut y", "mut idx: i32"],
+    `count: u32, ${GEOM}, xBase: u32, yBase: u32, iBase: u32`,
+  )
+}
+${perElement(WG)}
   let ohw = u32(u.oh * u.ow);
   let pl = i / ohw;
   let r = i32(i % ohw);
@@ -58,11 +62,12 @@ fn main(${MAIN_ARGS}) {
 }`;
 
 const backwardWgsl = `
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-struct U { count: u32, dyBase: u32, iBase: u32, dxBase: u32, ${GEOM} }
-@group(0) @binding(3) var<uniform> u: U;
+${
+  bindings(
+    ["dy", "idx: i32", "mut dx"],
+    `count: u32, ${GEOM}, dyBase: u32, iBase: u32, dxBase: u32`,
+  )
+}
 
 // Outputs o along an axis whose window [o * s - p, o * s - p + k) contains input index t.
 fn span(t: i32, k: i32, s: i32, p: i32, n: i32) -> vec2i {
@@ -71,10 +76,7 @@ fn span(t: i32, k: i32, s: i32, p: i32, n: i32) -> vec2i {
   return vec2i(lo, min((t + p) / s, n - 1));
 }
 
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${perElement(WG)}
   let hw = u32(u.h * u.w);
   let pl = i / hw;
   let me = i32(i % hw);
@@ -93,48 +95,54 @@ fn main(${MAIN_ARGS}) {
   dx[u.dxBase + i] = acc;
 }`;
 
-/** x `[N, C, H, W]` -> y `[N, C, OH, OW]` and the flat `h * W + w` index of each max within its plane. */
-export function maxPool2d(
+/**
+ * Runs `kernel` plane by plane over `[N, C, ...]`: each storage (in binding order, with its
+ * elements per plane) bound over the chunk's planes, one invocation per element of the
+ * chunk's output planes (`outPlane` elements each).
+ */
+function planewise(
   rt: WebGpuRuntime,
-  x: Storage,
-  g: PoolGeom,
-): { y: Storage; idx: Storage } {
+  kernel: GpuKernel,
+  run: { g: PoolGeom; storages: [Storage, number][]; outPlane: number; op: string },
+): void {
+  const { g, storages } = run;
+  const perPlane = Math.max(g.h * g.w, g.oh * g.ow);
+  for (const [first, count] of planeChunks(rt, g.n * g.c, perPlane, run.op)) {
+    const n = count * run.outPlane;
+    dispatchWindows(rt, kernel, {
+      windows: storages.map(([s, plane]) => [s, first * plane, count * plane]),
+      uniforms: [n, ...geom(g)],
+      groups: Math.ceil(n / WG),
+    });
+  }
+}
+
+/** x `[N, C, H, W]` -> y `[N, C, OH, OW]` and the flat `h * W + w` index of each max within its plane. */
+function maxPool2d(
+  rt: WebGpuRuntime,
+  { x, geom: g }: KernelArgs["maxPool2d"],
+): KernelResult["maxPool2d"] {
   const hw = g.h * g.w, ohw = g.oh * g.ow, planes = g.n * g.c;
   const y = rt.alloc(planes * ohw, "f32");
   const idx = rt.alloc(planes * ohw, "i32");
-  const k = rt.kernel("max_pool2d", forwardWgsl);
-  for (const [first, count] of planeChunks(rt, planes, Math.max(hw, ohw), "maxPool2d")) {
-    const bx = rt.bind(x, first * hw, count * hw);
-    const by = rt.bind(y, first * ohw, count * ohw);
-    const bi = rt.bind(idx, first * ohw, count * ohw);
-    const n = count * ohw;
-    rt.dispatch(k, [bx, by, bi], [n, bx.base, by.base, bi.base, ...geom(g)], Math.ceil(n / WG));
-  }
+  const storages: [Storage, number][] = [[x, hw], [y, ohw], [idx, ohw]];
+  const run = { g, storages, outPlane: ohw, op: "maxPool2d" };
+  planewise(rt, rt.kernel("max_pool2d", forwardWgsl), run);
   return { y, idx };
 }
 
 /** dy `[N, C, OH, OW]` -> dx `[N, C, H, W]`, routing each gradient to its max. */
-export function maxPool2dGrad(rt: WebGpuRuntime, dy: Storage, idx: Storage, g: PoolGeom): Storage {
-  const hw = g.h * g.w, ohw = g.oh * g.ow, planes = g.n * g.c;
-  const dx = rt.alloc(planes * hw, "f32");
-  const k = rt.kernel("max_pool2d_grad", backwardWgsl);
-  for (const [first, count] of planeChunks(rt, planes, Math.max(hw, ohw), "maxPool2dGrad")) {
-    const bdy = rt.bind(dy, first * ohw, count * ohw);
-    const bi = rt.bind(idx, first * ohw, count * ohw);
-    const bdx = rt.bind(dx, first * hw, count * hw);
-    const n = count * hw;
-    rt.dispatch(
-      k,
-      [bdy, bi, bdx],
-      [n, bdy.base, bi.base, bdx.base, ...geom(g)],
-      Math.ceil(n / WG),
-    );
-  }
+function maxPool2dGrad(
+  rt: WebGpuRuntime,
+  { dy, idx, geom: g }: KernelArgs["maxPool2dGrad"],
+): Storage {
+  const hw = g.h * g.w, ohw = g.oh * g.ow;
+  const dx = rt.alloc(g.n * g.c * hw, "f32");
+  const storages: [Storage, number][] = [[dy, ohw], [idx, ohw], [dx, hw]];
+  const run = { g, storages, outPlane: hw, op: "maxPool2dGrad" };
+  planewise(rt, rt.kernel("max_pool2d_grad", backwardWgsl), run);
   return dx;
 }
 
 /** The max pool slice of the WebGPU backend. */
-export const poolWebGpu: KernelSlice<WebGpuRuntime, "pool"> = {
-  maxPool2d: (rt, { x, geom }) => maxPool2d(rt, x, geom),
-  maxPool2dGrad: (rt, { dy, idx, geom }) => maxPool2dGrad(rt, dy, idx, geom),
-};
+export const poolWebGpu: KernelSlice<WebGpuRuntime, "pool"> = { maxPool2d, maxPool2dGrad };

@@ -1,38 +1,48 @@
 import { argmax, mean, requestDevice, sum, tensor } from "../../../mod.ts";
-import type { Backend } from "../../device/backend.ts";
-import { checkOp, hasWebGpu, randn } from "../../../tests/harness.ts";
+import { checkOp, randn, uploaded, webGpuTest } from "../../../tests/harness.ts";
 import { assertAlmostEquals, assertClose, assertEquals } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
 
+/** x seen as `[outer, len, inner]`: the arguments of the reduce kernels. */
+const axis = (x: Float32Array, outer: number, len: number, inner: number) => ({
+  x,
+  outer,
+  len,
+  inner,
+});
+
 Deno.test("reference sum along each axis of [2, 3, 4]", () => {
   const x = Float32Array.from({ length: 24 }, (_, i) => i);
-  assertEquals(Array.from(ref.sum(x, 1, 24, 1)), [276]);
-  assertEquals(Array.from(ref.sum(x, 1, 2, 12)), Array.from({ length: 12 }, (_, i) => 2 * i + 12));
+  assertEquals(Array.from(ref.sum(axis(x, 1, 24, 1))), [276]);
   assertEquals(
-    Array.from(ref.sum(x, 2, 3, 4)),
+    Array.from(ref.sum(axis(x, 1, 2, 12))),
+    Array.from({ length: 12 }, (_, i) => 2 * i + 12),
+  );
+  assertEquals(
+    Array.from(ref.sum(axis(x, 2, 3, 4))),
     [12, 15, 18, 21, 48, 51, 54, 57],
   );
-  assertEquals(Array.from(ref.sum(x, 6, 4, 1)), [6, 22, 38, 54, 70, 86]);
-  assertEquals(Array.from(ref.sum(x, 2, 0, 3)), [0, 0, 0, 0, 0, 0]);
+  assertEquals(Array.from(ref.sum(axis(x, 6, 4, 1))), [6, 22, 38, 54, 70, 86]);
+  assertEquals(Array.from(ref.sum(axis(x, 2, 0, 3))), [0, 0, 0, 0, 0, 0]);
 });
 
 Deno.test("reference broadcast repeats rows along the new axis", () => {
   const x = Float32Array.from([1, 2, 3, 4]);
-  assertEquals(Array.from(ref.broadcast(x, 2, 3, 2)), [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]);
+  assertEquals(Array.from(ref.broadcast(axis(x, 2, 3, 2))), [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]);
 });
 
 Deno.test("reference argmax takes the first max and lets NaN win", () => {
   const x = Float32Array.from([1, 3, 3, 0, 2, 5, 5, 1, NaN, 0, 7, NaN]);
   // [outer 2, len 3, inner 2]
-  assertEquals(Array.from(ref.argmax(x, 2, 3, 2)), [1, 2, 1, 2]);
-  assertEquals(Array.from(ref.argmax(x.subarray(0, 4), 1, 4, 1)), [1]);
+  assertEquals(Array.from(ref.argmax(axis(x, 2, 3, 2))), [1, 2, 1, 2]);
+  assertEquals(Array.from(ref.argmax(axis(x.subarray(0, 4), 1, 4, 1))), [1]);
 });
 
 Deno.test("reference sum of 4M elements keeps f32 accuracy", () => {
   const n = 1 << 22;
   const x = new Float32Array(n).fill(0.1);
   const want = n * Math.fround(0.1);
-  assertAlmostEquals(ref.sum(x, 1, n, 1)[0], want, want * 1e-7);
+  assertAlmostEquals(ref.sum(axis(x, 1, n, 1))[0], want, want * 1e-7);
 });
 
 Deno.test("sum and mean match the reference on every backend, with finite differences", async () => {
@@ -78,32 +88,10 @@ Deno.test("argmax matches the reference on every backend", async () => {
   assertEquals(Array.from(await y.toArray()), [1, 0, 0, 1]);
 });
 
-/** Runs the backend kernels on `shape = [outer, len, inner]` and compares with the reference. */
-async function compareKernels(b: Backend, outer: number, len: number, inner: number) {
-  const name = `[${outer}, ${len}, ${inner}]`;
-  const data = randn(outer * len * inner, outer * 7 + len * 3 + inner);
-  const x = b.upload(data);
-  const s = b.sum({ x, outer, len, inner });
-  assertClose(await b.read(s), ref.sum(data, outer, len, inner), {
-    atol: 1e-4,
-    rtol: 1e-5,
-    name: `sum ${name}`,
-  });
-  const a = b.argmax({ x, outer, len, inner });
-  assertEquals(await b.read(a), ref.argmax(data, outer, len, inner), `argmax ${name}`);
-  const small = data.subarray(0, outer * inner);
-  const xs = b.upload(small);
-  const br = b.broadcast({ x: xs, outer, len, inner });
-  assertEquals(await b.read(br), ref.broadcast(small, outer, len, inner), `broadcast ${name}`);
-  for (const t of [x, s, a, xs, br]) b.free(t);
-}
-
-Deno.test({
-  name: "WebGPU reduce kernels split work to fit a 4 KiB binding limit",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
-    const b = device.backend;
+webGpuTest(
+  "WebGPU reduce kernels split work to fit a 4 KiB binding limit",
+  { maxBindingBytes: 4096 },
+  async (b) => {
     const shapes: [number, number, number][] = [
       [5, 100, 1], // whole rows per binding
       [3, 2500, 1], // rows longer than a binding: segments
@@ -116,29 +104,28 @@ Deno.test({
       [2, 0, 3],
     ];
     for (const [o, l, i] of shapes) {
+      const name = `[${o}, ${l}, ${i}]`;
       if (l === 0) {
         const s = b.sum({ x: b.upload(new Float32Array(0)), outer: o, len: l, inner: i });
         assertEquals(Array.from(await b.read(s)), new Array(o * i).fill(0));
         continue;
       }
-      await compareKernels(b, o, l, i);
+      const a = axis(randn(o * l * i, o * 7 + l * 3 + i), o, l, i);
+      const s = b.sum(uploaded(b, a));
+      assertClose(await b.read(s), ref.sum(a), { atol: 1e-4, rtol: 1e-5, name: `sum ${name}` });
+      assertEquals(await b.read(b.argmax(uploaded(b, a))), ref.argmax(a), `argmax ${name}`);
+      const small = { ...a, x: a.x.subarray(0, o * i) };
+      const br = b.broadcast(uploaded(b, small));
+      assertEquals(await b.read(br), ref.broadcast(small), `broadcast ${name}`);
     }
-    device.destroy();
   },
-});
+);
 
-Deno.test({
-  name: "WebGPU full sum of 2M elements stays accurate",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu" });
-    const b = device.backend;
-    const n = 1 << 21;
-    const data = randn(n, 5, 0, 1);
-    const want = data.reduce((a, v) => a + v, 0);
-    const s = b.sum({ x: b.upload(data), outer: 1, len: n, inner: 1 });
-    const got = (await b.read(s))[0];
-    assertAlmostEquals(got, want, Math.abs(want) * 2e-7, "full sum");
-    device.destroy();
-  },
+webGpuTest("WebGPU full sum of 2M elements stays accurate", {}, async (b) => {
+  const n = 1 << 21;
+  const data = randn(n, 5, 0, 1);
+  const want = data.reduce((a, v) => a + v, 0);
+  const s = b.sum({ x: b.upload(data), outer: 1, len: n, inner: 1 });
+  const got = (await b.read(s))[0];
+  assertAlmostEquals(got, want, Math.abs(want) * 2e-7, "full sum");
 });

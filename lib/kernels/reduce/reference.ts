@@ -4,12 +4,14 @@
  *
  * @module
  */
+import type { AxisArgs } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 /**
  * `[outer, len, inner]` -> `[outer, inner]` index of the first max along len. A NaN counts as
  * larger than every number (PyTorch's rule), so the first NaN wins.
  */
-export function argmax(x: Float32Array, outer: number, len: number, inner: number): Int32Array {
+export function argmax({ x, outer, len, inner }: OnHost<AxisArgs>): Int32Array {
   const y = new Int32Array(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
@@ -30,7 +32,7 @@ export function argmax(x: Float32Array, outer: number, len: number, inner: numbe
 }
 
 /** `[outer, len, inner]` -> `[outer, inner]` sums along len, accumulated in f64. */
-export function sum(x: Float32Array, outer: number, len: number, inner: number): Float32Array {
+export function sum({ x, outer, len, inner }: OnHost<AxisArgs>): Float32Array {
   const y = new Float32Array(outer * inner);
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
@@ -46,12 +48,7 @@ export function sum(x: Float32Array, outer: number, len: number, inner: number):
 }
 
 /** `[outer, inner]` -> `[outer, len, inner]`, each row repeated `len` times. */
-export function broadcast(
-  x: Float32Array,
-  outer: number,
-  len: number,
-  inner: number,
-): Float32Array {
+export function broadcast({ x, outer, len, inner }: OnHost<AxisArgs>): Float32Array {
   const y = new Float32Array(outer * len * inner);
   for (let o = 0; o < outer; o++) {
     const row = x.subarray(o * inner, (o + 1) * inner);

@@ -13,10 +13,11 @@
  *
  * @module
  */
-import type { Storage } from "../../device/backend.ts";
-import { linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
-import { affine, fill } from "../elementwise/webgpu.ts";
-import type { KernelSlice } from "../../device/backend.ts";
+import type { AxisArgs, KernelSlice, Storage } from "../../device/backend.ts";
+import { MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
+import { affine, zeros } from "../elementwise/webgpu.ts";
+import { ranges } from "../matmul/blocks.ts";
+import { bindings, dispatchWindows, perElement } from "../_wgsl.ts";
 
 const WG = 256;
 /** Elements one workgroup of the row kernel sums (a multiple of WG). */
@@ -25,10 +26,12 @@ const SEG = 2048;
 const ROWS = 64;
 
 const ROW_SUM = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct U { count: u32, perO: u32, len: u32, seg: u32, rowsLeft: u32, xBase: u32, yBase: u32 }
-@group(0) @binding(2) var<uniform> u: U;
+${
+  bindings(
+    ["x", "mut y"],
+    "count: u32, perO: u32, len: u32, seg: u32, rowsLeft: u32, xBase: u32, yBase: u32",
+  )
+}
 var<workgroup> part: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(${MAIN_ARGS}) {
@@ -50,16 +53,13 @@ fn main(${MAIN_ARGS}) {
 }`;
 
 const COL_SUM = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct U {
-  count: u32, perO: u32, len: u32, inner: u32, rows: u32, rowsLeft: u32, xBase: u32, yBase: u32,
+${
+  bindings(
+    ["x", "mut y"],
+    "count: u32, perO: u32, len: u32, inner: u32, rows: u32, rowsLeft: u32, xBase: u32, yBase: u32",
+  )
 }
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${perElement(WG)}
   let c = i % u.inner;
   let q = i / u.inner;
   let o = q / u.perO;
@@ -75,27 +75,15 @@ fn main(${MAIN_ARGS}) {
 }`;
 
 const ACCUMULATE = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct U { count: u32, first: u32, xBase: u32, yBase: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${bindings(["x", "mut y"], "count: u32, first: u32, xBase: u32, yBase: u32")}
+${perElement(WG)}
   let prev = select(y[u.yBase + i], 0.0, u.first == 1u);
   y[u.yBase + i] = prev + x[u.xBase + i];
 }`;
 
 const BROADCAST = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct U { count: u32, cols: u32, perO: u32, xBase: u32, yBase: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${bindings(["x", "mut y"], "count: u32, cols: u32, perO: u32, xBase: u32, yBase: u32")}
+${perElement(WG)}
   let o = i / (u.perO * u.cols);
   y[u.yBase + i] = x[u.xBase + o * u.cols + i % u.cols];
 }`;
@@ -103,18 +91,14 @@ fn main(${MAIN_ARGS}) {
 /** argmax over `rows` rows; `staged` continues from the best value/index of earlier rows. */
 function argmaxSource(staged: boolean): string {
   return `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<i32>;
-${staged ? "@group(0) @binding(2) var<storage, read_write> best: array<f32>;" : ""}
-struct U {
-  count: u32, cols: u32, oStride: u32, inner: u32, rows: u32, l0: u32, first: u32,
-  xBase: u32, yBase: u32, bBase: u32,
-}
-@group(0) @binding(${staged ? 3 : 2}) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${
+    bindings(
+      ["x", "mut y: i32", staged && "mut best"],
+      "count: u32, cols: u32, oStride: u32, inner: u32, rows: u32, l0: u32, first: u32, " +
+        `xBase: u32, yBase: u32${staged ? ", bBase: u32" : ""}`,
+    )
+  }
+${perElement(WG)}
   let p = u.xBase + (i / u.cols) * u.oStride + i % u.cols;
   var bv = x[p];
   var bi = u.l0;
@@ -132,27 +116,20 @@ fn main(${MAIN_ARGS}) {
 }
 
 /** `[outer, len, inner]` -> `[outer, inner]` index of the first max along len. */
-export function argmax(
-  rt: WebGpuRuntime,
-  x: Storage,
-  outer: number,
-  len: number,
-  inner: number,
-): Storage {
+function argmax(rt: WebGpuRuntime, { x, outer, len, inner }: AxisArgs): Storage {
   const y = rt.alloc(outer * inner, "i32");
   if (outer * inner === 0) return y;
   if (len === 0) throw new RangeError("argmax: expected a non-empty axis but got len 0");
   const max = rt.maxBindingElements;
   if (len * inner <= max) {
     const k = rt.kernel("argmax", argmaxSource(false));
-    const per = Math.floor(max / (len * inner));
-    for (let o0 = 0; o0 < outer; o0 += per) {
-      const oc = Math.min(per, outer - o0);
-      const bx = rt.bind(x, o0 * len * inner, oc * len * inner);
-      const by = rt.bind(y, o0 * inner, oc * inner);
+    for (const [o0, oc] of ranges(outer, Math.floor(max / (len * inner)))) {
       const count = oc * inner;
-      const uni = [count, inner, len * inner, inner, len, 0, 1, bx.base, by.base, 0];
-      rt.dispatch(k, [bx, by], uni, Math.ceil(count / WG));
+      dispatchWindows(rt, k, {
+        windows: [[x, o0 * len * inner, oc * len * inner], [y, o0 * inner, count]],
+        uniforms: [count, inner, len * inner, inner, len, 0, 1],
+        groups: Math.ceil(count / WG),
+      });
     }
     return y;
   }
@@ -162,16 +139,18 @@ export function argmax(
   const cols = Math.min(inner, max);
   const rows = Math.floor((max - cols) / inner) + 1;
   for (let o = 0; o < outer; o++) {
-    for (let l0 = 0; l0 < len; l0 += rows) {
-      const rc = Math.min(rows, len - l0);
-      for (let i0 = 0; i0 < inner; i0 += cols) {
-        const ic = Math.min(cols, inner - i0);
-        const bx = rt.bind(x, (o * len + l0) * inner + i0, (rc - 1) * inner + ic);
-        const by = rt.bind(y, o * inner + i0, ic);
-        const bb = rt.bind(best, o * inner + i0, ic);
-        const first = l0 === 0 ? 1 : 0;
-        const uni = [ic, ic, 0, inner, rc, l0, first, bx.base, by.base, bb.base];
-        rt.dispatch(k, [bx, by, bb], uni, Math.ceil(ic / WG));
+    for (const [l0, rc] of ranges(len, rows)) {
+      for (const [i0, ic] of ranges(inner, cols)) {
+        const at = o * inner + i0;
+        dispatchWindows(rt, k, {
+          windows: [[x, (o * len + l0) * inner + i0, (rc - 1) * inner + ic], [y, at, ic], [
+            best,
+            at,
+            ic,
+          ]],
+          uniforms: [ic, ic, 0, inner, rc, l0, l0 === 0 ? 1 : 0],
+          groups: Math.ceil(ic / WG),
+        });
       }
     }
   }
@@ -180,25 +159,17 @@ export function argmax(
 }
 
 /** `[outer, len, inner]` -> `[outer, inner]` sums along len. */
-export function sum(
-  rt: WebGpuRuntime,
-  x: Storage,
-  outer: number,
-  len: number,
-  inner: number,
-): Storage {
-  if (len === 0 || outer * inner === 0) return fill(rt, outer * inner, "f32", 0);
-  if (len === 1) return affine(rt, x, 1, 0);
-  if (inner > 1 && 2 * inner > rt.maxBindingElements) {
-    return sumByRows(rt, x, outer, len, inner);
-  }
+function sum(rt: WebGpuRuntime, a: AxisArgs): Storage {
+  const { x, outer, len, inner } = a;
+  if (len === 0 || outer * inner === 0) return zeros(rt, outer * inner);
+  if (len === 1) return affine(rt, { x, alpha: 1, beta: 0 });
+  if (inner > 1 && 2 * inner > rt.maxBindingElements) return sumByRows(rt, a);
   let cur = x;
   let curLen = len;
   while (curLen > 1) {
     // Workgroup trees pay off on long rows; short ones take a thread per block of ROWS.
-    const next = inner === 1 && curLen >= SEG
-      ? rowPass(rt, cur, outer, curLen)
-      : colPass(rt, cur, outer, curLen, inner);
+    const pass = { x: cur, outer, len: curLen, inner };
+    const next = inner === 1 && curLen >= SEG ? rowPass(rt, pass) : colPass(rt, pass);
     if (cur !== x) rt.free(cur);
     cur = next.y;
     curLen = next.blocks;
@@ -207,113 +178,79 @@ export function sum(
 }
 
 /** One pass over rows `[outer, len]` -> `[outer, blocks]`, a workgroup per segment. */
-function rowPass(
-  rt: WebGpuRuntime,
-  x: Storage,
-  outer: number,
-  len: number,
-): { y: Storage; blocks: number } {
+function rowPass(rt: WebGpuRuntime, { x, outer, len }: AxisArgs): { y: Storage; blocks: number } {
   const max = rt.maxBindingElements;
   const seg = Math.min(SEG, max);
   const blocks = Math.ceil(len / seg);
   const y = rt.alloc(outer * blocks, "f32");
   const k = rt.kernel("sum_rows", ROW_SUM);
-  const run = (
-    xStart: number,
-    xLen: number,
-    yStart: number,
-    count: number,
-    perO: number,
-    left: number,
-  ) => {
-    const bx = rt.bind(x, xStart, xLen);
-    const by = rt.bind(y, yStart, count);
-    rt.dispatch(k, [bx, by], [count, perO, len, seg, left, bx.base, by.base], count);
-  };
+  /** Segments of `[xs, xs + xl)` of x into `[ys, ys + count)` of y, `left` elements from xs on. */
+  const run = (xs: number, xl: number, ys: number, [count, perO, left]: number[]) =>
+    dispatchWindows(rt, k, {
+      windows: [[x, xs, xl], [y, ys, count]],
+      uniforms: [count, perO, len, seg, left],
+      groups: count,
+    });
   if (len <= max) {
-    const per = Math.floor(max / len);
-    for (let o0 = 0; o0 < outer; o0 += per) {
-      const oc = Math.min(per, outer - o0);
-      run(o0 * len, oc * len, o0 * blocks, oc * blocks, blocks, len);
+    for (const [o0, oc] of ranges(outer, Math.floor(max / len))) {
+      run(o0 * len, oc * len, o0 * blocks, [oc * blocks, blocks, len]);
     }
-  } else {
-    const per = Math.floor(max / seg);
-    for (let o = 0; o < outer; o++) {
-      for (let b0 = 0; b0 < blocks; b0 += per) {
-        const bc = Math.min(per, blocks - b0);
-        const end = Math.min(len, (b0 + bc) * seg);
-        run(o * len + b0 * seg, end - b0 * seg, o * blocks + b0, bc, bc, len - b0 * seg);
-      }
+    return { y, blocks };
+  }
+  for (let o = 0; o < outer; o++) {
+    for (const [b0, bc] of ranges(blocks, Math.floor(max / seg))) {
+      const end = Math.min(len, (b0 + bc) * seg);
+      run(o * len + b0 * seg, end - b0 * seg, o * blocks + b0, [bc, bc, len - b0 * seg]);
     }
   }
   return { y, blocks };
 }
 
 /** One pass over `[outer, len, inner]` -> `[outer, blocks, inner]`, a thread per column block. */
-function colPass(
-  rt: WebGpuRuntime,
-  x: Storage,
-  outer: number,
-  len: number,
-  inner: number,
-): { y: Storage; blocks: number } {
+function colPass(rt: WebGpuRuntime, a: AxisArgs): { y: Storage; blocks: number } {
+  const { x, outer, len, inner } = a;
   const max = rt.maxBindingElements;
   const rows = Math.min(ROWS, Math.floor(max / inner));
   const blocks = Math.ceil(len / rows);
   const y = rt.alloc(outer * blocks * inner, "f32");
   const k = rt.kernel("sum_cols", COL_SUM);
-  const run = (
-    xStart: number,
-    xLen: number,
-    yStart: number,
-    perO: number,
-    nO: number,
-    left: number,
-  ) => {
+  /** Rows of `[xs, xs + xl)` of x into blocks from ys on: `perO` per outer, `nO` outers. */
+  const run = (xs: number, xl: number, ys: number, [perO, nO, left]: number[]) => {
     const count = nO * perO * inner;
-    const bx = rt.bind(x, xStart, xLen);
-    const by = rt.bind(y, yStart, count);
-    const uni = [count, perO, len, inner, rows, left, bx.base, by.base];
-    rt.dispatch(k, [bx, by], uni, Math.ceil(count / WG));
+    dispatchWindows(rt, k, {
+      windows: [[x, xs, xl], [y, ys, count]],
+      uniforms: [count, perO, len, inner, rows, left],
+      groups: Math.ceil(count / WG),
+    });
   };
   if (len * inner <= max) {
-    const per = Math.floor(max / (len * inner));
-    for (let o0 = 0; o0 < outer; o0 += per) {
-      const oc = Math.min(per, outer - o0);
-      run(o0 * len * inner, oc * len * inner, o0 * blocks * inner, blocks, oc, len);
+    for (const [o0, oc] of ranges(outer, Math.floor(max / (len * inner)))) {
+      run(o0 * len * inner, oc * len * inner, o0 * blocks * inner, [blocks, oc, len]);
     }
-  } else {
-    const per = Math.floor(max / (rows * inner));
-    for (let o = 0; o < outer; o++) {
-      for (let b0 = 0; b0 < blocks; b0 += per) {
-        const bc = Math.min(per, blocks - b0);
-        const r0 = b0 * rows;
-        const end = Math.min(len, r0 + bc * rows);
-        run((o * len + r0) * inner, (end - r0) * inner, (o * blocks + b0) * inner, bc, 1, len - r0);
-      }
+    return { y, blocks };
+  }
+  for (let o = 0; o < outer; o++) {
+    for (const [b0, bc] of ranges(blocks, Math.floor(max / (rows * inner)))) {
+      const r0 = b0 * rows;
+      const end = Math.min(len, r0 + bc * rows);
+      run((o * len + r0) * inner, (end - r0) * inner, (o * blocks + b0) * inner, [bc, 1, len - r0]);
     }
   }
   return { y, blocks };
 }
 
 /** Sums rows too wide for two to share a binding: adds them one by one into the result. */
-function sumByRows(
-  rt: WebGpuRuntime,
-  x: Storage,
-  outer: number,
-  len: number,
-  inner: number,
-): Storage {
+function sumByRows(rt: WebGpuRuntime, { x, outer, len, inner }: AxisArgs): Storage {
   const y = rt.alloc(outer * inner, "f32");
   const k = rt.kernel("sum_accumulate", ACCUMULATE);
-  const cols = rt.maxBindingElements;
   for (let o = 0; o < outer; o++) {
     for (let l = 0; l < len; l++) {
-      for (let i0 = 0; i0 < inner; i0 += cols) {
-        const ic = Math.min(cols, inner - i0);
-        const bx = rt.bind(x, (o * len + l) * inner + i0, ic);
-        const by = rt.bind(y, o * inner + i0, ic);
-        rt.dispatch(k, [bx, by], [ic, l === 0 ? 1 : 0, bx.base, by.base], Math.ceil(ic / WG));
+      for (const [i0, ic] of ranges(inner, rt.maxBindingElements)) {
+        dispatchWindows(rt, k, {
+          windows: [[x, (o * len + l) * inner + i0, ic], [y, o * inner + i0, ic]],
+          uniforms: [ic, l === 0 ? 1 : 0],
+          groups: Math.ceil(ic / WG),
+        });
       }
     }
   }
@@ -321,49 +258,33 @@ function sumByRows(
 }
 
 /** `[outer, inner]` -> `[outer, len, inner]`. */
-export function broadcast(
-  rt: WebGpuRuntime,
-  x: Storage,
-  outer: number,
-  len: number,
-  inner: number,
-): Storage {
+function broadcast(rt: WebGpuRuntime, { x, outer, len, inner }: AxisArgs): Storage {
   const y = rt.alloc(outer * len * inner, "f32");
   if (y.length === 0) return y;
   const k = rt.kernel("broadcast", BROADCAST);
   const max = rt.maxBindingElements;
-  const run = (
-    xStart: number,
-    xLen: number,
-    yStart: number,
-    count: number,
-    cols: number,
-    perO: number,
-  ) => {
-    const bx = rt.bind(x, xStart, xLen);
-    const by = rt.bind(y, yStart, count);
-    rt.dispatch(k, [bx, by], [count, cols, perO, bx.base, by.base], Math.ceil(count / WG));
-  };
+  /** `[xs, xs + xl)` of x into `count` elements of y from ys on, rows of `cols`, `perO` per outer. */
+  const run = (xs: number, xl: number, ys: number, [count, cols, perO]: number[]) =>
+    dispatchWindows(rt, k, {
+      windows: [[x, xs, xl], [y, ys, count]],
+      uniforms: [count, cols, perO],
+      groups: Math.ceil(count / WG),
+    });
   if (len * inner <= max) {
-    const per = Math.floor(max / (len * inner));
-    for (let o0 = 0; o0 < outer; o0 += per) {
-      const oc = Math.min(per, outer - o0);
-      run(o0 * inner, oc * inner, o0 * len * inner, oc * len * inner, inner, len);
+    for (const [o0, oc] of ranges(outer, Math.floor(max / (len * inner)))) {
+      run(o0 * inner, oc * inner, o0 * len * inner, [oc * len * inner, inner, len]);
     }
   } else if (inner <= max) {
-    const per = Math.floor(max / inner);
     for (let o = 0; o < outer; o++) {
-      for (let l0 = 0; l0 < len; l0 += per) {
-        const lc = Math.min(per, len - l0);
-        run(o * inner, inner, (o * len + l0) * inner, lc * inner, inner, lc);
+      for (const [l0, lc] of ranges(len, Math.floor(max / inner))) {
+        run(o * inner, inner, (o * len + l0) * inner, [lc * inner, inner, lc]);
       }
     }
   } else {
     for (let o = 0; o < outer; o++) {
       for (let l = 0; l < len; l++) {
-        for (let i0 = 0; i0 < inner; i0 += max) {
-          const ic = Math.min(max, inner - i0);
-          run(o * inner + i0, ic, (o * len + l) * inner + i0, ic, ic, 1);
+        for (const [i0, ic] of ranges(inner, max)) {
+          run(o * inner + i0, ic, (o * len + l) * inner + i0, [ic, ic, 1]);
         }
       }
     }
@@ -372,8 +293,4 @@ export function broadcast(
 }
 
 /** The reduction slice of the WebGPU backend. */
-export const reduceWebGpu: KernelSlice<WebGpuRuntime, "reduce"> = {
-  argmax: (rt, { x, outer, len, inner }) => argmax(rt, x, outer, len, inner),
-  sum: (rt, { x, outer, len, inner }) => sum(rt, x, outer, len, inner),
-  broadcast: (rt, { x, outer, len, inner }) => broadcast(rt, x, outer, len, inner),
-};
+export const reduceWebGpu: KernelSlice<WebGpuRuntime, "reduce"> = { argmax, sum, broadcast };

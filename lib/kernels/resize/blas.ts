@@ -7,23 +7,19 @@
  *
  * @module
  */
-import type { Planes } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice } from "../../device/backend.ts";
 import { tap } from "./reference.ts";
-import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of } from "../../device/host.ts";
+import { type OnHost, onHost } from "../../device/host.ts";
 import { resizeCpu } from "./cpu.ts";
 import * as ref from "./reference.ts";
 
 /** Bilinear resize `[N, C, H, W]` -> `[N, C, oh, ow]` with PyTorch's coordinate rules. */
 export function interpolate(
-  x: Float32Array,
-  p: Planes,
-  oh: number,
-  ow: number,
-  alignCorners: boolean,
+  a: OnHost<KernelArgs["interpolate"]>,
   out?: Float32Array,
 ): Float32Array {
+  const { x, planes: p, oh, ow, alignCorners } = a;
   const { h, w } = p, planes = p.n * p.c;
   if (x.length !== planes * h * w) {
     throw new RangeError(
@@ -74,25 +70,22 @@ export function interpolate(
   return y;
 }
 
-/** Crop and its backward: the reference loops, writing into a pooled `out` when given. */
-export { crop, cropGrad } from "./reference.ts";
-
 /**
  * The resize slice of the BLAS backend: bilinear taps as typed arrays and the reference's crop,
  * into pooled arrays; the resize backward is the reference's.
  */
 export const resizeBlas: KernelSlice<BlasRuntime, "resize"> = {
   ...resizeCpu,
-  interpolate: (rt, { x, planes, oh, ow, alignCorners }) => {
-    const out = rt.pool.f32(planes.n * planes.c * oh * ow);
-    return rt.track(interpolate(f32of(x), planes, oh, ow, alignCorners, out));
+  interpolate: (rt, a) => {
+    const out = rt.pool.f32(a.planes.n * a.planes.c * a.oh * a.ow);
+    return rt.track(interpolate(onHost(a), out));
   },
-  crop: (rt, { x, planes, oh, ow, top, left }) => {
-    const out = rt.pool.f32(planes.n * planes.c * oh * ow);
-    return rt.track(ref.crop(f32of(x), planes, oh, ow, top, left, out));
+  crop: (rt, a) => {
+    const out = rt.pool.f32(a.planes.n * a.planes.c * a.oh * a.ow);
+    return rt.track(ref.crop(onHost(a), out));
   },
-  cropGrad: (rt, { dy, planes, oh, ow, top, left }) => {
-    const out = rt.pool.f32(planes.n * planes.c * planes.h * planes.w);
-    return rt.track(ref.cropGrad(f32of(dy), planes, oh, ow, top, left, out));
+  cropGrad: (rt, a) => {
+    const out = rt.pool.f32(a.planes.n * a.planes.c * a.planes.h * a.planes.w);
+    return rt.track(ref.cropGrad(onHost(a), out));
   },
 };

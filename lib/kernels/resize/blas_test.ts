@@ -1,6 +1,6 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assertBitsEqual, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
-import { crop, cropGrad, interpolate } from "./blas.ts";
+import { interpolate } from "./blas.ts";
 import * as ref from "./reference.ts";
 
 Deno.test("blas interpolate: bit for bit the reference, up and down, both corner rules", () => {
@@ -13,22 +13,30 @@ Deno.test("blas interpolate: bit for bit the reference, up and down, both corner
   for (const [n, c, h, w, oh, ow] of cases) {
     const p = { n, c, h, w }, x = randn(n * c * h * w, h * w);
     for (const align of [false, true]) {
-      const want = ref.interpolate(x, p, oh, ow, align);
+      const want = ref.interpolate({ x, planes: p, oh, ow, alignCorners: align });
       const out = new Float32Array(want.length).fill(NaN);
-      const got = interpolate(x, p, oh, ow, align, out);
+      const got = interpolate({ x, planes: p, oh, ow, alignCorners: align }, out);
       assertEquals(got, out);
-      const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer));
-      assertEquals(bits(got), bits(want), `${JSON.stringify(p)} -> ${oh}x${ow} ${align}`);
+      assertBitsEqual(got, want, `${JSON.stringify(p)} -> ${oh}x${ow} ${align}`);
     }
   }
-  assertThrows(() => interpolate(new Float32Array(3), { n: 1, c: 1, h: 2, w: 2 }, 4, 4, false));
+  assertThrows(() =>
+    interpolate({
+      x: new Float32Array(3),
+      planes: { n: 1, c: 1, h: 2, w: 2 },
+      oh: 4,
+      ow: 4,
+      alignCorners: false,
+    })
+  );
 });
 
 Deno.test("blas crop and cropGrad: the reference's copies into outputs of any contents", () => {
   const p = { n: 2, c: 3, h: 7, w: 9 }, x = randn(2 * 3 * 7 * 9, 5), dy = randn(2 * 3 * 4 * 5, 6);
-  const y = crop(x, p, 4, 5, 2, 3, new Float32Array(2 * 3 * 4 * 5).fill(NaN));
-  assertEquals(y, ref.crop(x, p, 4, 5, 2, 3));
-  const dx = cropGrad(dy, p, 4, 5, 2, 3, new Float32Array(x.length).fill(NaN));
-  assertEquals(dx, ref.cropGrad(dy, p, 4, 5, 2, 3));
-  assertThrows(() => crop(x, p, 4, 5, 2, 3, new Float32Array(3)), "expected out of 120");
+  const window = { planes: p, oh: 4, ow: 5, top: 2, left: 3 };
+  const y = ref.crop({ x, ...window }, new Float32Array(2 * 3 * 4 * 5).fill(NaN));
+  assertEquals(y, ref.crop({ x, ...window }));
+  const dx = ref.cropGrad({ dy, ...window }, new Float32Array(x.length).fill(NaN));
+  assertEquals(dx, ref.cropGrad({ dy, ...window }));
+  assertThrows(() => ref.crop({ x, ...window }, new Float32Array(3)), "expected out of 120");
 });

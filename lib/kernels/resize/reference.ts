@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Planes } from "../../device/backend.ts";
+import type { KernelArgs } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
 
 const f = Math.fround;
 
@@ -44,73 +45,67 @@ function taps(size: number, out: number, alignCorners: boolean): Tap[] {
   return Array.from({ length: out }, (_, d) => tap(d, size, out, alignCorners));
 }
 
-/** Bilinear resize `[N, C, H, W]` -> `[N, C, oh, ow]` (PyTorch's rules). */
-export function interpolate(
-  x: Float32Array,
-  p: Planes,
-  oh: number,
-  ow: number,
-  alignCorners: boolean,
-): Float32Array {
+/** The geometry of a resize: planes `[N, C, H, W]` to `oh` x `ow`, and the corner rule. */
+type Resize = Omit<KernelArgs["interpolate"], "x">;
+
+/**
+ * Visits every output row of a resize, plane by plane and top to bottom, with `o` the row's
+ * first output index, `r` its row tap and `r0`, `r1` the offsets of its two source rows.
+ */
+function eachRow(
+  { planes: p, oh, ow, alignCorners }: Resize,
+  visit: (o: number, r: Tap, r0: number, r1: number) => void,
+): void {
   const { h, w } = p;
-  const ty = taps(h, oh, alignCorners), tx = taps(w, ow, alignCorners);
-  const planes = p.n * p.c;
-  const y = new Float32Array(planes * oh * ow);
-  for (let pl = 0; pl < planes; pl++) {
+  const ty = taps(h, oh, alignCorners);
+  for (let pl = 0; pl < p.n * p.c; pl++) {
     const xo = pl * h * w;
     for (let oy = 0; oy < oh; oy++) {
       const r = ty[oy];
-      const r0 = xo + r.i0 * w, r1 = xo + r.i1 * w;
-      for (let ox = 0; ox < ow; ox++) {
-        const c = tx[ox];
-        y[(pl * oh + oy) * ow + ox] = r.l0 * (c.l0 * x[r0 + c.i0] + c.l1 * x[r0 + c.i1]) +
-          r.l1 * (c.l0 * x[r1 + c.i0] + c.l1 * x[r1 + c.i1]);
-      }
+      visit((pl * oh + oy) * ow, r, xo + r.i0 * w, xo + r.i1 * w);
     }
   }
+}
+
+/** Bilinear resize `[N, C, H, W]` -> `[N, C, oh, ow]` (PyTorch's rules). */
+export function interpolate(a: OnHost<KernelArgs["interpolate"]>): Float32Array {
+  const { x, planes: p, oh, ow } = a;
+  const tx = taps(p.w, ow, a.alignCorners);
+  const y = new Float32Array(p.n * p.c * oh * ow);
+  eachRow(a, (o, r, r0, r1) => {
+    for (let ox = 0; ox < ow; ox++) {
+      const c = tx[ox];
+      y[o + ox] = r.l0 * (c.l0 * x[r0 + c.i0] + c.l1 * x[r0 + c.i1]) +
+        r.l1 * (c.l0 * x[r1 + c.i0] + c.l1 * x[r1 + c.i1]);
+    }
+  });
   return y;
 }
 
 /** Backward of interpolate (its exact adjoint): dy `[N, C, oh, ow]` -> dx `[N, C, H, W]`. */
-export function interpolateGrad(
-  dy: Float32Array,
-  p: Planes,
-  oh: number,
-  ow: number,
-  alignCorners: boolean,
-): Float32Array {
-  const { h, w } = p;
-  const ty = taps(h, oh, alignCorners), tx = taps(w, ow, alignCorners);
-  const planes = p.n * p.c;
-  const dx = new Float64Array(planes * h * w);
-  for (let pl = 0; pl < planes; pl++) {
-    const xo = pl * h * w;
-    for (let oy = 0; oy < oh; oy++) {
-      const r = ty[oy];
-      const r0 = xo + r.i0 * w, r1 = xo + r.i1 * w;
-      for (let ox = 0; ox < ow; ox++) {
-        const c = tx[ox];
-        const g = dy[(pl * oh + oy) * ow + ox];
-        dx[r0 + c.i0] += r.l0 * c.l0 * g;
-        dx[r0 + c.i1] += r.l0 * c.l1 * g;
-        dx[r1 + c.i0] += r.l1 * c.l0 * g;
-        dx[r1 + c.i1] += r.l1 * c.l1 * g;
-      }
+export function interpolateGrad(a: OnHost<KernelArgs["interpolateGrad"]>): Float32Array {
+  const { dy, planes: p, ow } = a;
+  const tx = taps(p.w, ow, a.alignCorners);
+  const dx = new Float64Array(p.n * p.c * p.h * p.w);
+  eachRow(a, (o, r, r0, r1) => {
+    for (let ox = 0; ox < ow; ox++) {
+      const c = tx[ox];
+      const g = dy[o + ox];
+      dx[r0 + c.i0] += r.l0 * c.l0 * g;
+      dx[r0 + c.i1] += r.l0 * c.l1 * g;
+      dx[r1 + c.i0] += r.l1 * c.l0 * g;
+      dx[r1 + c.i1] += r.l1 * c.l1 * g;
     }
-  }
+  });
   return Float32Array.from(dx);
 }
 
-/** `x[:, :, top:top+oh, left:left+ow]` of x `[N, C, H, W]`. */
-export function crop(
-  x: Float32Array,
-  p: Planes,
-  oh: number,
-  ow: number,
-  top: number,
-  left: number,
-  out?: Float32Array,
-): Float32Array {
+/**
+ * `x[:, :, top:top+oh, left:left+ow]` of x `[N, C, H, W]`, into `out` when given (any
+ * contents: every element is written).
+ */
+export function crop(a: OnHost<KernelArgs["crop"]>, out?: Float32Array): Float32Array {
+  const { x, planes: p, oh, ow, top, left } = a;
   const planes = p.n * p.c;
   const y = out ?? new Float32Array(planes * oh * ow);
   if (y.length !== planes * oh * ow) {
@@ -126,15 +121,8 @@ export function crop(
 }
 
 /** Backward of crop: dy `[N, C, oh, ow]` placed into zeros `[N, C, H, W]` (`out`: any contents). */
-export function cropGrad(
-  dy: Float32Array,
-  p: Planes,
-  oh: number,
-  ow: number,
-  top: number,
-  left: number,
-  out?: Float32Array,
-): Float32Array {
+export function cropGrad(a: OnHost<KernelArgs["cropGrad"]>, out?: Float32Array): Float32Array {
+  const { dy, planes: p, oh, ow, top, left } = a;
   const planes = p.n * p.c;
   const dx = out ? out.fill(0) : new Float32Array(planes * p.h * p.w);
   if (dx.length !== planes * p.h * p.w) {

@@ -1,7 +1,6 @@
 import { crop, interpolate, requestDevice, tensor } from "../../../mod.ts";
 import type { Planes } from "../../device/backend.ts";
-import type { WebGpuBackend } from "../../backends/webgpu.ts";
-import { checkOp, hasWebGpu, randn } from "../../../tests/harness.ts";
+import { checkOp, hasWebGpu, randn, webGpuTest } from "../../../tests/harness.ts";
 import { assert, assertAlmostEquals, assertClose, assertEquals } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
 
@@ -9,24 +8,40 @@ const planes = (n: number, c: number, h: number, w: number): Planes => ({ n, c, 
 const row = (...v: number[]) => Float32Array.from(v);
 
 Deno.test("reference interpolate: 1-D values by hand, both corner rules", () => {
-  const p = planes(1, 1, 1, 2);
-  assertEquals(Array.from(ref.interpolate(row(0, 1), p, 1, 4, false)), [0, 0.25, 0.75, 1]);
-  assertClose(ref.interpolate(row(0, 1), p, 1, 4, true), [0, 1 / 3, 2 / 3, 1], { atol: 1e-7 });
-  // 3 -> 5, align false: src = (d + 0.5) * 0.6 - 0.5 = [-0.2 -> 0, 0.4, 1, 1.6, 2.2]
-  assertClose(ref.interpolate(row(0, 1, 4), planes(1, 1, 1, 3), 1, 5, false), [0, 0.4, 1, 2.8, 4], {
-    atol: 1e-6,
-  });
-  // downsampling 4 -> 2: src = [0.5, 2.5] (align false), [0, 3] (align true)
-  const q = planes(1, 1, 1, 4);
-  assertEquals(Array.from(ref.interpolate(row(0, 1, 2, 3), q, 1, 2, false)), [0.5, 2.5]);
-  assertEquals(Array.from(ref.interpolate(row(0, 1, 2, 3), q, 1, 2, true)), [0, 3]);
-  // one output: the first input with aligned corners, the centre otherwise
-  assertEquals(Array.from(ref.interpolate(row(0, 1, 2, 3), q, 1, 1, true)), [0]);
-  assertEquals(Array.from(ref.interpolate(row(0, 1, 2, 3), q, 1, 1, false)), [1.5]);
+  // [input row, output width, aligned corners, expected, atol (0: exact)]
+  const cases: [number[], number, boolean, number[], number][] = [
+    [[0, 1], 4, false, [0, 0.25, 0.75, 1], 0],
+    [[0, 1], 4, true, [0, 1 / 3, 2 / 3, 1], 1e-7],
+    // 3 -> 5, align false: src = (d + 0.5) * 0.6 - 0.5 = [-0.2 -> 0, 0.4, 1, 1.6, 2.2]
+    [[0, 1, 4], 5, false, [0, 0.4, 1, 2.8, 4], 1e-6],
+    // downsampling 4 -> 2: src = [0.5, 2.5] (align false), [0, 3] (align true)
+    [[0, 1, 2, 3], 2, false, [0.5, 2.5], 0],
+    [[0, 1, 2, 3], 2, true, [0, 3], 0],
+    // one output: the first input with aligned corners, the centre otherwise
+    [[0, 1, 2, 3], 1, true, [0], 0],
+    [[0, 1, 2, 3], 1, false, [1.5], 0],
+  ];
+  for (const [x, ow, alignCorners, want, atol] of cases) {
+    const y = ref.interpolate({
+      x: row(...x),
+      planes: planes(1, 1, 1, x.length),
+      oh: 1,
+      ow,
+      alignCorners,
+    });
+    if (atol === 0) assertEquals(Array.from(y), want);
+    else assertClose(y, want, { atol });
+  }
 });
 
 Deno.test("reference interpolate: 2x2 -> 3x3 with aligned corners", () => {
-  const y = ref.interpolate(row(0, 1, 2, 3), planes(1, 1, 2, 2), 3, 3, true);
+  const y = ref.interpolate({
+    x: row(0, 1, 2, 3),
+    planes: planes(1, 1, 2, 2),
+    oh: 3,
+    ow: 3,
+    alignCorners: true,
+  });
   assertEquals(Array.from(y), [0, 0.5, 1, 1, 1.5, 2, 2, 2.5, 3]);
 });
 
@@ -36,8 +51,8 @@ Deno.test("reference interpolateGrad is the exact adjoint of interpolate", () =>
       const p = planes(2, 3, h, w);
       const x = randn(2 * 3 * h * w, h * 7 + w);
       const dy = randn(2 * 3 * oh * ow, oh * 7 + ow);
-      const y = ref.interpolate(x, p, oh, ow, align);
-      const dx = ref.interpolateGrad(dy, p, oh, ow, align);
+      const y = ref.interpolate({ x, planes: p, oh, ow, alignCorners: align });
+      const dx = ref.interpolateGrad({ dy, planes: p, oh, ow, alignCorners: align });
       let lhs = 0, rhs = 0;
       y.forEach((v, i) => lhs += v * dy[i]);
       dx.forEach((v, i) => rhs += v * x[i]);
@@ -49,9 +64,14 @@ Deno.test("reference interpolateGrad is the exact adjoint of interpolate", () =>
 Deno.test("reference crop and cropGrad by hand", () => {
   const p = planes(1, 2, 2, 3);
   const x = Float32Array.from({ length: 12 }, (_, i) => i + 1);
-  assertEquals(Array.from(ref.crop(x, p, 1, 2, 1, 1)), [5, 6, 11, 12]);
+  assertEquals(Array.from(ref.crop({ x, planes: p, oh: 1, ow: 2, top: 1, left: 1 })), [
+    5,
+    6,
+    11,
+    12,
+  ]);
   assertEquals(
-    Array.from(ref.cropGrad(row(5, 6, 11, 12), p, 1, 2, 1, 1)),
+    Array.from(ref.cropGrad({ dy: row(5, 6, 11, 12), planes: p, oh: 1, ow: 2, top: 1, left: 1 })),
     [0, 0, 0, 0, 5, 6, 0, 0, 0, 0, 11, 12],
   );
 });
@@ -119,55 +139,33 @@ Deno.test("crop matches the reference on every backend, with finite differences"
   });
 });
 
-Deno.test({
-  name: "WebGPU resize kernels split storages larger than one binding over planes",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 4096 });
-    const b = device.backend as WebGpuBackend;
-    try {
-      const before = b.rt.pipelineCount;
-      // 30 planes of 7x9 (1890 elements) <-> 13x17 (6630), bindings hold 1016 elements
-      const p = planes(3, 10, 7, 9);
-      const x = randn(30 * 63, 1), dyUp = randn(30 * 221, 2), dyDown = randn(30 * 20, 3);
-      const xs = b.upload(x);
-      for (const align of [false, true]) {
-        const up = b.interpolate({ x: xs, planes: p, oh: 13, ow: 17, alignCorners: align });
-        assertClose(await b.read(up), ref.interpolate(x, p, 13, 17, align), { atol: 1e-5 });
-        const gUp = b.interpolateGrad({
-          dy: b.upload(dyUp),
-          planes: p,
-          oh: 13,
-          ow: 17,
-          alignCorners: align,
-        });
-        assertClose(await b.read(gUp), ref.interpolateGrad(dyUp, p, 13, 17, align), {
-          atol: 1e-5,
-        });
-        const down = b.interpolate({ x: xs, planes: p, oh: 5, ow: 4, alignCorners: align });
-        assertClose(await b.read(down), ref.interpolate(x, p, 5, 4, align), { atol: 1e-5 });
-        const gDown = b.interpolateGrad({
-          dy: b.upload(dyDown),
-          planes: p,
-          oh: 5,
-          ow: 4,
-          alignCorners: align,
-        });
-        assertClose(await b.read(gDown), ref.interpolateGrad(dyDown, p, 5, 4, align), {
-          atol: 1e-5,
-        });
+webGpuTest(
+  "WebGPU resize kernels split storages larger than one binding over planes",
+  { maxBindingBytes: 4096 },
+  async (b) => {
+    const before = b.rt.pipelineCount;
+    // 30 planes of 7x9 (1890 elements) <-> 13x17 (6630), bindings hold 1016 elements
+    const p = planes(3, 10, 7, 9);
+    const x = randn(30 * 63, 1), xs = b.upload(x);
+    // up to 13x17 and down to 5x4, each with its own dy
+    for (const [oh, ow, seed] of [[13, 17, 2], [5, 4, 3]]) {
+      const dy = randn(30 * oh * ow, seed);
+      for (const alignCorners of [false, true]) {
+        const a = { planes: p, oh, ow, alignCorners };
+        const y = b.interpolate({ x: xs, ...a });
+        assertClose(await b.read(y), ref.interpolate({ x, ...a }), { atol: 1e-5 });
+        const dx = b.interpolateGrad({ dy: b.upload(dy), ...a });
+        assertClose(await b.read(dx), ref.interpolateGrad({ dy, ...a }), { atol: 1e-5 });
       }
-      const c = b.crop({ x: xs, planes: p, oh: 4, ow: 5, top: 2, left: 3 });
-      assertEquals(await b.read(c), ref.crop(x, p, 4, 5, 2, 3));
-      const dyc = randn(30 * 20, 4);
-      assertEquals(
-        await b.read(b.cropGrad({ dy: b.upload(dyc), planes: p, oh: 4, ow: 5, top: 2, left: 3 })),
-        ref.cropGrad(dyc, p, 4, 5, 2, 3),
-      );
-      // one pipeline per kernel, whatever the sizes and corner rule
-      assertEquals(b.rt.pipelineCount - before, 4);
-    } finally {
-      device.destroy();
     }
+    const window = { planes: p, oh: 4, ow: 5, top: 2, left: 3 };
+    assertEquals(await b.read(b.crop({ x: xs, ...window })), ref.crop({ x, ...window }));
+    const dyc = randn(30 * 20, 4);
+    assertEquals(
+      await b.read(b.cropGrad({ dy: b.upload(dyc), ...window })),
+      ref.cropGrad({ dy: dyc, ...window }),
+    );
+    // one pipeline per kernel, whatever the sizes and corner rule
+    assertEquals(b.rt.pipelineCount - before, 4);
   },
-});
+);

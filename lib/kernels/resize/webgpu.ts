@@ -5,14 +5,9 @@
  *
  * @module
  */
-import type { Planes, Storage } from "../../device/backend.ts";
-import {
-  f32,
-  linearId,
-  MAIN_ARGS,
-  type UniformValue,
-  type WebGpuRuntime,
-} from "../../device/webgpu.ts";
+import type { KernelArgs, Planes, Storage } from "../../device/backend.ts";
+import { f32, type UniformValue, type WebGpuRuntime } from "../../device/webgpu.ts";
+import { bindings, perElement } from "../_wgsl.ts";
 import { planeChunks } from "../pool/plane_chunks.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 
@@ -39,33 +34,25 @@ function scale(size: number, out: number, alignCorners: boolean) {
   return f32(alignCorners ? (out > 1 ? (size - 1) / (out - 1) : 0) : size / out);
 }
 
+/** Uniforms of the interpolation kernels after the count and the two bases. */
 function resizeUniforms(
-  p: Planes,
-  oh: number,
-  ow: number,
-  alignCorners: boolean,
+  { planes: p, oh, ow, alignCorners }: Omit<KernelArgs["interpolate"], "x">,
 ): UniformValue[] {
-  return [
-    p.h,
-    p.w,
-    oh,
-    ow,
-    scale(p.h, oh, alignCorners),
-    scale(p.w, ow, alignCorners),
-    alignCorners ? 1 : 0,
-  ];
+  const [sh, sw] = [scale(p.h, oh, alignCorners), scale(p.w, ow, alignCorners)];
+  return [p.h, p.w, oh, ow, sh, sw, alignCorners ? 1 : 0];
+}
+
+/** Uniforms of the crop kernels after the count and the two bases. */
+function cropUniforms(
+  { planes: p, oh, ow, top, left }: Omit<KernelArgs["crop"], "x">,
+): UniformValue[] {
+  return [p.h, p.w, oh, ow, top, left];
 }
 
 const interpolateWgsl = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct U { count: u32, xBase: u32, yBase: u32, ${RESIZE_FIELDS} }
-@group(0) @binding(2) var<uniform> u: U;
+${bindings(["x", "mut y"], `count: u32, xBase: u32, yBase: u32, ${RESIZE_FIELDS}`)}
 ${tapWgsl}
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${perElement(WG)}
   let pl = i / (u.oh * u.ow);
   let r = i % (u.oh * u.ow);
   let ty = tap(r / u.ow, u.h, u.scaleH);
@@ -77,10 +64,7 @@ fn main(${MAIN_ARGS}) {
 }`;
 
 const interpolateGradWgsl = `
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-struct U { count: u32, dyBase: u32, dxBase: u32, ${RESIZE_FIELDS} }
-@group(0) @binding(2) var<uniform> u: U;
+${bindings(["dy", "mut dx"], `count: u32, dyBase: u32, dxBase: u32, ${RESIZE_FIELDS}`)}
 ${tapWgsl}
 
 // A range of outputs [lo, hi] along an axis that contains every output reading input t.
@@ -101,10 +85,7 @@ fn weight(t: Tap, me: u32) -> f32 {
   return select(0.0, t.l0, t.i0 == me) + select(0.0, t.l1, t.i1 == me);
 }
 
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${perElement(WG)}
   let pl = i / (u.h * u.w);
   let r = i % (u.h * u.w);
   let iy = r / u.w;
@@ -126,29 +107,20 @@ fn main(${MAIN_ARGS}) {
   dx[u.dxBase + i] = acc;
 }`;
 
+/** Uniform fields of the crop kernels after the count and the two bases. */
+const CROP_FIELDS = "h: u32, w: u32, oh: u32, ow: u32, top: u32, left: u32";
+
 const cropWgsl = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct U { count: u32, xBase: u32, yBase: u32, h: u32, w: u32, oh: u32, ow: u32, top: u32, left: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${bindings(["x", "mut y"], `count: u32, xBase: u32, yBase: u32, ${CROP_FIELDS}`)}
+${perElement(WG)}
   let pl = i / (u.oh * u.ow);
   let r = i % (u.oh * u.ow);
   y[u.yBase + i] = x[u.xBase + (pl * u.h + u.top + r / u.ow) * u.w + u.left + r % u.ow];
 }`;
 
 const cropGradWgsl = `
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-struct U { count: u32, dyBase: u32, dxBase: u32, h: u32, w: u32, oh: u32, ow: u32, top: u32, left: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${MAIN_ARGS}) {
-  ${linearId(WG)}
-  if (i >= u.count) { return; }
+${bindings(["dy", "mut dx"], `count: u32, dyBase: u32, dxBase: u32, ${CROP_FIELDS}`)}
+${perElement(WG)}
   let pl = i / (u.h * u.w);
   let r = i % (u.h * u.w);
   // wrap-around makes rows/columns before the window large, so one comparison each suffices
@@ -161,92 +133,55 @@ fn main(${MAIN_ARGS}) {
   dx[u.dxBase + i] = v;
 }`;
 
+/** The kernels: WGSL, and whether it maps outputs back onto inputs (a backward pass). */
+const KERNELS = {
+  interpolate: { source: interpolateWgsl, backward: false },
+  interpolate_grad: { source: interpolateGradWgsl, backward: true },
+  crop: { source: cropWgsl, backward: false },
+  crop_grad: { source: cropGradWgsl, backward: true },
+};
+
+/** One plane-wise run: the source storage, the geometry, and the kernel's further uniforms. */
+interface PlanewiseRun {
+  /** Input `[N, C, H, W]` (forward) or `[N, C, oh, ow]` (backward). */
+  src: Storage;
+  /** Planes of the larger-side tensor `[N, C, H, W]`. */
+  planes: Planes;
+  /** Output height of the forward pass. */
+  oh: number;
+  /** Output width of the forward pass. */
+  ow: number;
+  /** Uniforms after the count and the two bases. */
+  extra: UniformValue[];
+}
+
 /**
- * Runs a plane-wise kernel: `src` planes of `srcPlane` elements -> a new storage of planes of
- * `dstPlane` elements, one invocation per destination element.
+ * Runs kernel `name` plane by plane: planes of H*W elements -> planes of oh*ow (forward) or
+ * back (backward), one invocation per destination element, into a new storage.
  */
-function planewise(
-  rt: WebGpuRuntime,
-  name: string,
-  source: string,
-  src: Storage,
-  p: Planes,
-  srcPlane: number,
-  dstPlane: number,
-  extra: UniformValue[],
-): Storage {
+function planewise(rt: WebGpuRuntime, name: keyof typeof KERNELS, run: PlanewiseRun): Storage {
+  const { planes: p, oh, ow } = run;
+  const { source, backward } = KERNELS[name];
+  const [srcPlane, dstPlane] = backward ? [oh * ow, p.h * p.w] : [p.h * p.w, oh * ow];
   const planes = p.n * p.c;
   const dst = rt.alloc(planes * dstPlane, "f32");
   const k = rt.kernel(name, source);
   for (const [first, count] of planeChunks(rt, planes, Math.max(srcPlane, dstPlane), name)) {
-    const bs = rt.bind(src, first * srcPlane, count * srcPlane);
+    const bs = rt.bind(run.src, first * srcPlane, count * srcPlane);
     const bd = rt.bind(dst, first * dstPlane, count * dstPlane);
     const n = count * dstPlane;
-    rt.dispatch(k, [bs, bd], [n, bs.base, bd.base, ...extra], Math.ceil(n / WG));
+    rt.dispatch(k, [bs, bd], [n, bs.base, bd.base, ...run.extra], Math.ceil(n / WG));
   }
   return dst;
 }
 
-/** Bilinear resize `[N, C, H, W]` -> `[N, C, oh, ow]` (PyTorch's rules). */
-export function interpolate(
-  rt: WebGpuRuntime,
-  x: Storage,
-  p: Planes,
-  oh: number,
-  ow: number,
-  alignCorners: boolean,
-): Storage {
-  const u = resizeUniforms(p, oh, ow, alignCorners);
-  return planewise(rt, "interpolate", interpolateWgsl, x, p, p.h * p.w, oh * ow, u);
-}
-
-/** Backward of interpolate: dy `[N, C, oh, ow]` -> dx `[N, C, H, W]`. */
-export function interpolateGrad(
-  rt: WebGpuRuntime,
-  dy: Storage,
-  p: Planes,
-  oh: number,
-  ow: number,
-  alignCorners: boolean,
-): Storage {
-  const u = resizeUniforms(p, oh, ow, alignCorners);
-  return planewise(rt, "interpolate_grad", interpolateGradWgsl, dy, p, oh * ow, p.h * p.w, u);
-}
-
-/** `x[:, :, top:top+oh, left:left+ow]`. */
-export function crop(
-  rt: WebGpuRuntime,
-  x: Storage,
-  p: Planes,
-  oh: number,
-  ow: number,
-  top: number,
-  left: number,
-): Storage {
-  const u = [p.h, p.w, oh, ow, top, left];
-  return planewise(rt, "crop", cropWgsl, x, p, p.h * p.w, oh * ow, u);
-}
-
-/** dy `[N, C, oh, ow]` placed into zeros `[N, C, H, W]`. */
-export function cropGrad(
-  rt: WebGpuRuntime,
-  dy: Storage,
-  p: Planes,
-  oh: number,
-  ow: number,
-  top: number,
-  left: number,
-): Storage {
-  const u = [p.h, p.w, oh, ow, top, left];
-  return planewise(rt, "crop_grad", cropGradWgsl, dy, p, oh * ow, p.h * p.w, u);
-}
-
 /** The resize and crop slice of the WebGPU backend. */
 export const resizeWebGpu: KernelSlice<WebGpuRuntime, "resize"> = {
-  interpolate: (rt, { x, planes, oh, ow, alignCorners }) =>
-    interpolate(rt, x, planes, oh, ow, alignCorners),
-  interpolateGrad: (rt, { dy, planes, oh, ow, alignCorners }) =>
-    interpolateGrad(rt, dy, planes, oh, ow, alignCorners),
-  crop: (rt, { x, planes, oh, ow, top, left }) => crop(rt, x, planes, oh, ow, top, left),
-  cropGrad: (rt, { dy, planes, oh, ow, top, left }) => cropGrad(rt, dy, planes, oh, ow, top, left),
+  interpolate: (rt, { x, ...a }) =>
+    planewise(rt, "interpolate", { src: x, ...a, extra: resizeUniforms(a) }),
+  interpolateGrad: (rt, { dy, ...a }) =>
+    planewise(rt, "interpolate_grad", { src: dy, ...a, extra: resizeUniforms(a) }),
+  crop: (rt, { x, ...a }) => planewise(rt, "crop", { src: x, ...a, extra: cropUniforms(a) }),
+  cropGrad: (rt, { dy, ...a }) =>
+    planewise(rt, "crop_grad", { src: dy, ...a, extra: cropUniforms(a) }),
 };

@@ -7,35 +7,45 @@
  *
  * @module
  */
-import type { KernelSlice } from "../../device/backend.ts";
+import type { KernelArgs, KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
-import { f32of } from "../../device/host.ts";
+import { type OnHost, onHost } from "../../device/host.ts";
 import { expectLength } from "../_check.ts";
+
+/**
+ * Per column of the block `[len, inner]` at `base` of `x`: the max along len and
+ * `sum(exp(x - max))`, rows swept in order, into `max` and `sum` (`[inner]`, f64). The BLAS
+ * cross entropy takes its per-pixel statistics from it too (len K, inner HW).
+ */
+export function columnStats(
+  x: Float32Array,
+  [base, len, inner]: [number, number, number],
+  { max, sum }: { max: Float64Array; sum: Float64Array },
+): void {
+  max.fill(-Infinity);
+  sum.fill(0);
+  for (let l = 0; l < len; l++) {
+    const r = base + l * inner;
+    for (let i = 0; i < inner; i++) max[i] = Math.max(max[i], x[r + i]);
+  }
+  for (let l = 0; l < len; l++) {
+    const r = base + l * inner;
+    for (let i = 0; i < inner; i++) sum[i] += Math.exp(x[r + i] - max[i]);
+  }
+}
 
 /** `softmax` (or `log_softmax`) of `[outer, len, inner]` along len, into `y`. */
 export function softmax(
-  x: Float32Array,
-  outer: number,
-  len: number,
-  inner: number,
-  log: boolean,
+  { x, outer, len, inner, log }: OnHost<KernelArgs["softmax"]>,
   y: Float32Array = new Float32Array(outer * len * inner),
 ): Float32Array {
   expectLength("softmax", "x", x, outer * len * inner);
   expectLength("softmax", "y", y, outer * len * inner);
-  const max = new Float64Array(inner), sum = new Float64Array(inner);
+  const stats = { max: new Float64Array(inner), sum: new Float64Array(inner) };
+  const { max, sum } = stats;
   for (let o = 0; o < outer; o++) {
     const base = o * len * inner;
-    max.fill(-Infinity);
-    sum.fill(0);
-    for (let l = 0; l < len; l++) {
-      const r = base + l * inner;
-      for (let i = 0; i < inner; i++) max[i] = Math.max(max[i], x[r + i]);
-    }
-    for (let l = 0; l < len; l++) {
-      const r = base + l * inner;
-      for (let i = 0; i < inner; i++) sum[i] += Math.exp(x[r + i] - max[i]);
-    }
+    columnStats(x, [base, len, inner], stats);
     if (log) { for (let i = 0; i < inner; i++) sum[i] = Math.log(sum[i]); }
     for (let l = 0; l < len; l++) {
       const r = base + l * inner;
@@ -48,12 +58,7 @@ export function softmax(
 
 /** Backward of {@linkcode softmax} from its output `y`, into `dx`. */
 export function softmaxGrad(
-  y: Float32Array,
-  dy: Float32Array,
-  outer: number,
-  len: number,
-  inner: number,
-  log: boolean,
+  { y, dy, outer, len, inner, log }: OnHost<KernelArgs["softmaxGrad"]>,
   dx: Float32Array = new Float32Array(outer * len * inner),
 ): Float32Array {
   for (const [name, a] of [["y", y], ["dy", dy], ["dx", dx]] as const) {
@@ -80,12 +85,6 @@ export function softmaxGrad(
 
 /** The softmax slice of the BLAS backend: swept row by row, into pooled arrays. */
 export const softmaxBlas: KernelSlice<BlasRuntime, "softmax"> = {
-  softmax: (rt, { x, outer, len, inner, log }) => {
-    const y = rt.pool.f32(outer * len * inner);
-    return rt.track(softmax(f32of(x), outer, len, inner, log, y));
-  },
-  softmaxGrad: (rt, { y, dy, outer, len, inner, log }) => {
-    const dx = rt.pool.f32(outer * len * inner);
-    return rt.track(softmaxGrad(f32of(y), f32of(dy), outer, len, inner, log, dx));
-  },
+  softmax: (rt, a) => rt.track(softmax(onHost(a), rt.pool.f32(a.outer * a.len * a.inner))),
+  softmaxGrad: (rt, a) => rt.track(softmaxGrad(onHost(a), rt.pool.f32(a.outer * a.len * a.inner))),
 };

@@ -7,30 +7,34 @@
  *
  * @module
  */
+import type { KernelArgs, SoftmaxArgs } from "../../device/backend.ts";
+import type { OnHost } from "../../device/host.ts";
+
+/**
+ * Visits every column along len of `[outer, len, inner]`, outer then inner in order: `base` is
+ * its first element, the next ones `inner` apart.
+ */
+function eachColumn({ outer, len, inner }: SoftmaxArgs, visit: (base: number) => void): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) visit(o * len * inner + i);
+  }
+}
 
 /** `softmax` (or, with `log`, `log_softmax`) of `[outer, len, inner]` along len. */
-export function softmax(
-  x: Float32Array,
-  outer: number,
-  len: number,
-  inner: number,
-  log: boolean,
-): Float32Array {
+export function softmax(a: OnHost<KernelArgs["softmax"]>): Float32Array {
+  const { x, outer, len, inner, log } = a;
   const y = new Float32Array(outer * len * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const base = o * len * inner + i;
-      let max = -Infinity;
-      for (let l = 0; l < len; l++) max = Math.max(max, x[base + l * inner]);
-      let sum = 0;
-      for (let l = 0; l < len; l++) sum += Math.exp(x[base + l * inner] - max);
-      const logSum = Math.log(sum);
-      for (let l = 0; l < len; l++) {
-        const e = base + l * inner;
-        y[e] = log ? x[e] - max - logSum : Math.exp(x[e] - max) / sum;
-      }
+  eachColumn(a, (base) => {
+    let max = -Infinity;
+    for (let l = 0; l < len; l++) max = Math.max(max, x[base + l * inner]);
+    let sum = 0;
+    for (let l = 0; l < len; l++) sum += Math.exp(x[base + l * inner] - max);
+    const logSum = Math.log(sum);
+    for (let l = 0; l < len; l++) {
+      const e = base + l * inner;
+      y[e] = log ? x[e] - max - logSum : Math.exp(x[e] - max) / sum;
     }
-  }
+  });
   return y;
 }
 
@@ -38,28 +42,19 @@ export function softmax(
  * Backward from the output `y`: `dx = y * (dy - sum(dy * y))` for softmax, and
  * `dx = dy - exp(y) * sum(dy)` for `log_softmax`, the sums along len.
  */
-export function softmaxGrad(
-  y: Float32Array,
-  dy: Float32Array,
-  outer: number,
-  len: number,
-  inner: number,
-  log: boolean,
-): Float32Array {
+export function softmaxGrad(a: OnHost<KernelArgs["softmaxGrad"]>): Float32Array {
+  const { y, dy, outer, len, inner, log } = a;
   const dx = new Float32Array(outer * len * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const base = o * len * inner + i;
-      let s = 0;
-      for (let l = 0; l < len; l++) {
-        const e = base + l * inner;
-        s += log ? dy[e] : dy[e] * y[e];
-      }
-      for (let l = 0; l < len; l++) {
-        const e = base + l * inner;
-        dx[e] = log ? dy[e] - Math.exp(y[e]) * s : y[e] * (dy[e] - s);
-      }
+  eachColumn(a, (base) => {
+    let s = 0;
+    for (let l = 0; l < len; l++) {
+      const e = base + l * inner;
+      s += log ? dy[e] : dy[e] * y[e];
     }
-  }
+    for (let l = 0; l < len; l++) {
+      const e = base + l * inner;
+      dx[e] = log ? dy[e] - Math.exp(y[e]) * s : y[e] * (dy[e] - s);
+    }
+  });
   return dx;
 }

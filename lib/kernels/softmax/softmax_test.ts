@@ -1,6 +1,5 @@
 import { logSoftmax, requestDevice, softmax, tensor } from "../../../mod.ts";
-import type { Backend } from "../../device/backend.ts";
-import { checkOp, hasWebGpu, randn } from "../../../tests/harness.ts";
+import { checkOp, randn, uploaded, webGpuTest } from "../../../tests/harness.ts";
 import { assertClose, assertThrows } from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
 
@@ -9,9 +8,12 @@ Deno.test("reference softmax and log-softmax give hand-computed values, stably",
   const x = Float32Array.from([1, 1000, 2, 1000, 3, -1000]);
   const z = Math.exp(1) + Math.exp(2) + Math.exp(3);
   const p = [1, 2, 3].map((v) => Math.exp(v) / z);
-  assertClose(ref.softmax(x, 1, 3, 2, false), [p[0], 0.5, p[1], 0.5, p[2], 0], { atol: 1e-7 });
+  const axis = { outer: 1, len: 3, inner: 2 };
+  assertClose(ref.softmax({ x, ...axis, log: false }), [p[0], 0.5, p[1], 0.5, p[2], 0], {
+    atol: 1e-7,
+  });
   const lse = Math.log(z);
-  assertClose(ref.softmax(x, 1, 3, 2, true), [
+  assertClose(ref.softmax({ x, ...axis, log: true }), [
     1 - lse,
     -Math.log(2),
     2 - lse,
@@ -22,13 +24,14 @@ Deno.test("reference softmax and log-softmax give hand-computed values, stably",
   // Gradients from the output: softmax y * (dy - sum(dy * y)), log dy - exp(y) * sum(dy).
   const y = Float32Array.from([0.2, 0.5, 0.8, 0.5]); // [1, 2, 2]
   const dy = Float32Array.from([1, 2, 3, -1]);
-  assertClose(ref.softmaxGrad(y, dy, 1, 2, 2, false), [
+  const grad = { y, dy, outer: 1, len: 2, inner: 2 };
+  assertClose(ref.softmaxGrad({ ...grad, log: false }), [
     0.2 * (1 - (0.2 + 2.4)),
     0.5 * (2 - (1 - 0.5)),
     0.8 * (3 - (0.2 + 2.4)),
     0.5 * (-1 - (1 - 0.5)),
   ], { atol: 1e-6 });
-  assertClose(ref.softmaxGrad(y, dy, 1, 2, 2, true), [
+  assertClose(ref.softmaxGrad({ ...grad, log: true }), [
     1 - Math.exp(0.2) * 4,
     2 - Math.exp(0.5) * 1,
     3 - Math.exp(0.8) * 4,
@@ -59,31 +62,10 @@ Deno.test("softmax and logSoftmax refuse a dim outside the shape", async () => {
   assertThrows(() => softmax(tensor([1, 2], [2], device)), "softmax: dim 1 is out of range");
 });
 
-/** Forward and gradient kernels of `backend` against the reference on `[outer, len, inner]`. */
-async function compareKernels(b: Backend, outer: number, len: number, inner: number) {
-  const size = outer * len * inner;
-  const x = randn(size, size, -40, 40), dy = randn(size, size + 1);
-  const [gx, gdy] = [x, dy].map((a) => b.upload(a));
-  for (const log of [false, true]) {
-    const name = `${log ? "log" : ""}softmax [${outer}, ${len}, ${inner}]`;
-    const y = b.softmax({ x: gx, outer, len, inner, log });
-    const want = ref.softmax(x, outer, len, inner, log);
-    assertClose(await b.read(y), want, { atol: 1e-4, rtol: 1e-5, name });
-    const dx = b.softmaxGrad({ y, dy: gdy, outer, len, inner, log });
-    const dxRef = ref.softmaxGrad(want, dy, outer, len, inner, log);
-    assertClose(await b.read(dx), dxRef, { atol: 1e-4, rtol: 1e-4, name: `grad of ${name}` });
-    b.free(y);
-    b.free(dx);
-  }
-  b.free(gx);
-  b.free(gdy);
-}
-
-Deno.test({
-  name: "WebGPU softmax splits the axis and the columns to fit a 1 KiB binding limit",
-  ignore: !hasWebGpu,
-  async fn() {
-    const device = await requestDevice({ backend: "webgpu", maxBindingBytes: 1024 });
+webGpuTest(
+  "WebGPU softmax splits the axis and the columns to fit a 1 KiB binding limit",
+  { maxBindingBytes: 1024 },
+  async (b) => {
     const shapes = [
       [5, 3, 20], // several blocks per binding
       [2, 7, 60], // the axis in chunks, merged online
@@ -92,8 +74,18 @@ Deno.test({
       [1, 1, 4], // a single class
     ];
     for (const [outer, len, inner] of shapes) {
-      await compareKernels(device.backend, outer, len, inner);
+      const size = outer * len * inner;
+      const x = randn(size, size, -40, 40), dy = randn(size, size + 1);
+      for (const log of [false, true]) {
+        const name = `${log ? "log" : ""}softmax [${outer}, ${len}, ${inner}]`;
+        const axis = { outer, len, inner, log };
+        const want = ref.softmax({ x, ...axis });
+        const y = b.softmax(uploaded(b, { x, ...axis }));
+        assertClose(await b.read(y), want, { atol: 1e-4, rtol: 1e-5, name });
+        const dx = b.softmaxGrad({ ...uploaded(b, { dy, ...axis }), y });
+        const dxRef = ref.softmaxGrad({ y: want, dy, ...axis });
+        assertClose(await b.read(dx), dxRef, { atol: 1e-4, rtol: 1e-4, name: `grad of ${name}` });
+      }
     }
-    device.destroy();
   },
-});
+);

@@ -9,7 +9,7 @@
  */
 import type { ConvGeom, Storage } from "../../../device/backend.ts";
 import type { WebGpuRuntime } from "../../../device/webgpu.ts";
-import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
+import { chunkFlags, pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   DIRECT_FIELDS,
   directSource,
@@ -27,26 +27,12 @@ const MIN_CHUNK = 64;
 /** Kernel sizes `[kh, kw]` the direct path has pipelines for. */
 export const DIRECT_SIZES: readonly [number, number][] = [[1, 1], [3, 3]];
 
-/** One direct convolution: y `[N, K, OH, OW]` = w * x `[N, C, H, W]`, stride 1. */
-export interface DirectProblem {
-  /** Images. */
-  n: number;
-  /** Input channels. */
-  c: number;
-  /** Input height. */
-  h: number;
-  /** Input width. */
-  w: number;
-  /** Output channels. */
-  k: number;
-  /** Kernel height. */
-  kh: number;
-  /** Kernel width. */
-  kw: number;
-  /** Output height: `h + 2 * ph - kh + 1`. */
-  oh: number;
-  /** Output width: `w + 2 * pw - kw + 1`. */
-  ow: number;
+/**
+ * One direct convolution: y `[N, K, OH, OW]` = w * x `[N, C, H, W]`, stride 1, `oh = h + 2 * ph
+ * - kh + 1` (likewise `ow`), zero padding `ph` above and below, `pw` left and right.
+ */
+export interface DirectProblem
+  extends Pick<ConvGeom, "n" | "c" | "h" | "w" | "k" | "kh" | "kw" | "oh" | "ow"> {
   /** Zero padding above and below. */
   ph: number;
   /** Zero padding left and right. */
@@ -56,19 +42,8 @@ export interface DirectProblem {
 /** The direct problem of a forward conv, or null when the direct path does not apply. */
 export function forwardProblem(g: ConvGeom): DirectProblem | null {
   if (!directShape(g)) return null;
-  return {
-    n: g.n,
-    c: g.c,
-    h: g.h,
-    w: g.w,
-    k: g.k,
-    kh: g.kh,
-    kw: g.kw,
-    oh: g.oh,
-    ow: g.ow,
-    ph: g.padH,
-    pw: g.padW,
-  };
+  const { n, c, h, w, k, kh, kw, oh, ow } = g;
+  return { n, c, h, w, k, kh, kw, oh, ow, ph: g.padH, pw: g.padW };
 }
 
 /**
@@ -81,19 +56,8 @@ export function gradInputProblem(g: ConvGeom): DirectProblem | null {
   // Stride 1: H = OH + KH - 1 - 2 * padH exactly, so the transposed conv's padding is >= 0
   // whenever padH < KH (PyTorch allows larger paddings; those take the general path).
   if (ph < 0 || pw < 0) return null;
-  return {
-    n: g.n,
-    c: g.k,
-    h: g.oh,
-    w: g.ow,
-    k: g.c,
-    kh: g.kh,
-    kw: g.kw,
-    oh: g.h,
-    ow: g.w,
-    ph,
-    pw,
-  };
+  // dy `[N, K, OH, OW]` is the input, dx `[N, C, H, W]` the output.
+  return { n: g.n, c: g.k, h: g.oh, w: g.ow, k: g.c, kh: g.kh, kw: g.kw, oh: g.h, ow: g.w, ph, pw };
 }
 
 function directShape(g: ConvGeom): boolean {
@@ -116,20 +80,25 @@ export function directFits(rt: WebGpuRuntime, d: DirectProblem, t: DirectTile): 
     d.c * d.h * d.w <= maxE && d.k * d.oh * d.ow <= maxE && kk * t.tc <= chunk;
 }
 
-/**
- * Runs the direct convolution `d` of `x` by `w` (`[K, C, KH, KW]`, or `[C, K, KH, KW]` read
- * flipped when `transposed`) with tile `t`. Returns y `[N, K, OH, OW]`.
- */
-export function directConv(
-  rt: WebGpuRuntime,
-  x: Storage,
-  w: Storage,
-  bias: Storage | null,
-  d: DirectProblem,
-  relu: boolean,
-  transposed: boolean,
-  t: DirectTile,
-): Storage {
+/** One run of the direct path: the problem and its operands. */
+export interface DirectRun {
+  /** Input `[N, C, H, W]` of the problem (dy for backward-data). */
+  x: Storage;
+  /** Weights `[K, C, KH, KW]`, or `[C, K, KH, KW]` read flipped when `transposed`. */
+  w: Storage;
+  /** Bias `[K]`, or null. */
+  b: Storage | null;
+  /** The problem. */
+  d: DirectProblem;
+  /** Apply a ReLU to the output. */
+  relu: boolean;
+  /** Backward-data: w read transposed and flipped. */
+  transposed: boolean;
+}
+
+/** Runs the direct convolution `run.d` with tile `t`. Returns y `[N, K, OH, OW]`. */
+export function directConv(rt: WebGpuRuntime, run: DirectRun, t: DirectTile): Storage {
+  const { x, w, b: bias, d, relu, transposed } = run;
   const kk = d.kh * d.kw;
   const hw = d.h * d.w, p = d.oh * d.ow;
   const y = rt.alloc(d.n * d.k * p, "f32"); // [N, K, OH, OW]
@@ -210,8 +179,7 @@ export function directConv(
           wBase: win.base,
           bBase: bb.base,
           yBase: by.base,
-          first: i === 0 ? 1 : 0,
-          last: i === cs.length - 1 ? 1 : 0,
+          ...chunkFlags(i, cs.length),
           relu: relu ? 1 : 0,
           hasBias: bias ? 1 : 0,
         });

@@ -19,8 +19,9 @@
  *
  * @module
  */
-import { each, uniformStruct } from "../../matmul/blocks.ts";
-import { UNIFORM_WINDOW } from "./scratch.ts";
+import { each } from "../../matmul/blocks.ts";
+import { alongX, bindings, perGroup } from "../../_wgsl.ts";
+import { UNIFORM_BLOCK } from "./scratch.ts";
 
 /** Register tile of one invocation of the direct kernel. */
 export interface DirectTile {
@@ -89,18 +90,15 @@ export function directSource(kh: number, kw: number, t: DirectTile, v4 = false):
     const terms = taps.map(([i, j]) => `w${i * kw + j}_${c >> 2}[${c & 3}] * x${a + i}_${b + j}`);
     return `    ${acc(tl)} += ${terms.join(" + ")};`;
   };
-  return `@group(0) @binding(0) var<storage, read> x: array<${x4 ? "vec4f" : "f32"}>;
-@group(0) @binding(1) var<uniform> wu: array<vec4f, ${UNIFORM_WINDOW / 4}>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<${v4 ? "vec4f" : "f32"}>;
-${uniformStruct(DIRECT_FIELDS)}
-@group(0) @binding(4) var<uniform> u: U;
+  const buffers = [
+    `x: ${x4 ? "vec4f" : "f32"}`,
+    `uniform wu: ${UNIFORM_BLOCK}`,
+    "bias",
+    `mut y: ${v4 ? "vec4f" : "f32"}`,
+  ];
+  return `${bindings(buffers, DIRECT_FIELDS)}
 
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }
+${perGroup(wg)}
   let kbl = g % u.kBlocks;
   let k0 = (u.kb0 + kbl) * ${tc}u;
   let q = (g / u.kBlocks) * ${wg}u + lid.x;
@@ -222,15 +220,9 @@ export const PACK_FIELDS = [
  * division by a runtime value remains. Bindings: w, out (`vec4` words), uniforms.
  */
 export function packSource(kk: number, tc: number): string {
-  return `@group(0) @binding(0) var<storage, read> w: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
-${uniformStruct(PACK_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["w", "mut out: vec4f"], PACK_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let ce = wid.x * 64u + lid.x;
-  if (ce >= u.ck) { return; }
+${alongX(64, "ce", "ce >= u.ck")}
   let c = ce / ${kk}u;
   let e = ce % ${kk}u;
   let kb = wid.y / ${tc / 4}u;

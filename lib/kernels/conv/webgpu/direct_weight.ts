@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
 import type { WebGpuRuntime } from "../../../device/webgpu.ts";
 import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
@@ -17,6 +17,7 @@ import {
   type WeightTile,
 } from "./direct_weight_shaders.ts";
 import { DIRECT_SIZES } from "./direct.ts";
+import { sumSlices } from "./generic.ts";
 import { uniformScratch, uniformWindow, windowRoom } from "./scratch.ts";
 
 /** Invocations (channels x slices) a dispatch should have at least. */
@@ -45,16 +46,13 @@ function plan(g: ConvGeom, t: WeightTile, room: number) {
 }
 
 /**
- * dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]` (stride 1), with tile `t`.
- * `sumSlices(partials, slices, dw)` adds up the slices' copies when there are several.
+ * dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]` (stride 1), with tile `t`;
+ * the slices' copies, when there are several, are added up by `sumSlices` (`generic.ts`).
  */
 export function directGradWeight(
   rt: WebGpuRuntime,
-  dy: Storage,
-  x: Storage,
-  g: ConvGeom,
+  { dy, x, geom: g }: KernelArgs["conv2dGradWeight"],
   t: WeightTile,
-  sumSlices: (p: Storage, slices: number, y: Storage) => void,
 ): Storage {
   const kk = g.kh * g.kw, hw = g.h * g.w, p = g.oh * g.ow;
   const kBlocks = Math.ceil(g.k / t.tk);
@@ -124,7 +122,7 @@ export function directGradWeight(
     }
   }
   if (slices > 1) {
-    sumSlices(out, slices, dw);
+    sumSlices(rt, out, slices, dw);
     rt.free(out);
   }
   return dw;

@@ -12,8 +12,9 @@
  *
  * @module
  */
-import { each, uniformStruct } from "../../matmul/blocks.ts";
-import { UNIFORM_WINDOW } from "./scratch.ts";
+import { each } from "../../matmul/blocks.ts";
+import { alongX, bindings, perGroup } from "../../_wgsl.ts";
+import { UNIFORM_BLOCK } from "./scratch.ts";
 
 /** Register tile of one invocation of the backward-weight kernel. */
 export interface WeightTile {
@@ -68,17 +69,9 @@ export function weightSource(kh: number, kw: number, t: WeightTile): string {
     const terms = Array.from({ length: p }, (_, b) => `d${c}_${b >> 2}[${b & 3}] * x${i}_${b + j}`);
     return `      a${c}_${e} += ${terms.join(" + ")};`;
   };
-  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<uniform> du: array<vec4f, ${UNIFORM_WINDOW / 4}>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${uniformStruct(WEIGHT_FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
+  return `${bindings(["x", `uniform du: ${UNIFORM_BLOCK}`, "mut out"], WEIGHT_FIELDS)}
 
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }
+${perGroup(wg)}
   let q = g * ${wg}u + lid.x;
   let valid = q < u.lanes;
   let qq = min(q, u.lanes - 1u);
@@ -136,15 +129,9 @@ export const DY_PACK_FIELDS = ["kBlocks", "k", "oh", "ow", "owp", "dyBase"] as c
  * uniforms.
  */
 export function dyPackSource(tk: number): string {
-  return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
-${uniformStruct(DY_PACK_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["dy", "mut out: vec4f"], DY_PACK_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let o4 = wid.x * 64u + lid.x;
-  if (o4 * 4u >= u.owp) { return; }
+${alongX(64, "o4", "o4 * 4u >= u.owp")}
   let oh = wid.y / ${tk}u;
   let t = wid.y % ${tk}u;
   let n = wid.z / u.kBlocks;

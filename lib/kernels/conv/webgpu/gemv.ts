@@ -7,9 +7,9 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
 import type { WebGpuRuntime } from "../../../device/webgpu.ts";
-import { pack, ranges } from "../../matmul/blocks.ts";
+import { chunkFlags, pack, ranges } from "../../matmul/blocks.ts";
 import {
   col2imSource,
   COL_FIELDS,
@@ -22,6 +22,7 @@ import {
   gemvTSource,
   outerSource,
 } from "./gemv_shaders.ts";
+import { geomUniforms } from "./generic_shaders.ts";
 import { uniformScratch, uniformWindow, windowRoom } from "./scratch.ts";
 
 /** Most output pixels (images x OH x OW) the path takes. */
@@ -45,25 +46,8 @@ export function gemvApplies(rt: WebGpuRuntime, g: ConvGeom): boolean {
 
 /** The column geometry uniforms. */
 function colUniforms(g: ConvGeom, rw: number, xBase: number) {
-  return pack(COL_FIELDS, {
-    rr: g.c * g.kh * g.kw,
-    np: g.n * g.oh * g.ow,
-    rw,
-    p: g.oh * g.ow,
-    c: g.c,
-    h: g.h,
-    w: g.w,
-    kh: g.kh,
-    kw: g.kw,
-    ow: g.ow,
-    sh: g.strideH,
-    sw: g.strideW,
-    ph: g.padH,
-    pw: g.padW,
-    dh: g.dilH,
-    dw: g.dilW,
-    xBase,
-  });
+  const [rr, np, p] = [g.c * g.kh * g.kw, g.n * g.oh * g.ow, g.oh * g.ow];
+  return pack(COL_FIELDS, { rr, np, rw, p, ...geomUniforms(g), xBase });
 }
 
 /** Packs the columns of x into the "col" scratch buffer; returns it and the window length. */
@@ -98,11 +82,7 @@ function packDy(rt: WebGpuRuntime, dy: Storage, g: ConvGeom): GPUBuffer {
 /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
 export function gemvConv2d(
   rt: WebGpuRuntime,
-  x: Storage,
-  w: Storage,
-  b: Storage | null,
-  g: ConvGeom,
-  relu: boolean,
+  { x, w, b, geom: g, relu }: KernelArgs["conv2d"],
 ): Storage {
   const np = g.n * g.oh * g.ow, rr = g.c * g.kh * g.kw, p = g.oh * g.ow;
   const [col, rw] = packColumns(rt, x, g);
@@ -130,8 +110,7 @@ export function gemvConv2d(
         cBase: win.base,
         bBase: bb.base,
         yBase: by.base,
-        first: i === 0 ? 1 : 0,
-        last: i === windows.length - 1 ? 1 : 0,
+        ...chunkFlags(i, windows.length),
         relu: relu ? 1 : 0,
         hasBias: b ? 1 : 0,
       });
@@ -142,7 +121,10 @@ export function gemvConv2d(
 }
 
 /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
-export function gemvGradInput(rt: WebGpuRuntime, dy: Storage, w: Storage, g: ConvGeom): Storage {
+export function gemvGradInput(
+  rt: WebGpuRuntime,
+  { dy, w, geom: g }: KernelArgs["conv2dGradInput"],
+): Storage {
   const np = g.n * g.oh * g.ow, rr = g.c * g.kh * g.kw;
   const dyu = packDy(rt, dy, g);
   const win = uniformWindow(rt, dyu, 0);
@@ -183,7 +165,10 @@ export function gemvGradInput(rt: WebGpuRuntime, dy: Storage, w: Storage, g: Con
 }
 
 /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`. */
-export function gemvGradWeight(rt: WebGpuRuntime, dy: Storage, x: Storage, g: ConvGeom): Storage {
+export function gemvGradWeight(
+  rt: WebGpuRuntime,
+  { dy, x, geom: g }: KernelArgs["conv2dGradWeight"],
+): Storage {
   const np = g.n * g.oh * g.ow, rr = g.c * g.kh * g.kw;
   const [col, rw] = packColumns(rt, x, g);
   const dyu = uniformWindow(rt, packDy(rt, dy, g), 0);

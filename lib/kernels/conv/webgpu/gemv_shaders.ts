@@ -16,17 +16,13 @@
  *
  * @module
  */
-import { each, uniformStruct } from "../../matmul/blocks.ts";
-import { UNIFORM_WINDOW } from "./scratch.ts";
-
-const UBO = `array<vec4f, ${UNIFORM_WINDOW / 4}>`;
+import { each } from "../../matmul/blocks.ts";
+import { alongX, bindings, perGroup } from "../../_wgsl.ts";
+import { GEOM_FIELDS } from "./generic_shaders.ts";
+import { UNIFORM_BLOCK } from "./scratch.ts";
 
 function main(wg: number): string {
-  return `@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }
+  return `${perGroup(wg)}
   let q = g * ${wg}u + lid.x;`;
 }
 
@@ -36,18 +32,7 @@ export const COL_FIELDS = [
   "np", // output pixels in all: images * OH * OW
   "rw", // reduction indices per window (a multiple of 4)
   "p", // output pixels per image
-  "c",
-  "h",
-  "w",
-  "kh",
-  "kw",
-  "ow",
-  "sh",
-  "sw",
-  "ph",
-  "pw",
-  "dh",
-  "dw",
+  ...GEOM_FIELDS,
   "xBase",
 ] as const;
 
@@ -57,15 +42,9 @@ export const COL_FIELDS = [
  * `[ceil(rr / 64), np, 1]`. Bindings: x, out, uniforms.
  */
 export function colSource(): string {
-  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${uniformStruct(COL_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["x", "mut out"], COL_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = wid.x * 64u + lid.x;
-  if (r >= u.rr) { return; }
+${alongX(64, "r", "r >= u.rr")}
   let s = wid.y;
   let n = s / u.p;
   let oh = (s % u.p) / u.ow;
@@ -108,12 +87,7 @@ export const GEMV_FIELDS = [
  * y, uniforms.
  */
 export function gemvSource(nps: number, wg: number): string {
-  return `@group(0) @binding(0) var<storage, read> w: array<vec4f>;
-@group(0) @binding(1) var<uniform> col: ${UBO};
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${uniformStruct(GEMV_FIELDS)}
-@group(0) @binding(4) var<uniform> u: U;
+  return `${bindings(["w: vec4f", `uniform col: ${UNIFORM_BLOCK}`, "bias", "mut y"], GEMV_FIELDS)}
 
 ${main(wg)}
   if (q >= u.kb) { return; }
@@ -149,15 +123,9 @@ export const DY_FIELDS = ["total", "k", "p", "dyBase"] as const;
  * uniforms.
  */
 export function dyPackSource(): string {
-  return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${uniformStruct(DY_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["dy", "mut out"], DY_FIELDS)}
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = wid.x * 64u + lid.x;
-  if (i >= u.total) { return; }
+${alongX(64, "i", "i >= u.total")}
   let s = i / u.k;
   let k = i % u.k;
   out[i] = dy[u.dyBase + ((s / u.p) * u.k + k) * u.p + s % u.p];
@@ -187,11 +155,9 @@ export const GEMVT_FIELDS = [
  * (uniform, `[np, K]`), dcol (`vec4` words, `[np, rr]`), uniforms.
  */
 export function gemvTSource(nps: number, wg: number): string {
-  return `@group(0) @binding(0) var<storage, read> w: array<vec4f>;
-@group(0) @binding(1) var<uniform> dyu: ${UBO};
-@group(0) @binding(2) var<storage, read_write> dcol: array<vec4f>;
-${uniformStruct(GEMVT_FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
+  return `${
+    bindings(["w: vec4f", `uniform dyu: ${UNIFORM_BLOCK}`, "mut dcol: vec4f"], GEMVT_FIELDS)
+  }
 
 ${main(wg)}
   let r4 = u.rr / 4u;
@@ -220,11 +186,12 @@ ${
  * Bindings: dy (uniform, `[np, K]`), the column window (uniform), dw (`vec4` words), uniforms.
  */
 export function outerSource(nps: number, wg: number): string {
-  return `@group(0) @binding(0) var<uniform> dyu: ${UBO};
-@group(0) @binding(1) var<uniform> col: ${UBO};
-@group(0) @binding(2) var<storage, read_write> dw: array<vec4f>;
-${uniformStruct(GEMVT_FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
+  return `${
+    bindings(
+      [`uniform dyu: ${UNIFORM_BLOCK}`, `uniform col: ${UNIFORM_BLOCK}`, "mut dw: vec4f"],
+      GEMVT_FIELDS,
+    )
+  }
 
 ${main(wg)}
   let cs = u.rw / 4u;
@@ -249,10 +216,7 @@ ${
  * {@linkcode colSource} (`rw` unused, `xBase` locating dx). Bindings: dcol, dx, uniforms.
  */
 export function col2imSource(): string {
-  return `@group(0) @binding(0) var<storage, read> dcol: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-${uniformStruct(COL_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["dcol", "mut dx"], COL_FIELDS)}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -10,16 +10,17 @@
  *
  * @module
  */
-import type { ConvGeom, Planes, Storage } from "../../../device/backend.ts";
+import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
 import type { GpuKernel, WebGpuRuntime } from "../../../device/webgpu.ts";
-import { fill } from "../../elementwise/webgpu.ts";
-import { pack, planBlocks, ranges } from "../../matmul/blocks.ts";
+import { zeros } from "../../elementwise/webgpu.ts";
+import { chunkFlags, pack, planBlocks, ranges } from "../../matmul/blocks.ts";
 import {
   CHANNEL_SUM_FIELDS,
   channelSumSource,
   FORWARD_FIELDS,
   forwardSource,
   type GenericTile,
+  geomUniforms,
   GRAD_INPUT_FIELDS,
   GRAD_WEIGHT_FIELDS,
   gradInputSource,
@@ -33,26 +34,6 @@ import {
 const TARGET_GROUPS = 256;
 /** Most slices a reduction is cut into. */
 const MAX_SLICES = 64;
-
-/** The geometry uniforms shared by the conv kernels. */
-function geom(g: ConvGeom) {
-  return {
-    c: g.c,
-    h: g.h,
-    w: g.w,
-    k: g.k,
-    kh: g.kh,
-    kw: g.kw,
-    oh: g.oh,
-    ow: g.ow,
-    sh: g.strideH,
-    sw: g.strideW,
-    ph: g.padH,
-    pw: g.padW,
-    dh: g.dilH,
-    dw: g.dilW,
-  };
-}
 
 /** Greatest common divisor of two positive integers. */
 function gcd(a: number, b: number): number {
@@ -68,11 +49,7 @@ function sizes(g: ConvGeom) {
 /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
 export function genericConv2d(
   rt: WebGpuRuntime,
-  x: Storage,
-  w: Storage,
-  b: Storage | null,
-  g: ConvGeom,
-  relu: boolean,
+  { x, w, b, geom: g, relu }: KernelArgs["conv2d"],
   tile: GenericTile,
 ): Storage {
   const { n, c, k } = g;
@@ -106,10 +83,9 @@ export function genericConv2d(
           wBase: bw.base,
           bBase: bb?.base ?? 0,
           yBase: by.base,
-          first: i === 0 ? 1 : 0,
-          last: i === cs.length - 1 ? 1 : 0,
+          ...chunkFlags(i, cs.length),
           relu: relu ? 1 : 0,
-          ...geom(g),
+          ...geomUniforms(g),
         });
         rt.dispatch(kernel, bb ? [bx, bw, bb, by] : [bx, bw, by], u, groups);
       });
@@ -121,15 +97,13 @@ export function genericConv2d(
 /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
 export function genericGradInput(
   rt: WebGpuRuntime,
-  dy: Storage,
-  w: Storage,
-  g: ConvGeom,
+  { dy, w, geom: g }: KernelArgs["conv2dGradInput"],
   tile: GenericTile,
 ): Storage {
   const { n, c, k } = g;
   const { hw, p, kk } = sizes(g);
   const { tc: TC, tp: TP, wg: WG } = tile;
-  if (k === 0 || p === 0) return fill(rt, n * c * hw, "f32", 0); // nothing reaches dx
+  if (k === 0 || p === 0) return zeros(rt, n * c * hw); // nothing reaches dx
   const dx = rt.alloc(n * c * hw, "f32"); // [N, C, H, W]
   if (dx.length === 0) return dx;
   const blk = planBlocks({ n, c, k }, [
@@ -162,7 +136,7 @@ export function genericGradInput(
           first: i === 0 ? 1 : 0,
           stepH: g.strideH / gcd(g.strideH, g.dilH),
           stepW: g.strideW / gcd(g.strideW, g.dilW),
-          ...geom(g),
+          ...geomUniforms(g),
         });
         rt.dispatch(kernel, [bdy, bw, bdx], u, groups);
       });
@@ -174,15 +148,13 @@ export function genericGradInput(
 /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`. */
 export function genericGradWeight(
   rt: WebGpuRuntime,
-  dy: Storage,
-  x: Storage,
-  g: ConvGeom,
+  { dy, x, geom: g }: KernelArgs["conv2dGradWeight"],
   tile: GenericTile,
 ): Storage {
   const { n, c, k } = g;
   const { hw, p, kk } = sizes(g);
   const { tc: TC, tp: TP, wg: WG } = tile;
-  if (n === 0 || p === 0 || hw === 0) return fill(rt, k * c * kk, "f32", 0); // an empty sum
+  if (n === 0 || p === 0 || hw === 0) return zeros(rt, k * c * kk); // an empty sum
   const dw = rt.alloc(k * c * kk, "f32"); // [K, C, KH, KW]
   if (dw.length === 0) return dw;
   const maxE = rt.maxBindingElements;
@@ -232,7 +204,7 @@ export function genericGradWeight(
           xBase: bx.base,
           dwBase: bdw.base,
           first: i === 0 ? 1 : 0,
-          ...geom(g),
+          ...geomUniforms(g),
         });
         rt.dispatch(kernel, [bdy, bx, bdw], u, groups);
       });
@@ -262,9 +234,9 @@ export function sumSlices(rt: WebGpuRuntime, p: Storage, slices: number, y: Stor
 }
 
 /** x `[N, C, H, W]` -> `[C]` sums over N, H, W. */
-export function channelSum(rt: WebGpuRuntime, x: Storage, p: Planes): Storage {
+export function channelSum(rt: WebGpuRuntime, { x, planes: p }: KernelArgs["channelSum"]): Storage {
   const hw = p.h * p.w;
-  if (p.n === 0 || hw === 0) return fill(rt, p.c, "f32", 0); // an empty sum
+  if (p.n === 0 || hw === 0) return zeros(rt, p.c); // an empty sum
   const y = rt.alloc(p.c, "f32"); // [C]
   if (y.length === 0) return y;
   const maxE = rt.maxBindingElements;

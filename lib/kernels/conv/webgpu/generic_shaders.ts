@@ -17,7 +17,9 @@
  *
  * @module
  */
-import { each, grid, uniformStruct } from "../../matmul/blocks.ts";
+import type { ConvGeom } from "../../../device/backend.ts";
+import { each, grid } from "../../matmul/blocks.ts";
+import { bindings, perGroup } from "../../_wgsl.ts";
 
 /** Register tile of the general kernels. */
 export interface GenericTile {
@@ -35,15 +37,59 @@ export const GENERIC_TILE: GenericTile = { tc: 16, tp: 8, wg: 64 };
 /** Invocations per workgroup of the small reduction kernels. */
 export const WG = 64;
 
-function main(wg: number): string {
-  return `@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= u.groups) { return; }`;
+/** The geometry uniforms of the general and few-pixel kernels, after their own. */
+export const GEOM_FIELDS = [
+  "c",
+  "h",
+  "w",
+  "k",
+  "kh",
+  "kw",
+  "oh",
+  "ow",
+  "sh",
+  "sw",
+  "ph",
+  "pw",
+  "dh",
+  "dw",
+] as const;
+
+/** The geometry uniforms of the conv kernels, by the names the shaders give them. */
+export function geomUniforms(g: ConvGeom): Record<(typeof GEOM_FIELDS)[number], number> {
+  const { c, h, w, k, kh, kw, oh, ow } = g;
+  const [sh, sw, ph, pw, dh, dw] = [g.strideH, g.strideW, g.padH, g.padW, g.dilH, g.dilW];
+  return { c, h, w, k, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw };
 }
 
-const GEOM = ["c", "h", "w", "k", "kh", "kw", "oh", "ow", "sh", "sw", "ph", "pw", "dh", "dw"];
+/**
+ * The opening of a general kernel: its bindings, `main` over workgroups, and the sizes every
+ * one of them uses: `P` output pixels, `HW` input pixels and `KK` taps.
+ */
+function opening(buffers: (string | false)[], fields: readonly string[], wg: number): string {
+  return `${bindings(buffers, fields)}
+
+${perGroup(wg)}
+  let P = u.oh * u.ow;
+  let HW = u.h * u.w;
+  let KK = u.kh * u.kw;`;
+}
+
+/**
+ * WGSL: `value${j}`, the element of `buf` at column `s${j}` of the row starting at `row${j}` when
+ * `rok${j}` (the row is inside) and the column is in `[0, width)`, else 0 (the zero padding);
+ * the index read is clamped to 0 outside, so that no read leaves the buffer.
+ */
+function padded(
+  j: number,
+  { value, buf, row, width }: { value: string; buf: string; row: string; width: string },
+): string {
+  return `let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(${width});
+  let ${value}${j} = select(0.0, ${buf}[select(0u, u32(${row}${j} + s${j}), ok${j})], ok${j});`;
+}
+
+/** WGSL: `xv${j}`, the input x at row `xr${j}`, column `s${j}` (see {@linkcode padded}). */
+const readX = (j: number) => padded(j, { value: "xv", buf: "x", row: "xr", width: "u.w" });
 
 /** Uniform fields of {@linkcode forwardSource}, in order. */
 export const FORWARD_FIELDS = [
@@ -59,7 +105,7 @@ export const FORWARD_FIELDS = [
   "first", // 1: write; 0: add to the partial sum already in y
   "last", // 1: add the bias and apply the ReLU
   "relu",
-  ...GEOM,
+  ...GEOM_FIELDS,
 ] as const;
 
 /**
@@ -68,18 +114,7 @@ export const FORWARD_FIELDS = [
  */
 export function forwardSource(bias: boolean, tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  const yBinding = bias ? 3 : 2;
-  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-${bias ? "@group(0) @binding(2) var<storage, read> bias: array<f32>;" : ""}
-@group(0) @binding(${yBinding}) var<storage, read_write> y: array<f32>;
-${uniformStruct(FORWARD_FIELDS)}
-@group(0) @binding(${yBinding + 1}) var<uniform> u: U;
-
-${main(WG)}
-  let P = u.oh * u.ow;
-  let HW = u.h * u.w;
-  let KK = u.kh * u.kw;
+  return `${opening(["x", "w", bias && "bias", "mut y"], FORWARD_FIELDS, WG)}
   let k0 = (g % u.kBlocks) * ${TC}u;
   let qs = (g / u.kBlocks) * ${WG * TP}u + lid.x;
 ${each(TC, (t) => `  let wr${t} = u.wBase + min(k0 + ${t}u, u.kb - 1u) * u.c * KK;`)}
@@ -107,8 +142,7 @@ ${
 ${
     each(TP, (j) =>
       `        let s${j} = iw${j} + i32(jj * u.dw);
-        let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(u.w);
-        let xv${j} = select(0.0, x[select(0u, u32(xr${j} + s${j}), ok${j})], ok${j});`)
+        ${readX(j)}`)
   }
 ${each(TC, (t) => `        let wv${t} = w[wr${t} + wi + jj];`)}
 ${grid(TC, TP, (t, j) => `        acc${t}_${j} += wv${t} * xv${j};`)}
@@ -144,7 +178,7 @@ export const GRAD_INPUT_FIELDS = [
   "first",
   "stepH", // sh / gcd(sh, dh): rows between the taps that hit one phase
   "stepW", // sw / gcd(sw, dw)
-  ...GEOM,
+  ...GEOM_FIELDS,
 ] as const;
 
 /**
@@ -155,16 +189,7 @@ export const GRAD_INPUT_FIELDS = [
  */
 export function gradInputSource(tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-${uniformStruct(GRAD_INPUT_FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
-
-${main(WG)}
-  let P = u.oh * u.ow;
-  let HW = u.h * u.w;
-  let KK = u.kh * u.kw;
+  return `${opening(["dy", "w", "mut dx"], GRAD_INPUT_FIELDS, WG)}
   let GH = (u.h + u.sh - 1u) / u.sh;
   let phases = u.sh * u.sw;
   let c0 = (g % u.cBlocks) * ${TC}u;
@@ -218,8 +243,7 @@ ${
 ${
     each(TP, (j) =>
       `        let s${j} = i32(b${j}) + owo;
-        let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(u.ow);
-        let dv${j} = select(0.0, dy[select(0u, u32(dr${j} + s${j}), ok${j})], ok${j});`)
+        ${padded(j, { value: "dv", buf: "dy", row: "dr", width: "u.ow" })}`)
   }
 ${each(TC, (t) => `        let wv${t} = w[wc${t} + wk + i * u.kw + jj];`)}
 ${grid(TC, TP, (t, j) => `        acc${t}_${j} += wv${t} * dv${j};`)}
@@ -250,7 +274,7 @@ export const GRAD_WEIGHT_FIELDS = [
   "xBase",
   "dwBase",
   "first",
-  ...GEOM,
+  ...GEOM_FIELDS,
 ] as const;
 
 /**
@@ -260,16 +284,7 @@ export const GRAD_WEIGHT_FIELDS = [
  */
 export function gradWeightSource(tile: GenericTile = GENERIC_TILE): string {
   const { tc: TC, tp: TP, wg: WG } = tile;
-  return `@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
-${uniformStruct(GRAD_WEIGHT_FIELDS)}
-@group(0) @binding(3) var<uniform> u: U;
-
-${main(WG)}
-  let P = u.oh * u.ow;
-  let HW = u.h * u.w;
-  let KK = u.kh * u.kw;
+  return `${opening(["dy", "x", "mut dw"], GRAD_WEIGHT_FIELDS, WG)}
   let k0 = (g % u.kBlocks) * ${TC}u;
   let rBlk = (g / u.kBlocks) % u.rBlocks;
   let slice = g / u.kBlocks / u.rBlocks;
@@ -300,8 +315,7 @@ ${
 ${
     each(TP, (j) =>
       `      let s${j} = i32(o * u.sw) + dw${j};
-      let ok${j} = rok${j} && s${j} >= 0 && s${j} < i32(u.w);
-      let xv${j} = select(0.0, x[select(0u, u32(xr${j} + s${j}), ok${j})], ok${j});`)
+      ${readX(j)}`)
   }
 ${each(TC, (t) => `      let dv${t} = dy[dyo${t} + dyr + o];`)}
 ${grid(TC, TP, (t, j) => `      acc${t}_${j} += dv${t} * xv${j};`)}
@@ -337,12 +351,9 @@ export const CHANNEL_SUM_FIELDS = [
  * pixels of channel `c`. Bindings: x, p, uniforms.
  */
 export function channelSumSource(): string {
-  return `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> p: array<f32>;
-${uniformStruct(CHANNEL_SUM_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["x", "mut p"], CHANNEL_SUM_FIELDS)}
 
-${main(WG)}
+${perGroup(WG)}
   let i = g * ${WG}u + lid.x;
   if (i >= u.count) { return; }
   let cl = i / u.slices;
@@ -364,12 +375,9 @@ export const SUM_SLICES_FIELDS = ["groups", "len", "slices", "pBase", "yBase"] a
 
 /** `y[i] = sum over s of p[s * len + i]`. Bindings: p, y, uniforms. */
 export function sumSlicesSource(): string {
-  return `@group(0) @binding(0) var<storage, read> p: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-${uniformStruct(SUM_SLICES_FIELDS)}
-@group(0) @binding(2) var<uniform> u: U;
+  return `${bindings(["p", "mut y"], SUM_SLICES_FIELDS)}
 
-${main(WG)}
+${perGroup(WG)}
   let i = g * ${WG}u + lid.x;
   if (i >= u.len) { return; }
   var acc = 0.0;

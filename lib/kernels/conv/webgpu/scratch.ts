@@ -15,6 +15,9 @@ import type { WebGpuRuntime } from "../../../device/webgpu.ts";
 /** Floats of a uniform window (`array<vec4f, 4096>`, 64 KiB). */
 export const UNIFORM_WINDOW = 16384;
 
+/** The WGSL type of one uniform window: {@linkcode UNIFORM_WINDOW} floats as `vec4f`s. */
+export const UNIFORM_BLOCK = `array<vec4f, ${UNIFORM_WINDOW / 4}>`;
+
 const buffers = new WeakMap<WebGpuRuntime, Map<string, GPUBuffer>>();
 
 /** A storage-and-uniform buffer named `name` of at least `elems` floats plus one window. */

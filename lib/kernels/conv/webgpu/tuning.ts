@@ -8,14 +8,14 @@
  *
  * @module
  */
-import type { ConvGeom, Storage } from "../../../device/backend.ts";
+import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
 import type { WebGpuRuntime } from "../../../device/webgpu.ts";
 import type { Family } from "../../autotune.ts";
 import { directConv, type DirectProblem } from "./direct.ts";
 import { directSource, type DirectTile, packSource } from "./direct_shaders.ts";
 import { directGradWeight } from "./direct_weight.ts";
 import { dyPackSource, weightSource, type WeightTile } from "./direct_weight_shaders.ts";
-import { genericConv2d, genericGradInput, genericGradWeight, sumSlices } from "./generic.ts";
+import { genericConv2d, genericGradInput, genericGradWeight } from "./generic.ts";
 import {
   forwardSource,
   GENERIC_TILE,
@@ -32,6 +32,32 @@ function filler(n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = ((i * 2654435761) % 1000) / 500 - 1;
   return a;
+}
+
+/** `cache`'s value for `key`, made by `make` the first time it is asked for. */
+function cached<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) cache.set(key, v = make());
+  return v;
+}
+
+const sizeFamilies = new Map<string, unknown>();
+
+/**
+ * The family `conv.<kind>.<kh>x<kw>` of one kernel size (made once): its candidates from
+ * `table`, the first of them the fallback, with the sources and bench `parts` gives.
+ */
+function sizeFamily<T>(
+  kind: string,
+  [kh, kw]: [number, number],
+  table: Record<string, T[]>,
+  parts: (candidates: T[]) => Pick<Family<T>, "sources" | "bench">,
+): Family<T> {
+  const name = `conv.${kind}.${kh}x${kw}`;
+  return cached(sizeFamilies, name, () => {
+    const candidates = table[`${kh}x${kw}`];
+    return { name, candidates, fallback: candidates[0], ...parts(candidates) };
+  }) as Family<T>;
 }
 
 /** Coarse classes of a size: exact when small, else one bucket. */
@@ -63,18 +89,9 @@ export interface DirectCase {
   transposed: boolean;
 }
 
-const directFamilies = new Map<string, Family<DirectTile>>();
-
 /** The family of the direct kernel for `kh x kw` kernels. */
 export function directFamily(kh: number, kw: number): Family<DirectTile> {
-  const size = `${kh}x${kw}`;
-  let fam = directFamilies.get(size);
-  if (fam) return fam;
-  const candidates = DIRECT_CANDIDATES[size];
-  fam = {
-    name: `conv.direct.${size}`,
-    candidates,
-    fallback: candidates[0],
+  return sizeFamily("direct", [kh, kw], DIRECT_CANDIDATES, (candidates) => ({
     sources: () =>
       candidates.flatMap((t) => [
         directSource(kh, kw, t),
@@ -84,17 +101,14 @@ export function directFamily(kh: number, kw: number): Family<DirectTile> {
     bench(rt, problem) {
       const { d, transposed } = problem as DirectCase;
       const s = scaleDirect(d);
-      const kk = s.kh * s.kw;
       const x = rt.upload(filler(s.n * s.c * s.h * s.w));
-      const w = rt.upload(filler(s.k * s.c * kk));
+      const w = rt.upload(filler(s.k * s.c * s.kh * s.kw));
       return {
-        run: (t) => rt.free(directConv(rt, x, w, null, s, false, transposed, t)),
+        run: (t) => rt.free(directConv(rt, { x, w, b: null, d: s, relu: false, transposed }, t)),
         dispose: () => [x, w].forEach((b) => rt.free(b)),
       };
     },
-  };
-  directFamilies.set(size, fam);
-  return fam;
+  }));
 }
 
 /** The shape class of a direct problem. */
@@ -138,18 +152,9 @@ const WEIGHT_CANDIDATES: Record<string, WeightChoice[]> = {
   "1x1": [{ kind: "generic", ...GENERIC_TILE }, DIRECT_WEIGHT[0], DIRECT_WEIGHT[1]],
 };
 
-const weightFamilies = new Map<string, Family<WeightChoice>>();
-
 /** The backward-weight family for `kh x kw` kernels of stride 1 (the direct kernel applies). */
 export function weightFamily(kh: number, kw: number): Family<WeightChoice> {
-  const size = `${kh}x${kw}`;
-  let fam = weightFamilies.get(size);
-  if (fam) return fam;
-  const candidates = WEIGHT_CANDIDATES[size];
-  fam = {
-    name: `conv.weight.${size}`,
-    candidates,
-    fallback: candidates[0],
+  return sizeFamily("weight", [kh, kw], WEIGHT_CANDIDATES, (candidates) => ({
     sources: () =>
       candidates.flatMap((c) =>
         c.kind === "direct" ? [weightSource(kh, kw, c), dyPackSource(c.tk)] : [gradWeightSource(c)]
@@ -159,26 +164,20 @@ export function weightFamily(kh: number, kw: number): Family<WeightChoice> {
       const dy = rt.upload(filler(g.n * g.k * g.oh * g.ow));
       const x = rt.upload(filler(g.n * g.c * g.h * g.w));
       return {
-        run: (c) => rt.free(gradWeightWith(rt, dy, x, g, c)),
+        run: (c) => rt.free(gradWeightWith(rt, { dy, x, geom: g }, c)),
         dispose: () => [dy, x].forEach((b) => rt.free(b)),
       };
     },
-  };
-  weightFamilies.set(size, fam);
-  return fam;
+  }));
 }
 
 /** Backward-weight with configuration `c`. */
 export function gradWeightWith(
   rt: WebGpuRuntime,
-  dy: Storage,
-  x: Storage,
-  g: ConvGeom,
+  a: KernelArgs["conv2dGradWeight"],
   c: WeightChoice,
 ): Storage {
-  return c.kind === "direct"
-    ? directGradWeight(rt, dy, x, g, c, (p, s, y) => sumSlices(rt, p, s, y))
-    : genericGradWeight(rt, dy, x, g, c);
+  return c.kind === "direct" ? directGradWeight(rt, a, c) : genericGradWeight(rt, a, c);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,9 +197,7 @@ const genericFamilies = new Map<GenericKind, Family<GenericTile>>();
 
 /** The family of one general kernel. */
 export function genericFamily(kind: GenericKind): Family<GenericTile> {
-  let fam = genericFamilies.get(kind);
-  if (fam) return fam;
-  fam = {
+  return cached(genericFamilies, kind, () => ({
     name: `conv.generic.${kind}`,
     candidates: GENERIC_CANDIDATES,
     fallback: GENERIC_TILE,
@@ -219,18 +216,16 @@ export function genericFamily(kind: GenericKind): Family<GenericTile> {
       const dy = rt.upload(filler(g.n * g.k * g.oh * g.ow));
       const run = (t: GenericTile): Storage =>
         kind === "forward"
-          ? genericConv2d(rt, x, w, null, g, false, t)
+          ? genericConv2d(rt, { x, w, b: null, geom: g, relu: false }, t)
           : kind === "gradInput"
-          ? genericGradInput(rt, dy, w, g, t)
-          : genericGradWeight(rt, dy, x, g, t);
+          ? genericGradInput(rt, { dy, w, geom: g }, t)
+          : genericGradWeight(rt, { dy, x, geom: g }, t);
       return {
         run: (t) => rt.free(run(t)),
         dispose: () => [x, w, dy].forEach((b) => rt.free(b)),
       };
     },
-  };
-  genericFamilies.set(kind, fam);
-  return fam;
+  }));
 }
 
 /** The shape class of a conv for the general kernels and backward-weight. */
