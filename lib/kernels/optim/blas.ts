@@ -59,8 +59,9 @@ export function sgd(
 /** The SGD slice of the BLAS backend: level-1 passes where the library has them. */
 export const optimBlas: KernelSlice<BlasRuntime, "optim"> = {
   sgd: (rt, { param, grad, buf, update }) => {
-    const blas = rt.library.axpby, b = buf ? f32of(buf) : null;
-    if (blas === null) return referenceSgd(f32of(param), f32of(grad), b, update);
-    sgd(blas, f32of(param), f32of(grad), b, update);
+    const blas = rt.library.axpby, b = buf ? f32of(buf) : null, p = f32of(param);
+    rt.changed(p); // in place: oneDNN's reordered copy of a conv weight is stale
+    if (blas === null) return referenceSgd(p, f32of(grad), b, update);
+    sgd(blas, p, f32of(grad), b, update);
   },
 };
