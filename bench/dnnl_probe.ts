@@ -18,9 +18,11 @@
 // deno-lint-ignore no-import-prefix
 import * as ort from "npm:onnxruntime-node@1.30.0";
 import { type BlasBackend, createBlasBackend } from "../lib/backends/blas.ts";
+import type { ConvGeom } from "../lib/device/backend.ts";
+import type { BlasRuntimeOptions, ConvPass } from "../lib/device/blas_runtime.ts";
+import { convEngine } from "../lib/kernels/conv/blas/engine.ts";
 import { DnnlConv2d } from "../lib/kernels/conv/blas/dnnl.ts";
 import { loadDnnl } from "../lib/device/dnnl_ffi.ts";
-import { requestDevice } from "../lib/device/request.ts";
 import { createModel } from "../lib/models/create.ts";
 import { noGrad } from "../lib/autograd.ts";
 import { Device, tensor, tidy } from "../lib/tensor.ts";
@@ -102,19 +104,23 @@ if (Deno.args.includes("--profile")) {
   const spec = Deno.args.find((a) => /^(fcn8s|fcn_resnet50)@\d+$/.test(a)) ?? "fcn_resnet50@480";
   const [name, size] = spec.split("@") as ["fcn8s" | "fcn_resnet50", string];
   const be = createBlasBackend({ dnnl: !Deno.args.includes("--off") });
-  const spent = new Map<string, { ms: number; calls: number }>();
+  const spent = new Map<string, { ms: number; calls: number; gflop: number }>();
   const timed = { ...be } as Record<string, unknown>;
   for (const [k, v] of Object.entries(be)) {
     if (typeof v !== "function" || ["upload", "read", "free", "flush", "liveBytes"].includes(k)) {
       continue;
     }
-    timed[k] = (args: { geom?: { kh: number; kw: number } }) => {
+    timed[k] = (args: { geom?: ConvGeom }) => {
       const t0 = performance.now();
       const out = (v as (a: unknown) => unknown)(args);
       const key = k.startsWith("conv2d") && args.geom ? `${k} ${args.geom.kh}x${args.geom.kw}` : k;
-      const e = spent.get(key) ?? { ms: 0, calls: 0 };
+      const e = spent.get(key) ?? { ms: 0, calls: 0, gflop: 0 };
       e.ms += performance.now() - t0;
       e.calls++;
+      const g = args.geom;
+      if (g && k.startsWith("conv2d")) {
+        e.gflop += 2 * g.n * g.k * g.c * g.kh * g.kw * g.oh * g.ow / 1e9;
+      }
       spent.set(key, e);
       return out;
     };
@@ -133,7 +139,10 @@ if (Deno.args.includes("--profile")) {
   }
   say(`${spec} eval forward on ${be.description}: median ${median(totals).toFixed(0)} ms`);
   for (const [k, e] of [...spent].sort((a, b) => b[1].ms - a[1].ms)) {
-    say(`  ${k}: ${(e.ms / SAMPLES).toFixed(1)} ms in ${e.calls / SAMPLES} calls`);
+    const rate = e.gflop
+      ? `, ${(e.gflop / SAMPLES).toFixed(1)} GFLOP at ${(e.gflop / e.ms * 1e3).toFixed(0)} GFLOP/s`
+      : "";
+    say(`  ${k}: ${(e.ms / SAMPLES).toFixed(1)} ms in ${e.calls / SAMPLES} calls${rate}`);
   }
   say(`loadavg: ${await load()}`);
   Deno.exit(0);
@@ -293,38 +302,57 @@ if (!Deno.args.includes("--models-only")) {
 }
 
 if (!Deno.args.includes("--layers-only")) {
-  const device = await requestDevice({ backend: "blas" });
-  say("| model | ours BLAS ms | ORT ms | ours / ORT |");
-  say("|---|---|---|---|");
-  for (
-    const [name, file, size] of [
-      ["fcn8s", "fcn8s_224.onnx", 224],
-      ["fcn_resnet50", "fcn_resnet50_480.onnx", 480],
-    ] as const
-  ) {
-    const model = createModel(name, { numClasses: 21, aux: false }, device).eval();
+  // Ours with the per-shape rule (lib/kernels/conv/blas/engine.ts), with oneDNN for the convs
+  // with several taps only, for every conv, and without it; ORT on the PyTorch export.
+  // --model fcn8s@224 picks one model.
+  const rule = (g: ConvGeom, p: ConvPass) => convEngine(g, p);
+  const taps = (g: ConvGeom) => g.kh * g.kw > 1 ? "dnnl" as const : "gemm" as const;
+  const engines: Record<string, BlasRuntimeOptions> = {
+    "ours rule": { convEngine: rule },
+    "ours taps only": { convEngine: taps },
+    "ours all oneDNN": { convEngine: () => "dnnl" },
+    "ours GEMMs": { dnnl: false },
+  };
+  const wanted = flag("model", "");
+  const all = [
+    ["fcn8s", "fcn8s_224.onnx", 224],
+    ["fcn_resnet50", "fcn_resnet50_480.onnx", 480],
+  ] as const;
+  for (const [name, file, size] of all.filter(([n, , s]) => !wanted || wanted === `${n}@${s}`)) {
     const x = random(3 * size * size, 5);
-    const xt = tensor(x, [1, 3, size, size], device).keep();
-    const sess = await session(file);
-    const feeds = { x: new ort.Tensor("float32", x, [1, 3, size, size]) };
-    const r = await interleaved({
-      ours: async () => {
+    const contenders: Record<string, () => Promise<void>> = {};
+    const disposers: (() => void)[] = [];
+    for (const [label, options] of Object.entries(engines)) {
+      const device = new Device(createBlasBackend(options));
+      const model = createModel(name, { numClasses: 21, aux: false }, device).eval();
+      const xt = tensor(x, [1, 3, size, size], device).keep();
+      contenders[label] = async () => {
         const y = noGrad(() => tidy(() => model.forward(xt).out));
         await y.toArray();
         y.dispose();
-      },
-      ort: async () => {
-        await sess.run(feeds);
-      },
-    });
+      };
+      disposers.push(() => (xt.dispose(), model.dispose(), device.destroy()));
+    }
+    const sess = await session(file);
+    const feeds = { x: new ort.Tensor("float32", x, [1, 3, size, size]) };
+    contenders.ort = async () => {
+      await sess.run(feeds);
+    };
+    const r = await interleaved(contenders);
     say(
-      `| ${name} @${size} | ${r.ours.median.toFixed(0)} | ${r.ort.median.toFixed(0)} | ${
-        (r.ours.median / r.ort.median).toFixed(2)
-      } |`,
+      `\n${name} @${size} eval forward, ${SAMPLES} interleaved rounds (ms), loadavg ${await load()}`,
     );
+    say("| contender | median | samples | / ORT |");
+    say("|---|---|---|---|");
+    for (const [label, v] of Object.entries(r)) {
+      say(
+        `| ${label} | ${v.median.toFixed(0)} | ${v.samples.map((t) => t.toFixed(0)).join(", ")} | ${
+          (v.median / r.ort.median).toFixed(2)
+        } |`,
+      );
+    }
     await sess.release();
-    xt.dispose();
-    model.dispose();
+    for (const d of disposers) d();
   }
   say(`loadavg at end: ${await load()}`);
 }

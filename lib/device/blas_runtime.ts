@@ -37,6 +37,8 @@ export interface BlasRuntimeOptions extends LoadBlasOptions {
   dnnl?: boolean;
   /** Overrides the per-shape choice of conv engine (to measure one against the other). */
   convEngine?: ConvEngineChoice;
+  /** Whose SGEMM the GEMMs call (default oneDNN's where it is loaded, else the BLAS library's). */
+  gemm?: "blas" | "dnnl";
 }
 
 /**
@@ -56,15 +58,16 @@ export class BlasRuntime extends HostRuntime {
   readonly library: BlasLibrary;
   /** Freed arrays awaiting reuse. */
   readonly pool: HostPool;
-  /** The library's row-major GEMM. */
+  /** The row-major GEMM: oneDNN's where it is loaded, else the BLAS library's. */
   readonly sgemm: Sgemm;
   /** The reused buffer for the convolutions' column matrices and wide outputs. */
   readonly scratch: Scratch;
   /** An f32 output array of `length` elements from the pool (contents undefined). */
   readonly alloc: (length: number) => Float32Array;
   /**
-   * The libraries, paths and thread count, e.g. "OpenBLAS 0.3.21 Zen (libopenblas.so.0) +
-   * oneDNN 2.6.0 (libdnnl.so.2) for spatial convs, 2 threads", or "...; oneDNN off (FCN_DNNL=off)".
+   * The libraries, paths and thread count, e.g. "OpenBLAS 0.3.21 Haswell (libopenblas.so.0) +
+   * oneDNN 2.6.3 (libdnnl.so.2) for convolutions and GEMMs, 2 threads", or "...; oneDNN off
+   * (FCN_DNNL=off)".
    */
   readonly description: string;
   /** oneDNN, the second conv engine, or null (not found, or turned off). */
@@ -82,17 +85,18 @@ export class BlasRuntime extends HostRuntime {
   /** Wraps a loaded library (and oneDNN, or why not); prefer {@linkcode BlasRuntime.create}. */
   constructor(
     library: BlasLibrary,
-    options: Pick<BlasRuntimeOptions, "scratchElems" | "poolBytes" | "convEngine"> & {
+    options: Pick<BlasRuntimeOptions, "scratchElems" | "poolBytes" | "convEngine" | "gemm"> & {
       dnnl?: DnnlLibrary | string;
     } = {},
   ) {
     super();
     this.library = library;
     this.pool = new HostPool(options.poolBytes);
-    this.sgemm = library.sgemm;
     this.scratch = new Scratch(options.scratchElems);
     this.alloc = (n) => this.pool.f32(n);
     this.dnnl = typeof options.dnnl === "object" ? options.dnnl : null;
+    const dnnlGemm = this.dnnl !== null && options.gemm !== "blas";
+    this.sgemm = dnnlGemm ? this.dnnl!.sgemm : library.sgemm;
     this.convEngine = options.convEngine ?? null;
     const threads = library.threads === null
       ? "its default thread count"
@@ -100,7 +104,7 @@ export class BlasRuntime extends HostRuntime {
     const dnnl = this.dnnl ? this.dnnl.description.replace(/, \d+ threads?$/, "") : null;
     this.description = `${library.name} (${library.path})` +
       (dnnl
-        ? ` + ${dnnl} for spatial convs, ${threads}`
+        ? ` + ${dnnl} for convolutions${dnnlGemm ? " and GEMMs" : ""}, ${threads}`
         : `, ${threads}; ${typeof options.dnnl === "string" ? options.dnnl : "oneDNN not used"}`);
   }
 

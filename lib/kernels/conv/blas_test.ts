@@ -109,7 +109,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "blas conv2d: the GEMM engine alone (oneDNN off) and oneDNN for every pass match too",
+  name: "blas conv2d: GEMMs alone (oneDNN off), oneDNN convs for every pass, GEMMs on dnnl_sgemm",
   ignore,
   fn() {
     const gemm = createBlasBackend({ dnnl: false });
@@ -120,6 +120,10 @@ Deno.test({
     const all = createBlasBackend({ convEngine: () => "dnnl" });
     checkAll(all, "oneDNN only");
     all.destroy();
+    const gemms = createBlasBackend({ convEngine: () => "gemm" });
+    assertEquals(gemms.rt.sgemm, gemms.rt.dnnl!.sgemm);
+    checkAll(gemms, "our GEMM layouts on oneDNN's sgemm");
+    gemms.destroy();
   },
 });
 

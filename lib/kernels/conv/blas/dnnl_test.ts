@@ -154,3 +154,39 @@ Deno.test({
   }
   assertEquals(message, "conv/dnnl: the geometry says 6x4 outputs but its sizes give 5x4");
 });
+
+Deno.test({
+  name: "oneDNN's OpenMP threads leave process exit and Worker termination clean",
+  ignore: !available,
+  async fn() {
+    const worker = new URL("./_dnnl_worker.ts", import.meta.url).href;
+    // Each child starts two Workers, terminates one while its OpenMP threads are alive, and
+    // exits with the other one still running: exit code 0 every time.
+    const code = `
+      const spawn = () => new Worker(${JSON.stringify(worker)}, { type: "module" });
+      const ask = (w) => new Promise((r) => { w.onmessage = (e) => r(e.data); w.postMessage(0); });
+      const a = spawn(), b = spawn();
+      const [ra, rb] = await Promise.all([ask(a), ask(b)]);
+      a.terminate();
+      await ask(b);
+      console.log(JSON.stringify([ra, rb]));
+      Deno.exit(0);`;
+    for (let i = 0; i < 5; i++) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--ext=js", code],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assertEquals(
+        out.code,
+        0,
+        `run ${i}: exit ${out.code} ${out.signal ?? ""} ${new TextDecoder().decode(out.stderr)}`,
+      );
+      // 1600 outputs of 32 channels x (up to) 9 taps x 0.125, padding aside: both Workers agree.
+      const [a, b] = JSON.parse(text);
+      assertEquals(a, b);
+      assertEquals(a.dnnl, true);
+    }
+  },
+});
