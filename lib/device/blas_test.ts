@@ -112,7 +112,9 @@ Deno.test({
     if (!hasDnnl()) return;
     const on = await evalWith(printBlas, { FCN_BLAS_THREADS: "1" });
     assert(
-      / \+ oneDNN 2\.\d+\.\d+ \(libdnnl\.so\.2\) for convolutions and GEMMs, 1 thread\n/.test(on.out),
+      / \+ oneDNN 2\.\d+\.\d+ \(libdnnl\.so\.2\) for convolutions and GEMMs, 1 thread\n/.test(
+        on.out,
+      ),
       on.out,
     );
   },
