@@ -48,12 +48,17 @@ export type { MaxPool2dOptions } from "./lib/ops/pool.ts";
 export { add, div, dropout, dropout2d, mul, relu, scale, sub } from "./lib/ops/elementwise.ts";
 export type { DropoutOptions } from "./lib/ops/elementwise.ts";
 export { batchNorm2d } from "./lib/ops/norm.ts";
-export type { BatchNormOptions } from "./lib/ops/norm.ts";
+export type { BatchNormOptions, StatsReducer } from "./lib/ops/norm.ts";
 export { crop, interpolate, pad } from "./lib/ops/resize.ts";
 export type { InterpolateOptions } from "./lib/ops/resize.ts";
-export { crossEntropy } from "./lib/ops/loss.ts";
-export type { CrossEntropyOptions } from "./lib/ops/loss.ts";
+export { crossEntropy, nllLoss } from "./lib/ops/loss.ts";
+export type { CrossEntropyOptions, NllLossOptions } from "./lib/ops/loss.ts";
+export { logSoftmax, softmax } from "./lib/ops/softmax.ts";
 export { argmax, matmul, mean, reshape, sum } from "./lib/ops/reduce.ts";
+
+// Inference on images of any size: sliding windows and test-time augmentation.
+export { inferLogits, inferMask, inferRows } from "./lib/infer/tta.ts";
+export type { InferOptions } from "./lib/infer/tta.ts";
 
 // Modules and models.
 export { Module } from "./lib/nn/module.ts";
@@ -145,6 +150,10 @@ export { readSafetensors, writeSafetensors } from "./lib/io/safetensors.ts";
 export type { Safetensors } from "./lib/io/safetensors.ts";
 export { extractStateDict, readTorchCheckpoint } from "./lib/io/torch_pth.ts";
 export type { HostTensor, StateDict } from "./lib/io/host_tensor.ts";
+
+// ONNX export.
+export { exportOnnx, ONNX_OPSET } from "./lib/onnx/export.ts";
+export type { ExportOnnxOptions } from "./lib/onnx/export.ts";
 
 // Beyond one machine: MPI communicators and shards.
 export { DEFAULT_BUCKET_BYTES, openCommunicator, SingleProcess } from "./lib/dist/communicator.ts";

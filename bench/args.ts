@@ -14,7 +14,8 @@ export const BENCH_FLAGS: FlagSpec[] = [
     name: "quick",
     type: "boolean",
     default: false,
-    help: "a subset: fewer kernels, 64 px models, fewer runs",
+    help:
+      "a smoke run: fewer kernels, 64 px models, 3 samples a row (the full run takes at least 5)",
   },
   {
     name: "backend",
@@ -26,7 +27,8 @@ export const BENCH_FLAGS: FlagSpec[] = [
     name: "only",
     type: "string",
     default: SECTIONS.join(","),
-    help: "sections to run (kernels, models, loader, peers), comma-separated",
+    help:
+      "sections to run, comma-separated: kernels, models, loader, predict (images/s on a folder, inline vs image workers), peers (tfjs and PyTorch on the kernels and models), ort (forward vs onnxruntime-node and PyTorch), train (FCN-8s step at 480 px vs PyTorch), cold (process start to mask)",
   },
   {
     name: "cap",
@@ -35,7 +37,20 @@ export const BENCH_FLAGS: FlagSpec[] = [
     help:
       "skip model cases estimated to take longer than this many seconds a step, kernels a third of it (default 30, quick 15)",
   },
-  { name: "reps", type: "int", min: 1, help: "timed runs per case (default 5, quick 3)" },
+  {
+    name: "reps",
+    type: "int",
+    min: 1,
+    help: "timed samples per row (default 5, at least 5 without --quick; quick 3)",
+  },
+  {
+    name: "runs",
+    type: "int",
+    min: 1,
+    default: 1,
+    help:
+      "repeat the selected sections this many times; rows merge and ratios show the range of the per-run ratios",
+  },
   { name: "out", type: "string", default: "bench", help: "folder of results.json and results.md" },
 ];
 
@@ -46,9 +61,15 @@ export interface BenchOptions {
   sections: Set<Section>;
   /** Model cases estimated above this many ms per step are skipped (kernels: a third). */
   capMs: number;
+  /** Timed samples per row (at least {@linkcode MIN_REPS} unless quick). */
   reps: number;
+  /** Times the selected sections are repeated. */
+  runs: number;
   out: string;
 }
+
+/** The fewest timed samples a row of a full (not `--quick`) run has. */
+export const MIN_REPS = 5;
 
 /** Splits a comma-separated list and checks every item against `allowed`. */
 function list<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
@@ -73,7 +94,7 @@ function list<T extends string>(flag: string, value: string, allowed: readonly T
  * import { assertEquals } from "../tests/assert.ts";
  *
  * const o = parseBenchArgs(["--quick", "--backend", "blas", "--only", "kernels,peers"])!;
- * assertEquals([o.quick, o.backends, [...o.sections], o.reps], [true, ["blas"], ["kernels", "peers"], 3]);
+ * assertEquals([o.quick, o.backends, [...o.sections], o.reps, o.runs], [true, ["blas"], ["kernels", "peers"], 3, 1]);
  * ```
  */
 export function parseBenchArgs(args: string[]): BenchOptions | null {
@@ -87,12 +108,19 @@ export function parseBenchArgs(args: string[]): BenchOptions | null {
   }
   const v = p.values;
   const quick = v.quick as boolean;
+  const reps = (v.reps as number | undefined) ?? (quick ? 3 : MIN_REPS);
+  if (!quick && reps < MIN_REPS) {
+    throw new UsageError(
+      `--reps: a full run takes at least ${MIN_REPS} samples a row but got ${reps}; add --quick for fewer`,
+    );
+  }
   return {
     quick,
     backends: list("backend", v.backend as string, BACKENDS),
     sections: new Set(list("only", v.only as string, SECTIONS)),
     capMs: ((v.cap as number | undefined) ?? (quick ? 15 : 30)) * 1000,
-    reps: (v.reps as number | undefined) ?? (quick ? 3 : 5),
+    reps,
+    runs: v.runs as number,
     out: v.out as string,
   };
 }

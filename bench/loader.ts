@@ -6,6 +6,8 @@
 import { openDataset } from "../lib/cli/common.ts";
 import { defaultWorkers } from "../lib/data/loader.ts";
 import type { TransformOptions } from "../lib/data/transforms.ts";
+import { startLoad } from "./load.ts";
+import { summarize } from "./stats.ts";
 import type { BenchResult } from "./types.ts";
 
 /** The bundled synthetic dataset (150 JPEG/PNG pairs, 64..96 px). */
@@ -67,20 +69,23 @@ export async function benchLoader(root: string, options: BenchLoaderOptions = {}
 
 /** Options of {@linkcode benchLoaderSection}. */
 export interface LoaderSectionOptions {
-  /** Epochs over the 120 training images per setting (default 2). */
+  /** Epochs over the 120 training images per sample (default 2). */
   epochs?: number;
+  /** Samples per setting (default 5), each `epochs` epochs. */
+  reps?: number;
   /** Called with each result as soon as it is known. */
   onResult?: (r: BenchResult) => void;
 }
 
 /**
  * Images per second through the loader (decode, augment with 64 px crops, collate into batches
- * of 8) with decoding inline and with the default workers.
+ * of 8) with decoding inline and with the default workers: `reps` samples of ms per image, the
+ * row's rate from their median.
  */
 export async function benchLoaderSection(
   options: LoaderSectionOptions = {},
 ): Promise<BenchResult[]> {
-  const epochs = options.epochs ?? 2;
+  const epochs = options.epochs ?? 2, reps = options.reps ?? 5;
   const results: BenchResult[] = [];
   for (
     const [setting, workers] of [["inline", 0], [
@@ -98,14 +103,28 @@ export async function benchLoaderSection(
     };
     let r: BenchResult;
     try {
-      const ips = await benchLoader(FIXTURE, {
-        batchSize: 8,
-        crop: 64,
-        baseSize: 80,
-        workers,
-        epochs,
-      });
-      r = { ...base, imagesPerSec: ips };
+      const window = startLoad();
+      const samples: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const ips = await benchLoader(FIXTURE, {
+          batchSize: 8,
+          crop: 64,
+          baseSize: 80,
+          workers,
+          epochs,
+        });
+        samples.push(1000 / ips);
+      }
+      const load = window.end();
+      const t = summarize(samples);
+      r = {
+        ...base,
+        ms: t.median,
+        samples,
+        spreadPct: t.spreadPct,
+        imagesPerSec: 1000 / t.median,
+        ...(load ? { load } : {}),
+      };
     } catch (e) {
       r = { ...base, note: `n/a: ${(e as Error).message.split("\n")[0]}` };
     }

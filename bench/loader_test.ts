@@ -18,11 +18,14 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const rs = await benchLoaderSection({ epochs: 1 });
+    const rs = await benchLoaderSection({ epochs: 1, reps: 2 });
     assertEquals(rs.map((r) => [r.section, r.pass]), [
       ["loader", "inline"],
       ["loader", `${defaultWorkers()} worker(s) (default)`],
     ]);
-    for (const r of rs) assert(r.imagesPerSec! > 0, r.note);
+    for (const r of rs) {
+      assert(r.imagesPerSec! > 0, r.note);
+      assertEquals(r.samples?.length, 2);
+    }
   },
 });

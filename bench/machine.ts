@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { parseProcStat } from "./load.ts";
 import type { MachineInfo } from "./types.ts";
 
 /** The CPU's model name from `/proc/cpuinfo` (Linux), else the OS and architecture. */
@@ -17,6 +18,14 @@ export async function cpuModel(): Promise<string> {
   return `${Deno.build.os} ${Deno.build.arch}`;
 }
 
+/**
+ * The thread count of our BLAS backend by default (FCN_BLAS_THREADS, else the hardware's), which
+ * the peers are given so that every contender computes on as many threads.
+ */
+export function blasThreads(): number {
+  return Number(Deno.env.get("FCN_BLAS_THREADS")) || navigator.hardwareConcurrency || 1;
+}
+
 /** Load averages (1, 5, 15 minutes), or an empty list where the OS has none. */
 export function loadAverage(): number[] {
   try {
@@ -29,11 +38,7 @@ export function loadAverage(): number[] {
 /** Busy and total jiffies of all CPUs from `/proc/stat`, or null off Linux. */
 async function cpuTimes(): Promise<{ busy: number; total: number } | null> {
   try {
-    const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const idle = v[3] + (v[4] ?? 0); // idle + iowait
-    const total = v.reduce((a, b) => a + b, 0);
-    return { busy: total - idle, total };
+    return parseProcStat(await Deno.readTextFile("/proc/stat"));
   } catch {
     return null;
   }

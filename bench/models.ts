@@ -70,7 +70,7 @@ function prewarm(device: Device, cfg: ModelSetup): Promise<void> {
 }
 
 /** One training step as `deno task train` runs it; returns the loss. */
-function trainStep(
+export function trainStep(
   model: ReturnType<typeof createModel>,
   sgd: SGD,
   x: import("../lib/tensor.ts").Tensor,

@@ -5,13 +5,16 @@
  *
  * @module
  */
-import type { BenchReport, BenchResult, MachineInfo } from "./types.ts";
+import { worstLoad } from "./load.ts";
+import { ratioCell, type RatioRange, timeRatio } from "./ratio.ts";
+import type { BenchReport, BenchResult, MachineInfo, ResultSection } from "./types.ts";
 
 /** Our implementations a peer is compared with, best match first. */
 const REFERENCE: Record<string, string[]> = {
   "tfjs-webgpu": ["webgpu", "blas", "cpu"],
   "tfjs-wasm": ["blas", "webgpu", "cpu"],
   torch: ["blas", "webgpu", "cpu"],
+  ort: ["blas"],
 };
 
 /** A table: a header row and rows of cells, every cell already a string. */
@@ -36,8 +39,9 @@ function rate(r: BenchResult): number | undefined {
 }
 
 /**
- * Peer throughput over ours for the same case (above 1: the peer is faster), ours being the
- * first of the peer's {@linkcode REFERENCE} backends that has a figure; null when none has.
+ * Our time over the peer's for the same case (= the peer's throughput over ours; above 1: the
+ * peer is faster), with its range ({@linkcode timeRatio}); ours is the first of the peer's
+ * {@linkcode REFERENCE} backends that has a figure; null when none has.
  *
  * @example
  * ```ts
@@ -45,28 +49,43 @@ function rate(r: BenchResult): number | undefined {
  * import { assertEquals } from "../tests/assert.ts";
  *
  * const base = { section: "kernels", id: "a", label: "a", pass: "fwd" } as const;
- * const ours = { ...base, impl: "blas", peer: false, gflops: 10 };
- * const torch = { ...base, impl: "torch", peer: true, gflops: 25 };
- * assertEquals(peerRatio(torch, [ours, torch]), { ratio: 2.5, vs: "blas" });
+ * const ours = { ...base, impl: "blas", peer: false, ms: 10, samples: [10, 10] };
+ * const torch = { ...base, impl: "torch", peer: true, ms: 4, samples: [4, 5] };
+ * assertEquals(peerRatio(torch, [ours, torch]), { ratio: 2.5, lo: 2, hi: 2.5, basis: "extremes", vs: "blas" });
  * ```
  */
 export function peerRatio(
   peer: BenchResult,
   all: readonly BenchResult[],
-): { ratio: number; vs: string } | null {
-  const p = rate(peer);
-  if (p === undefined) return null;
+): (RatioRange & { vs: string }) | null {
+  if (peer.ms === undefined) return null;
   for (const impl of REFERENCE[peer.impl] ?? ["webgpu", "blas", "cpu"]) {
-    const ours = all.find((r) => r.id === peer.id && r.impl === impl && !r.peer);
-    const o = ours && rate(ours);
-    if (o) return { ratio: p / o, vs: impl };
+    const ours = all.find((r) =>
+      r.section === peer.section && r.id === peer.id && r.impl === impl && !r.peer
+    );
+    const range = ours && timeRatio(ours, peer);
+    if (range) return { ...range, vs: impl };
   }
   return null;
 }
 
+/** A ratio cell: ` (2.00x)` or ` (2.00x [1.80-2.20])`, or nothing. */
+function ratioSuffix(r: RatioRange | null): string {
+  return r ? ` (${ratioCell(r, fmt)})` : "";
+}
+
+/** The worst load of a row's results: other work % and the 1-minute load average. */
+function loadCell(rs: readonly BenchResult[]): string {
+  const l = worstLoad(rs.map((r) => r.load));
+  return l ? `${l.otherPct}% / ${Number.isNaN(l.avg1) ? "?" : fmt(l.avg1)}` : "";
+}
+
+/** Header of the load column. */
+const LOAD = "other work / load";
+
 /** Implementations present in `results`, ours first, in a fixed order. */
 export function implementations(results: readonly BenchResult[]): string[] {
-  const order = ["webgpu", "blas", "cpu", "tfjs-webgpu", "tfjs-wasm", "torch"];
+  const order = ["webgpu", "blas", "cpu", "tfjs-webgpu", "tfjs-wasm", "ort", "torch"];
   const seen = new Set(results.map((r) => r.impl));
   return [...order.filter((i) => seen.has(i)), ...[...seen].filter((i) => !order.includes(i))];
 }
@@ -103,12 +122,11 @@ export function kernelTable(results: readonly BenchResult[]): Table {
       const r = rs.find((x) => x.id === id && x.impl === impl);
       const v = r && rate(r);
       if (!r || v === undefined) return missing(r);
-      const ratio = r.peer ? peerRatio(r, rs) : null;
-      return `${fmt(v)}${star(r)}${ratio ? ` (${fmt(ratio.ratio)}x)` : ""}`;
+      return `${fmt(v)}${star(r)}${ratioSuffix(r.peer ? peerRatio(r, rs) : null)}`;
     });
-    return [first.label, first.pass, unit, ...cells];
+    return [first.label, first.pass, unit, ...cells, loadCell(measured)];
   });
-  return { headers: ["kernel", "pass", "unit", ...impls], rows };
+  return { headers: ["kernel", "pass", "unit", ...impls, LOAD], rows };
 }
 
 /** The model table: ms, images/s and peak MiB for ours; ms and the ratio for peers. */
@@ -132,13 +150,54 @@ export function modelTable(results: readonly BenchResult[]): Table {
         if (!peer) cells.push("");
         continue;
       }
-      const ratio = r.peer ? peerRatio(r, rs) : null;
       cells.push(
         `${fmt(r.ms)}${star(r)}`,
-        `${fmt(r.imagesPerSec!)}${ratio ? ` (${fmt(ratio.ratio)}x)` : ""}`,
+        `${fmt(r.imagesPerSec!)}${ratioSuffix(r.peer ? peerRatio(r, rs) : null)}`,
       );
       if (!peer) cells.push(r.peakBytes !== undefined ? fmt(r.peakBytes / 2 ** 20) : "");
     }
+    cells.push(loadCell(rs.filter((r) => r.id === id)));
+    return cells;
+  });
+  headers.push(LOAD);
+  return { headers, rows };
+}
+
+/**
+ * A head-to-head table (`ort`, `train`, `cold`): each implementation's median ms with its
+ * fastest and slowest sample, peak RSS where measured, and our time over each peer's with the
+ * range over the interleaved rounds.
+ */
+export function headTable(results: readonly BenchResult[], section: ResultSection): Table {
+  const rs = results.filter((r) => r.section === section);
+  const impls = implementations(rs);
+  const peers = impls.filter((i) => rs.some((r) => r.impl === i && r.peer));
+  const rss = rs.some((r) => r.rssBytes !== undefined);
+  const headers = ["case", "pass"];
+  for (const impl of impls) {
+    headers.push(`${impl} ms [min-max]`);
+    if (rss) headers.push(`${impl} peak RSS MiB`);
+  }
+  for (const p of peers) headers.push(`ours / ${p} time`);
+  headers.push(LOAD);
+  const rows = ids(rs).map((id) => {
+    const mine = rs.filter((r) => r.id === id);
+    const cells = [mine[0].label, mine[0].pass];
+    for (const impl of impls) {
+      const r = mine.find((x) => x.impl === impl);
+      if (!r || r.ms === undefined) cells.push(missing(r));
+      else {
+        const s = r.samples ?? [r.ms];
+        cells.push(`${fmt(r.ms)} [${fmt(Math.min(...s))}-${fmt(Math.max(...s))}]`);
+      }
+      if (rss) cells.push(r?.rssBytes !== undefined ? fmt(r.rssBytes / 2 ** 20) : "");
+    }
+    for (const p of peers) {
+      const r = mine.find((x) => x.impl === p);
+      const ratio = r ? peerRatio(r, mine) : null;
+      cells.push(ratio ? ratioCell(ratio, fmt) : "");
+    }
+    cells.push(loadCell(mine));
     return cells;
   });
   return { headers, rows };
@@ -148,10 +207,59 @@ export function modelTable(results: readonly BenchResult[]): Table {
 export function loaderTable(results: readonly BenchResult[]): Table {
   const rs = results.filter((r) => r.section === "loader");
   return {
-    headers: ["loader", "setting", "images/s"],
+    headers: ["loader", "setting", "images/s", LOAD],
     rows: rs.map((
       r,
-    ) => [r.label, r.pass, r.imagesPerSec !== undefined ? fmt(r.imagesPerSec) : missing(r)]),
+    ) => [
+      r.label,
+      r.pass,
+      r.imagesPerSec !== undefined ? fmt(r.imagesPerSec) : missing(r),
+      loadCell([r]),
+    ]),
+  };
+}
+
+/**
+ * The predict table: images/s on a folder per setting, and the inline run's time over this
+ * one's (above 1: faster than inline), per interleaved round.
+ *
+ * @example
+ * ```ts
+ * import { predictTable } from "./report.ts";
+ * import { assertEquals } from "../tests/assert.ts";
+ *
+ * const base = { section: "predict", label: "f", impl: "blas", peer: false, interleaved: true } as const;
+ * const inline = { ...base, id: "predict/f/inline", pass: "inline", ms: 100, samples: [100, 120], imagesPerSec: 10 };
+ * const pooled = { ...base, id: "predict/f/workers", pass: "1 worker", ms: 80, samples: [80, 80], imagesPerSec: 12.5 };
+ * assertEquals(predictTable([inline, pooled]).rows, [
+ *   ["f", "inline", "10.0", "100", "", ""],
+ *   ["f", "1 worker", "12.5", "80.0", "1.25x [1.25-1.50]", ""],
+ * ]);
+ * ```
+ */
+export function predictTable(results: readonly BenchResult[]): Table {
+  const rs = results.filter((r) => r.section === "predict");
+  return {
+    headers: [
+      "predict on a folder (bundled model, blas)",
+      "setting",
+      "images/s",
+      "ms/image",
+      "inline / this",
+      LOAD,
+    ],
+    rows: rs.map((r) => {
+      const inline = rs.find((x) => x.label === r.label && x.id.endsWith("/inline"));
+      const ratio = inline && inline !== r ? timeRatio(inline, r) : null;
+      return [
+        r.label,
+        r.pass,
+        r.imagesPerSec !== undefined ? fmt(r.imagesPerSec) : missing(r),
+        r.ms !== undefined ? fmt(r.ms) : "",
+        ratio ? ratioCell(ratio, fmt) : "",
+        loadCell([r]),
+      ];
+    }),
   };
 }
 
@@ -208,36 +316,82 @@ function machineLines(m: MachineInfo, seconds: number): string[] {
   ];
 }
 
+/**
+ * How the run was measured, from its own rows: samples per row (the fewest, and which rows have
+ * fewer than 5), the runs, and the worst load any row saw.
+ */
+export function conditionLines(r: BenchReport): string[] {
+  const timed = r.results.filter((x) => x.ms !== undefined);
+  const counts = timed.map((x) => x.samples?.length ?? 1);
+  const few = timed.filter((x) => (x.samples?.length ?? 1) < 5);
+  const worst = worstLoad(timed.map((x) => x.load));
+  const lines = [
+    `timed samples per row: ${
+      counts.length ? `${Math.min(...counts)} to ${Math.max(...counts)}` : "none"
+    }${
+      few.length
+        ? ` (${few.length} rows below 5: ${
+          few.length <= 3
+            ? few.map((x) => `${x.impl} ${x.label} ${x.pass}`).join("; ")
+            : "see results.json"
+        })`
+        : ""
+    }; ${r.runs ?? 1} run(s) of the selected sections`,
+  ];
+  if (worst) {
+    lines.push(
+      `the most other work any row saw: ${worst.otherPct}% of all cores (load average ${worst.avg1}); per row in the last column`,
+    );
+  }
+  return lines;
+}
+
 const LEGEND = [
-  "Kernels: median of the timed runs after a warm-up, each run ended by a device sync; batch 1.",
-  "Peers show (ratio) = their throughput / ours (tfjs-webgpu vs our webgpu; tfjs-wasm and PyTorch vs our blas): above 1 the peer is faster.",
-  "A star after a figure: a single run (the warm-up itself, too slow to repeat). GB/s counts each input and output once.",
-  "Models: ms per forward pass (eval, no grad) or per training step (forward + cross-entropy + backward + SGD with momentum); peak MiB = the largest device.liveBytes() seen during a step.",
+  "Each row: warm-up, then at least 5 timed runs (a full run has no time budget; --quick times 3), median shown; each run ended by a device sync; batch 1.",
+  "Load column: other work = the share of all cores busy during the row minus the bench's own processes (from /proc/stat and /proc/<pid>/stat), then the 1-minute load average; the worst of the row's implementations.",
+  "Ratios = our time / the peer's (= the peer's throughput / ours): above 1 the peer is faster. Shown as median ratio [range]: in the interleaved sections (ort, train, cold: every contender runs once per round, rotating order) the range of the per-round ratios; with --runs R >= 2 the range of the per-run median ratios; otherwise from the extremes (our fastest / the peer's slowest to our slowest / the peer's fastest).",
+  "Peers as their users run them: their defaults, except the thread count, set to our BLAS backend's (named in the peer lines above with the peer's own default). tfjs-webgpu is compared with our webgpu, tfjs-wasm, onnxruntime-node and PyTorch with our blas.",
+  "A star after a figure: a single run (the warm-up itself; only --quick keeps such rows). GB/s counts each input and output once.",
+  "Models: ms per forward pass (eval, no grad) or per training step (forward + cross-entropy + backward + SGD with momentum); peak MiB = the largest device.liveBytes() seen during a step. Head-to-head: each contender in a process of its own (bench/step_server.ts, scripts/bench_step_torch.py), peak RSS = its VmHWM.",
+  "Cold start: wall time from spawning the process to its exit after writing the mask PNG (deno run -A mod.ts predict --backend blas; PyTorch: scripts/bench_cold_torch.py).",
+  "Predict on a folder: images/s as `mod.ts predict --backend blas` prints it (first decode to last file written; process start and model loading left out), one process per sample; ms/image = 1000 / images/s; inline / this = the inline run's time over this one's, per interleaved round (above 1: faster than inline).",
 ];
+
+/** The tables of a report with their titles, the empty ones left out. */
+function tables(results: readonly BenchResult[]): [string, Table][] {
+  const all: [string, Table][] = [
+    ["Kernels", kernelTable(results)],
+    ["Models", modelTable(results)],
+    ["Data loader", loaderTable(results)],
+    ["Predict on a folder (interleaved)", predictTable(results)],
+    ["Forward against onnxruntime-node and PyTorch (interleaved)", headTable(results, "ort")],
+    ["Training step against PyTorch (interleaved)", headTable(results, "train")],
+    ["Cold start: process start to first mask (interleaved)", headTable(results, "cold")],
+  ];
+  return all.filter(([, t]) => t.rows.length);
+}
+
+function noiseLine(results: readonly BenchResult[]): string {
+  const n = noise(results);
+  return `noise (median spread of repeated runs): ${
+    Object.entries(n).map(([k, v]) => `${k} ±${v.toFixed(0)}%`).join(", ") || "n/a"
+  }`;
+}
 
 /** The whole report as Markdown (`bench/results.md`). */
 export function reportMarkdown(r: BenchReport): string {
-  const n = noise(r.results);
   const parts = [
     "# Benchmarks",
     "",
     `\`deno task bench ${r.args.join(" ")}\``.replace(" `", "`"),
     "",
     ...machineLines(r.machine, r.seconds).map((l) => `- ${l}`),
-    `- noise (median spread of repeated runs): ${
-      Object.entries(n).map(([k, v]) => `${k} ±${v.toFixed(0)}%`).join(", ") || "n/a"
-    }`,
+    ...conditionLines(r).map((l) => `- ${l}`),
+    `- ${noiseLine(r.results)}`,
     "",
     ...LEGEND.map((l) => `- ${l}`),
   ];
-  const sections: [string, Table][] = [
-    ["Kernels", kernelTable(r.results)],
-    ["Models", modelTable(r.results)],
-    ["Data loader", loaderTable(r.results)],
-  ];
-  for (const [title, t] of sections) {
-    if (t.rows.length) parts.push("", `## ${title}`, "", markdown(t));
-  }
+  for (const [title, t] of tables(r.results)) parts.push("", `## ${title}`, "", markdown(t));
   const ns = notes(r.results);
   if (ns.length) parts.push("", "## Notes", "", ...ns.map((l) => `- ${l}`));
   if (r.autotune) parts.push("", "## Autotune choices", "", "```", r.autotune, "```");
@@ -246,17 +400,13 @@ export function reportMarkdown(r: BenchReport): string {
 
 /** The whole report as aligned text for the terminal. */
 export function reportText(r: BenchReport): string {
-  const n = noise(r.results);
   const parts = [
     ...machineLines(r.machine, r.seconds),
-    `noise (median spread of repeated runs): ${
-      Object.entries(n).map(([k, v]) => `${k} ±${v.toFixed(0)}%`).join(", ") || "n/a"
-    }`,
+    ...conditionLines(r),
+    noiseLine(r.results),
     ...LEGEND,
   ];
-  for (const t of [kernelTable(r.results), modelTable(r.results), loaderTable(r.results)]) {
-    if (t.rows.length) parts.push("", text(t));
-  }
+  for (const [title, t] of tables(r.results)) parts.push("", `${title}:`, text(t));
   const ns = notes(r.results);
   if (ns.length) parts.push("", "Notes:", ...ns.map((l) => `  ${l}`));
   return parts.join("\n") + "\n";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type RowLoad, startLoad } from "./load.ts";
 import { summarize, type Summary } from "./stats.ts";
 
 /** How many runs to time and how long to spend. */
@@ -35,13 +36,15 @@ export interface Timing extends Summary {
   samples: number[];
   /** True when the single sample is the warm-up run itself (see `singleRunMs`). */
   cold: boolean;
+  /** The machine's load during the timed runs (null off Linux). */
+  load: RowLoad | null;
 }
 
 /**
  * Times `run` followed by `sync` (which must wait until the work is done, e.g.
  * `device.flush()`): `warmup` untimed runs (more while under `warmupMs`), then up to `reps`
  * timed runs within `budgetMs`, and more (up to `maxReps`) while under `minTimeMs`. The
- * result is the median with the spread of the runs.
+ * result is the median with the spread of the runs, and the machine's load while they ran.
  *
  * @example
  * ```ts
@@ -69,8 +72,11 @@ export async function measure(
   };
   let warm = 0;
   for (let i = 0; i < warmup || (warm < warmupMs && i < 5); i++) {
+    const window = startLoad();
     const ms = await once();
-    if (ms >= singleRunMs) return { ...summarize([ms]), samples: [ms], cold: true };
+    if (ms >= singleRunMs) {
+      return { ...summarize([ms]), samples: [ms], cold: true, load: window.end() };
+    }
     warm += ms;
   }
   const samples: number[] = [];
@@ -79,17 +85,19 @@ export async function measure(
     samples.length === 0 ||
     (samples.length < reps && spent < budgetMs) ||
     (samples.length < maxReps && spent < minTimeMs);
+  const window = startLoad();
   while (more()) {
     const ms = await once();
     samples.push(ms);
     spent += ms;
   }
-  return { ...summarize(samples), samples, cold: false };
+  return { ...summarize(samples), samples, cold: false, load: window.end() };
 }
 
-/** The fields of a result row that a {@linkcode Timing} gives: median ms, samples, spread, cold. */
+/** The fields of a result row that a {@linkcode Timing} gives: median ms, samples, spread, cold, load. */
 export function timingFields(
   t: Timing,
-): { ms: number; samples: number[]; spreadPct: number; cold: boolean } {
-  return { ms: t.median, samples: t.samples, spreadPct: t.spreadPct, cold: t.cold };
+): { ms: number; samples: number[]; spreadPct: number; cold: boolean; load?: RowLoad } {
+  const f = { ms: t.median, samples: t.samples, spreadPct: t.spreadPct, cold: t.cold };
+  return t.load ? { ...f, load: t.load } : f;
 }

@@ -6,6 +6,8 @@
  * @module
  */
 import { caseRate, type KernelCase, type ModelCase } from "./cases.ts";
+import type { RowLoad } from "./load.ts";
+import { blasThreads } from "./machine.ts";
 import type { TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./types.ts";
 
@@ -16,7 +18,7 @@ export const PYTHON = "/usr/bin/python3";
 export interface TorchBenchOptions {
   /** Warm-up, repetitions and budget of each case (the script follows the same rules). */
   timing: TimingOptions;
-  /** `torch.set_num_threads` (default 2). */
+  /** `torch.set_num_threads` (default: our BLAS backend's thread count, {@linkcode blasThreads}). */
   threads?: number;
   /** The script (default `scripts/bench_torch.py` beside this repository's root). */
   script?: string;
@@ -35,6 +37,7 @@ interface TorchRow {
   ms?: number;
   samples?: number[];
   cold?: boolean;
+  load?: RowLoad | null;
   note?: string;
 }
 
@@ -75,6 +78,7 @@ export function torchResults(
       samples: s,
       spreadPct: spread,
       cold: r.cold ?? false,
+      ...(r.load ? { load: r.load } : {}),
       ...rate(r.ms),
     };
   };
@@ -118,16 +122,18 @@ export async function benchTorch(
   const script = options.script ??
     new URL("../scripts/bench_torch.py", import.meta.url).pathname;
   const t = options.timing;
+  const finite = (v: number | undefined, fallback: number) =>
+    v === undefined ? fallback : Number.isFinite(v) ? v : 1e12;
   const spec = {
-    threads: options.threads ?? 2,
+    threads: options.threads ?? blasThreads(),
     timing: {
       warmup: t.warmup ?? 1,
       warmup_ms: t.warmupMs ?? 0,
       reps: t.reps ?? 5,
-      budget_ms: t.budgetMs ?? 3000,
+      budget_ms: finite(t.budgetMs, 3000),
       min_time_ms: t.minTimeMs ?? 0,
       max_reps: t.maxReps ?? t.reps ?? 5,
-      single_run_ms: Number.isFinite(t.singleRunMs) ? t.singleRunMs : 1e12,
+      single_run_ms: finite(t.singleRunMs, 1e12),
     },
     kernels,
     models,
@@ -147,7 +153,13 @@ export async function benchTorch(
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
     return skipped(`bench_torch.py exited with ${out.code}: ${err}`);
   }
-  let answer: { torch: string; threads: number; mkldnn: boolean; results: TorchRow[] };
+  let answer: {
+    torch: string;
+    threads: number;
+    default_threads?: number;
+    mkldnn: boolean;
+    results: TorchRow[];
+  };
   try {
     answer = JSON.parse(text.trim().split("\n").at(-1) ?? "");
   } catch {
@@ -155,8 +167,9 @@ export async function benchTorch(
   }
   return {
     results: torchResults(answer.results, kernels, models),
-    description: `PyTorch ${answer.torch}, ${answer.threads} threads${
-      answer.mkldnn ? ", oneDNN" : ""
-    }`,
+    description:
+      `PyTorch ${answer.torch}, ${answer.threads} threads (set to match ours; its default here: ${
+        answer.default_threads ?? "?"
+      })${answer.mkldnn ? ", oneDNN" : ""}, other settings default`,
   };
 }

@@ -48,8 +48,16 @@ Deno.test({
     );
     assert(t.description.startsWith("PyTorch "), t.description);
     assertEquals(t.results.length, 2);
+    assert(
+      /\d+ threads \(set to match ours; its default here: \d+\)/.test(t.description),
+      t.description,
+    );
     for (const r of t.results) {
       assertEquals(r.samples?.length, 2, r.note);
+      // Runs this short may end before the kernel's clock ticks: the load is then absent.
+      if (r.load) {
+        assert(r.load.otherPct === r.load.busyPct - r.load.ownPct, JSON.stringify(r.load));
+      }
       assertAlmostEquals(r.gflops!, conv.flops / r.ms! / 1e6, 1e-9);
     }
   },

@@ -14,6 +14,7 @@
  * @module
  */
 import type { Backend, BinaryOp, ConvGeom, Planes, PoolGeom, Storage } from "./device/backend.ts";
+import { type StatsReducer, syncBatchNormGrad } from "./ops/norm_sync.ts";
 
 /** What the tape reads and writes on a tensor; `Tensor` (lib/tensor.ts) is the implementation. */
 export interface TapeTensor {
@@ -53,10 +54,20 @@ export interface OpStates {
   binary: { op: BinaryOp; scalarB: boolean };
   /** Scaling by `alpha`. */
   affine: { alpha: number };
-  /** Dropout with its seed. */
-  dropout: { p: number; seed: number; group: number };
+  /** Dropout with its seed (or per-sample seeds). */
+  dropout: { p: number; seed: number; group: number; seeds?: readonly number[] };
   /** Batch norm with the statistics it used. */
-  batchNorm2d: { p: Planes; mean: Storage; var: Storage; eps: number; training: boolean };
+  batchNorm2d: {
+    p: Planes;
+    mean: Storage;
+    var: Storage;
+    eps: number;
+    training: boolean;
+    /** Set when the statistics are a global batch's, summed across processes. */
+    sync: StatsReducer | null;
+    /** Values per channel the statistics were taken over (every process's, with `sync`). */
+    count: number;
+  };
   /** Bilinear resize. */
   interpolate: { p: Planes; oh: number; ow: number; alignCorners: boolean };
   /** Crop of a window. */
@@ -74,6 +85,19 @@ export interface OpStates {
     /** For "mean": the sum of pixel weights (1 element), owned by the node. */
     denom: Storage | null;
   };
+  /** Negative log-likelihood; `denom` is the summed pixel weight of "mean". */
+  nllLoss: {
+    /** Batch size N. */
+    n: number;
+    /** Classes K. */
+    k: number;
+    hw: number;
+    ignoreIndex: number;
+    /** For "mean": the sum of pixel weights (1 element), owned by the node. */
+    denom: Storage | null;
+  };
+  /** Softmax (or, with `log`, log-softmax) along len of `[outer, len, inner]`; uses its output. */
+  softmax: { outer: number; len: number; inner: number; log: boolean };
   /** Sum (or mean, with `scale`) along an axis. */
   sum: { outer: number; len: number; inner: number; scale: number };
   /** Matrix product. */
@@ -299,13 +323,13 @@ export const rules: { [P in OpName]: Rule<P> } = {
     return [b.affine({ x: dy, alpha: node.state.alpha, beta: 0 })];
   },
   dropout(node, dy, b) {
-    const { p, seed, group } = node.state;
-    return [b.dropout({ x: dy, p, seed, group })];
+    const { p, seed, group, seeds } = node.state;
+    return [b.dropout({ x: dy, p, seed, group, seeds })];
   },
   batchNorm2d(node, dy, b) {
     const [x, gamma, beta] = node.inputs;
     const s = node.state;
-    const r = b.batchNormGrad({
+    const args = {
       dy,
       x: x.storage,
       mean: s.mean,
@@ -313,8 +337,10 @@ export const rules: { [P in OpName]: Rule<P> } = {
       gamma: gamma.storage,
       planes: s.p,
       eps: s.eps,
-      training: s.training,
-    });
+    };
+    const r = s.sync
+      ? syncBatchNormGrad(b, { ...args, count: s.count, sync: s.sync })
+      : b.batchNormGrad({ ...args, training: s.training });
     const out: (Storage | null)[] = [r.dx, r.dgamma, r.dbeta];
     [x, gamma, beta].forEach((t, i) => {
       if (!need(t)) {
@@ -352,6 +378,18 @@ export const rules: { [P in OpName]: Rule<P> } = {
     });
     if (g !== dy) b.free(g);
     return [dx, null, null];
+  },
+  nllLoss(node, dy, b) {
+    const [, target, weight] = node.inputs;
+    const { n, k, hw, ignoreIndex, denom } = node.state;
+    const g = denom ? b.binary({ op: "div", a: dy, b: denom }) : dy;
+    const w = weight?.storage ?? null;
+    const dx = b.nllLossGrad({ target: target.storage, weight: w, g, n, k, hw, ignoreIndex });
+    if (g !== dy) b.free(g);
+    return [dx, null, null];
+  },
+  softmax(node, dy, b) {
+    return [b.softmaxGrad({ y: node.output.storage, dy, ...node.state })];
   },
   sum(node, dy, b) {
     const { outer, len, inner, scale } = node.state;

@@ -1,7 +1,8 @@
 /**
  * The one seeded random number generator of the project (mulberry32), used for weight init,
- * dropout seeds, augmentation, shuffling, the synthetic dataset and the tests' inputs, and a
- * hash that derives independent seeds from `(seed, epoch, index)` tuples.
+ * dropout seeds, augmentation, shuffling, the synthetic dataset and the tests' inputs, a hash
+ * that derives independent seeds from `(seed, epoch, index)` tuples, and the per-sample seeds
+ * of augmentation and dropout in training ({@linkcode sampleSeed}).
  *
  * @module
  */
@@ -133,4 +134,33 @@ export function deriveSeed(...parts: number[]): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The random streams of one sample in one epoch: its augmentation and its dropout masks. */
+export type SampleStream = "augment" | "dropout";
+
+const STREAM_IDS: Record<SampleStream, number> = { augment: 0, dropout: 1 };
+
+/**
+ * The seed of sample `index`'s draws of `stream` in epoch `epoch` of a run seeded `seed`:
+ * `deriveSeed(seed, epoch, index, stream)`. A sample's augmentation and dropout masks depend on
+ * these three numbers only, not on the batch it lands in, the batches run before in the process,
+ * the loader's workers or the process (a data-parallel rank draws what one process would).
+ *
+ * @example
+ * ```ts
+ * import { deriveSeed, sampleSeed } from "./random.ts";
+ * import { assert } from "../tests/assert.ts";
+ *
+ * assert(sampleSeed(1, 2, 30, "augment") === deriveSeed(1, 2, 30, 0));
+ * assert(sampleSeed(1, 2, 30, "augment") !== sampleSeed(1, 2, 30, "dropout"));
+ * ```
+ */
+export function sampleSeed(
+  seed: number,
+  epoch: number,
+  index: number,
+  stream: SampleStream,
+): number {
+  return deriveSeed(seed, epoch, index, STREAM_IDS[stream]);
 }

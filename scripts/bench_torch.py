@@ -3,20 +3,23 @@
 
 Run by bench/torch.ts as `/usr/bin/python3 scripts/bench_torch.py < spec.json`; prints one
 JSON object on stdout. The spec (written by the bench) lists:
-  threads      torch.set_num_threads (2 on the shared dev machine)
+  threads      torch.set_num_threads: our BLAS backend's thread count (PyTorch's own default,
+               the physical cores, is reported as default_threads); nothing else is set
   timing       warmup, warmup_ms, reps, budget_ms, min_time_ms, max_reps, single_run_ms: the
                rules of bench/timing.ts
   kernels      cases of bench/cases.ts: kind conv|convT|pool|ce|matmul, pass, geometry `g`
                (ConvGeom / PoolGeom, NCHW) or sizes
   models       {id, model: fcn8s|fcn8s_small|fcn_resnet50, size, batch, mode: forward|train}
-Output: {"torch": version, "threads": n, "mkldnn": bool, "results": [{id, ms, samples, cold,
-note?}]}. Backward kernels go through aten::convolution_backward and
+Output: {"torch": version, "threads": n, "default_threads": n, "mkldnn": bool, "results": [{id,
+ms, samples, cold, load, note?}]}; load = the machine's load during the timed runs (bench/load.ts:
+avg1, busyPct, ownPct, otherPct, seconds) or null off Linux. Backward kernels go through aten::convolution_backward and
 max_pool2d_with_indices_backward (no autograd bookkeeping); the cross-entropy backward through
 torch.autograd.grad on a kept graph.
 
 Needs Debian's PyTorch (apt-get install -y python3-torch python3-torchvision).
 """
 import json
+import os
 import statistics
 import sys
 import time
@@ -28,8 +31,43 @@ import torch.nn.functional as F
 CLASSES = 21
 
 
+def proc_ticks():
+    """(busy, total) ticks of all cores and this process's own ticks, or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        with open("/proc/self/stat") as f:
+            t = f.read()
+        fields = t[t.rindex(")") + 2:].split()
+        own = sum(int(x) for x in fields[11:15])
+    except (OSError, ValueError):
+        return None
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v), own
+
+
+class LoadWindow:
+    """bench/load.ts's startLoad in Python: the machine's load between start and end()."""
+
+    def __init__(self):
+        self.a, self.t0 = proc_ticks(), time.perf_counter()
+
+    def end(self):
+        b = proc_ticks()
+        if self.a is None or b is None or b[1] <= self.a[1]:
+            return None
+        total = b[1] - self.a[1]
+
+        def pct(ticks):
+            return min(100, max(0, round(ticks / total * 100)))
+        busy = pct(b[0] - self.a[0])
+        own = min(busy, pct(b[2] - self.a[2]))
+        return {"avg1": round(os.getloadavg()[0], 2), "busyPct": busy, "ownPct": own,
+                "otherPct": busy - own, "seconds": round(time.perf_counter() - self.t0, 3)}
+
+
 def measure(run, timing):
-    """bench/timing.ts's rules: warm-up, timed runs within the budget; ms, every sample."""
+    """bench/timing.ts's rules: warm-up, timed runs within the budget; ms, every sample, load."""
     def once():
         t0 = time.perf_counter()
         run()
@@ -37,12 +75,14 @@ def measure(run, timing):
 
     warm, i = 0.0, 0
     while i < timing["warmup"] or (warm < timing["warmup_ms"] and i < 5):
+        window = LoadWindow()
         ms = once()
         if ms >= timing["single_run_ms"]:
-            return {"ms": ms, "samples": [ms], "cold": True}
+            return {"ms": ms, "samples": [ms], "cold": True, "load": window.end()}
         warm += ms
         i += 1
     samples, spent = [], 0.0
+    window = LoadWindow()
 
     def more():
         n = len(samples)
@@ -52,7 +92,8 @@ def measure(run, timing):
         ms = once()
         samples.append(ms)
         spent += ms
-    return {"ms": statistics.median(samples), "samples": samples, "cold": False}
+    return {"ms": statistics.median(samples), "samples": samples, "cold": False,
+            "load": window.end()}
 
 
 def rand(*shape, scale=1.0):
@@ -195,7 +236,7 @@ def model_run(model, c):
         out = model(x)
         out = out["out"] if isinstance(out, dict) else out
         loss = F.cross_entropy(out, target, ignore_index=255)
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()  # as PyTorch's docs write it (1.13's default: set_to_none=False)
         loss.backward()
         opt.step()
         return loss
@@ -204,7 +245,8 @@ def model_run(model, c):
 
 def main():
     spec = json.load(sys.stdin)
-    torch.set_num_threads(spec.get("threads", 2))
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(spec.get("threads", default_threads))
     torch.manual_seed(0)
     timing = spec["timing"]
     results = []
@@ -224,6 +266,7 @@ def main():
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "default_threads": default_threads,
         "mkldnn": torch.backends.mkldnn.is_available(),
         "results": results,
     }))

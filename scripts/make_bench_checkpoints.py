@@ -8,7 +8,8 @@ Runs with Debian's PyTorch: /usr/bin/python3 scripts/make_bench_checkpoints.py
   .cache/bench/fcn8s/config.json         the model config `predict --weights` needs beside them
   .cache/bench/image.png                 one 320x224 RGB image (seeded noise over gradients)
 
-bench/cold_start.ts predicts the image with both files; scripts/bench_cold_torch.py is the peer.
+The `cold` section of `deno task bench` (bench/cold_start.ts) predicts the image with both files;
+scripts/bench_cold_torch.py is the peer.
 """
 import json
 import os

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Dev-only: ONNX models for the onnxruntime-node peer of bench/dnnl_probe.ts, into .cache/bench/onnx/.
+"""Dev-only: ONNX models for the onnxruntime-node peer, into .cache/bench/onnx/: the `ort` section of
+`deno task bench` (bench/headtohead.ts: the two whole models) and bench/dnnl_probe.ts (layers too).
 
 /usr/bin/python3 scripts/make_bench_onnx.py
 

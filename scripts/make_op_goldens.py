@@ -237,6 +237,37 @@ def sgd_cases(gen):
                       "inputs": ["param", "steps"], "grads": [], "after": ["param"]})
 
 
+def softmax_nll_cases(gen):
+    """log_softmax / softmax along dim 1 and other dims, nll_loss with ignore, weights and each
+    reduction. Shapes large enough that 1 KiB WebGPU bindings split classes into chunks."""
+    for name, fn, op in (("log_softmax", F.log_softmax, "logSoftmax"),
+                         ("softmax", F.softmax, "softmax")):
+        case(f"{name}_dim1", op, lambda x, fn=fn: fn(x, dim=1),
+             {"x": uniform(gen, (2, 6, 7, 8), -4, 4)}, {"dim": 1})
+        case(f"{name}_dim_last", op, lambda x, fn=fn: fn(x, dim=-1),
+             {"x": uniform(gen, (3, 4, 70), -4, 4)}, {"dim": -1})
+        case(f"{name}_dim0", op, lambda x, fn=fn: fn(x, dim=0),
+             {"x": uniform(gen, (5, 3, 4), -4, 4)}, {"dim": 0})
+    log_probs = F.log_softmax(uniform(gen, (2, 5, 6, 8), -3, 3), dim=1)
+    t = targets(gen, (2, 6, 8), 5, 255)
+    w = uniform(gen, (5,), 0.2, 2)
+    case("nll_loss_mean", "nllLoss",
+         lambda input, target: F.nll_loss(input, target, ignore_index=255),
+         {"input": log_probs, "target": t}, {"ignoreIndex": 255, "reduction": "mean"})
+    for red in ("mean", "sum", "none"):
+        case(f"nll_loss_weight_{red}", "nllLoss",
+             lambda input, target, weight, red=red: F.nll_loss(
+                 input, target, weight, ignore_index=255, reduction=red),
+             {"input": log_probs, "target": t, "weight": w},
+             {"ignoreIndex": 255, "reduction": red}, ["input"])
+    # Plain [N, K] scores (nll_loss takes any values), PyTorch's ignore index -100.
+    case("nll_loss_2d_ignore_neg100", "nllLoss",
+         lambda input, target: F.nll_loss(input, target, ignore_index=-100),
+         {"input": uniform(gen, (7, 4), -3, 1),
+          "target": torch.tensor([0, 1, -100, 3, 2, -100, 1])},
+         {"ignoreIndex": -100, "reduction": "mean"})
+
+
 def write_safetensors(path, arrays, metadata):
     """The safetensors format by hand: u64 LE header length, JSON header (space-padded to a
     multiple of 8), then the raw little-endian bytes."""
@@ -259,7 +290,9 @@ def write_safetensors(path, arrays, metadata):
 def main():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(2024)
-    for make in (conv_cases, pool_cases, bn_cases, resize_cases, loss_cases, misc_cases, sgd_cases):
+    # New families go last: each draws from `gen`, so earlier cases keep their inputs.
+    for make in (conv_cases, pool_cases, bn_cases, resize_cases, loss_cases, misc_cases, sgd_cases,
+                 softmax_nll_cases):
         make(gen)
     os.makedirs(OUT, exist_ok=True)
     write_safetensors(os.path.join(OUT, "goldens.safetensors"), tensors,

@@ -9,6 +9,7 @@
  */
 import type { BackendKind } from "../lib/device/backend.ts";
 import { loadBlas } from "../lib/device/blas_ffi.ts";
+import { ensureRuntimeDir } from "../lib/io/runtime_dir.ts";
 
 /** Whether missing backends fail the run (`CI=true`) instead of skipping their tests. */
 export const strict: boolean = Deno.env.get("CI")?.toLowerCase() === "true";
@@ -18,6 +19,7 @@ const describe = (e: unknown) => e instanceof Error ? `${e.name}: ${e.message}` 
 async function webGpuCause(): Promise<string | null> {
   try {
     if (!navigator.gpu) return "navigator.gpu is undefined in this Deno";
+    ensureRuntimeDir(); // as the runtime does: no Mesa "error: XDG_RUNTIME_DIR" line
     const adapter = await navigator.gpu.requestAdapter();
     if (adapter === null) {
       return `requestAdapter() returned null (DENO_WEBGPU_BACKEND=${

@@ -33,6 +33,7 @@ function settings(over: Partial<TrainSettings>): TrainSettings {
     backbone: "vgg16",
     width: 1 / 16,
     headChannels: 16,
+    steps: 750,
     epochs: 2,
     batchSize: 4,
     lr: 0.02,
@@ -44,6 +45,7 @@ function settings(over: Partial<TrainSettings>): TrainSettings {
     gamma: 0.1,
     auxWeight: 0.5,
     auxLrMult: 10,
+    ignoreIndex: 255,
     crop: 64,
     baseSize: 72,
     seed: 3,
@@ -186,6 +188,34 @@ Deno.test("predict: an unreadable file in a folder is reported and skipped; the 
   assertEquals(code, 1);
   assert(errors.some((e) => e.includes("broken.jpg")), errors.join("\n"));
   await Deno.stat(`${dir}/out/good_mask.png`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("predict: the bundled model names the real-photo command for an image not from its dataset, once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fcn_predict_hint_" });
+  const bundled = `${voc}/JPEGImages/${valIds[0]}.jpg`;
+  await Deno.copyFile(bundled, `${dir}/photo.jpg`);
+  const predict = async (...args: string[]) => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (m: string) => lines.push(String(m));
+    try {
+      assertEquals(await run(["predict", ...args, "--out", `${dir}/out`]), 0);
+    } finally {
+      console.log = log;
+    }
+    return lines.filter((l) => l.includes("--weights torchvision:fcn_resnet50_coco"));
+  };
+  const foreign = await predict(`${dir}/photo.jpg`, bundled);
+  assertEquals(foreign.length, 1, "one line for a foreign image");
+  assert(foreign[0].includes(`${dir}/photo.jpg is not from the bundled dataset`), foreign[0]);
+  assert(
+    foreign[0].includes("deno task predict photo.jpg --weights torchvision:fcn_resnet50_coco"),
+    foreign[0],
+  );
+  assertEquals(await predict(bundled), [], "no line for a bundled image");
+  const model = new URL("../fixtures/model/", import.meta.url).pathname;
+  assertEquals(await predict(`${dir}/photo.jpg`, "--weights", model), [], "none with --weights");
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -4,7 +4,10 @@
  * every option, so without these a changed default would go unnoticed.
  *
  * Where ours differ from PyTorch on purpose, the test says so and pins our value:
- * - `crossEntropy`'s `ignoreIndex` defaults to 255 (VOC's border label), not PyTorch's -100;
+ * - `crossEntropy`'s and `nllLoss`'s `ignoreIndex` default to 255 (VOC's border label), not
+ *   PyTorch's -100;
+ * - `logSoftmax` and `softmax` default to dim 1, the classes of `[N, K, ...]`, where PyTorch
+ *   requires `dim` (its deprecated implicit choice is 1 for 2-D and 4-D inputs, but 0 for 3-D);
  * - `interpolate` has only "bilinear" (PyTorch's default mode is "nearest"), so `mode` defaults
  *   to "bilinear" and any other mode is refused.
  * `SGD` has no default `lr`, as `torch.optim.SGD` (a required argument).
@@ -19,10 +22,13 @@ import {
   dropout2d,
   GradScaler,
   interpolate,
+  logSoftmax,
   maxPool2d,
   mean,
+  nllLoss,
   requestDevice,
   SGD,
+  softmax,
   sum,
   type Tensor,
   tensor,
@@ -113,6 +119,31 @@ Deno.test(
     assertEquals(await crossEntropy(logits, all255, { reduction: "sum" }).item(), 0);
   },
 );
+
+Deno.test(
+  "nllLoss defaults: reduction mean, no class weights; ignoreIndex 255 (ours, as crossEntropy)",
+  async () => {
+    const logProbs = logSoftmax(t([2, 3, 4, 4], 16, -3, 3));
+    const ids = Int32Array.from({ length: 32 }, (_, i) => [0, 1, 2, 255, 1, 0, 2][i % 7]);
+    const target = tensor(ids, [2, 4, 4], device);
+    await same(
+      "nllLoss",
+      nllLoss(logProbs, target),
+      nllLoss(logProbs, target, { reduction: "mean", ignoreIndex: 255 }),
+    );
+    // PyTorch's ignore_index is -100: ours is 255 on purpose, the label VOC puts on borders.
+    const all255 = tensor(new Int32Array(32).fill(255), [2, 4, 4], device);
+    assertEquals(await nllLoss(logProbs, all255, { reduction: "sum" }).item(), 0);
+  },
+);
+
+Deno.test("logSoftmax and softmax default to dim 1, the classes (ours: PyTorch requires dim)", async () => {
+  for (const shape of [[2, 3, 4, 5], [3, 4, 5], [4, 6]]) {
+    const x = t(shape, 17);
+    await same(`logSoftmax [${shape}]`, logSoftmax(x), logSoftmax(x, 1));
+    await same(`softmax [${shape}]`, softmax(x), softmax(x, 1));
+  }
+});
 
 Deno.test("batchNorm2d defaults: evaluation mode, momentum 0.1, eps 1e-5 (F.batch_norm)", async () => {
   const x = t([2, 3, 4, 5], 9);

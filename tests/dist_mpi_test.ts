@@ -5,59 +5,17 @@
  */
 import { bucketed } from "../lib/dist/communicator.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { mpiAvailable, mpirun } from "./_mpi.ts";
 
 const rankScript = new URL("./_dist_rank.ts", import.meta.url).pathname;
 
-function hasMpirun(): boolean {
-  try {
-    return new Deno.Command("mpirun", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
+const mpirunFound = mpiAvailable();
 
-const ci = Deno.env.get("CI") === "true";
-const mpirun = hasMpirun();
-if (!mpirun && ci) {
-  Deno.test("mpirun is installed (CI=true)", () => {
-    throw new Error("CI=true but mpirun is missing: .ci/run installs openmpi-bin");
-  });
-}
-
-async function run2(mode: string): Promise<{ code: number; out: string; err: string; s: number }> {
-  const t0 = performance.now();
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  const res = await new Deno.Command("timeout", {
-    args: [
-      "90",
-      "mpirun",
-      "--allow-run-as-root",
-      "--oversubscribe",
-      "-np",
-      "2",
-      Deno.execPath(),
-      "run",
-      "-A",
-      rankScript,
-      mode,
-    ],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: res.code,
-    out: dec.decode(res.stdout),
-    err: dec.decode(res.stderr),
-    s: (performance.now() - t0) / 1000,
-  };
-}
+const run2 = (mode: string) => mpirun(rankScript, [mode], { timeout: 90 });
 
 Deno.test({
   name: "mpi: 2 ranks allreduce exact sums, bucketed over odd-sized arrays",
-  ignore: !mpirun,
+  ignore: !mpirunFound,
   async fn() {
     const r = await run2("allreduce");
     assertEquals(r.code, 0, r.err);
@@ -81,7 +39,7 @@ Deno.test({
 
 Deno.test({
   name: "mpi: a rank that throws ends mpirun non-zero within a minute",
-  ignore: !mpirun,
+  ignore: !mpirunFound,
   async fn() {
     const r = await run2("throw");
     assert(r.code !== 0 && r.code !== 124, `mpirun exited ${r.code}:\n${r.err}`);
@@ -93,7 +51,7 @@ Deno.test({
 
 Deno.test({
   name: "mpi: a rank that exits non-zero (an error caught by the command) aborts the job",
-  ignore: !mpirun,
+  ignore: !mpirunFound,
   async fn() {
     const r = await run2("exit");
     assert(r.code !== 0 && r.code !== 124, `mpirun exited ${r.code}:\n${r.err}`);

@@ -16,14 +16,17 @@ import {
   crossEntropy,
   type Device,
   interpolate,
+  logSoftmax,
   matmul,
   maxPool2d,
   mean,
   mul,
+  nllLoss,
   pad,
   relu,
   requestDevice,
   SGD,
+  softmax,
   sum,
   type Tensor,
   tensor,
@@ -79,6 +82,12 @@ function apply(c: GoldenCase, x: Record<string, Tensor>): Tensor {
       return pad(x.x, o.height, o.width, o.top, o.left);
     case "crossEntropy":
       return crossEntropy(x.logits, x.target, { ...o, weight: x.weight });
+    case "nllLoss":
+      return nllLoss(x.input, x.target, { ...o, weight: x.weight });
+    case "logSoftmax":
+      return logSoftmax(x.x, o.dim);
+    case "softmax":
+      return softmax(x.x, o.dim);
     case "matmul":
       return matmul(x.a, x.b);
     case "relu":

@@ -4,7 +4,8 @@
  */
 import { KernelError, requestDevice } from "../mod.ts";
 import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
-import { bundledData, localPath } from "../lib/cli/common.ts";
+import { BUNDLED_FILES, bundledCacheDir, bundledFolder } from "../lib/io/bundled.ts";
+import { VERSION } from "../lib/version.ts";
 import { hasWebGpu } from "./harness.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 
@@ -44,7 +45,7 @@ catch (e) { console.log(e.name + ": " + e.message); }`;
   }
 });
 
-Deno.test("from a remote URL the bundled data and model are fetched into the cache", async () => {
+Deno.test("from a remote URL the bundled data and model are fetched once into the cache, then work offline", async () => {
   const root = new URL("../fixtures/", import.meta.url).pathname;
   const ac = new AbortController();
   const requests: string[] = [];
@@ -61,26 +62,32 @@ Deno.test("from a remote URL the bundled data and model are fetched into the cac
     },
   );
   const cache = await Deno.makeTempDir();
-  const prev = Deno.env.get("XDG_CACHE_HOME");
-  Deno.env.set("XDG_CACHE_HOME", cache);
+  // FCN_CACHE=cache for this test alone (the process's variables are shared by parallel tests).
+  const dir = bundledCacheDir((k) => k === "FCN_CACHE" ? cache : undefined)!;
+  const opts = { cacheDir: dir, log: () => {} };
   try {
     const base = `http://127.0.0.1:${server.addr.port}/`;
-    const data = await bundledData(new URL("synthetic/", base));
-    assertEquals(data, `${cache}/x-fcn/synthetic`);
-    const train = await Deno.readTextFile(
-      `${data}/VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt`,
-    );
-    const first = train.split("\n")[0];
-    await Deno.stat(`${data}/VOCdevkit/VOC2012/JPEGImages/${first}.jpg`);
+    const data = await bundledFolder(new URL("synthetic/", base), opts);
+    assertEquals(data, `${dir}/synthetic`);
+    assert(data.startsWith(`${cache}/bundled/${VERSION}-`), data);
+    const lists = `${data}/VOCdevkit/VOC2012/ImageSets/Segmentation`;
+    for (const split of ["train", "val", "trainval"]) {
+      const ids = (await Deno.readTextFile(`${lists}/${split}.txt`)).split("\n").filter((l) => l);
+      for (const id of ids) await Deno.stat(`${data}/VOCdevkit/VOC2012/JPEGImages/${id}.jpg`);
+    }
     await Deno.stat(`${data}/VOCdevkit/classes.json`);
-    const model = await localPath(new URL("model/", base), ["config.json", "best.safetensors"]);
+    const files = ["config.json", "best.safetensors"];
+    const model = await bundledFolder(new URL("model/", base), { ...opts, files });
     await Deno.stat(`${model}/best.safetensors`);
-    const count = requests.length;
-    await bundledData(new URL("synthetic/", base)); // cached: only the split lists again
-    assertEquals(requests.length - count, 2);
+    const synthetic = Object.keys(BUNDLED_FILES).filter((k) => k.startsWith("synthetic/"));
+    assertEquals(requests.length, synthetic.length + 2); // each file once
+    ac.abort();
+    await server.finished;
+    // offline: everything comes from the cache, split lists included
+    assertEquals(await bundledFolder(new URL("synthetic/", base), opts), data);
+    const config = ["config.json"];
+    assertEquals(await bundledFolder(new URL("model/", base), { ...opts, files: config }), model);
   } finally {
-    if (prev === undefined) Deno.env.delete("XDG_CACHE_HOME");
-    else Deno.env.set("XDG_CACHE_HOME", prev);
     ac.abort();
     await server.finished;
     await Deno.remove(cache, { recursive: true });

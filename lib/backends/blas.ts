@@ -2,7 +2,7 @@
  * The BLAS backend: host memory with a pool of freed arrays (`lib/device/blas_runtime.ts`),
  * convolutions and matrix products through a native BLAS `sgemm` loaded with `Deno.dlopen`
  * (needs `--allow-ffi`). The memory-bound kernels are TypeScript loops (branch-free ReLUs, an
- * unrolled 2x2 max pool, plane-wise batch norm, cross entropy swept plane by plane), or BLAS
+ * unrolled 2x2 max pool, plane-wise batch norm, cross entropy and softmax swept plane by plane), or BLAS
  * level-1 passes where the library has them (SGD, eval batch norm, sums of tensors); the rest
  * are the reference's.
  *
@@ -15,6 +15,7 @@ import { BlasRuntime, type BlasRuntimeOptions } from "../device/blas_runtime.ts"
 import { convBlas } from "../kernels/conv/blas.ts";
 import { elementwiseBlas } from "../kernels/elementwise/blas.ts";
 import { lossBlas } from "../kernels/loss/blas.ts";
+import { softmaxBlas } from "../kernels/softmax/blas.ts";
 import { matmulBlas } from "../kernels/matmul/blas.ts";
 import { normBlas } from "../kernels/norm/blas.ts";
 import { optimBlas } from "../kernels/optim/blas.ts";
@@ -31,6 +32,7 @@ export const BLAS_KERNELS: KernelTable<BlasRuntime> = {
   ...normBlas,
   ...resizeBlas,
   ...lossBlas,
+  ...softmaxBlas,
   ...reduceCpu,
   ...matmulBlas,
   ...optimBlas,
@@ -75,6 +77,7 @@ export function createBlasBackend(options: BlasBackendOptions = {}): BlasBackend
     upload: (data) => rt.upload(data),
     adopt: (data) => rt.track(data),
     read: (s) => rt.read(s),
+    readSync: (s) => rt.readSync(s),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),
     liveBytes: () => rt.liveBytes(),

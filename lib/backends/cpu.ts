@@ -10,6 +10,7 @@ import { HostRuntime } from "../device/host.ts";
 import { convCpu } from "../kernels/conv/cpu.ts";
 import { elementwiseCpu } from "../kernels/elementwise/cpu.ts";
 import { lossCpu } from "../kernels/loss/cpu.ts";
+import { softmaxCpu } from "../kernels/softmax/cpu.ts";
 import { matmulCpu } from "../kernels/matmul/cpu.ts";
 import { normCpu } from "../kernels/norm/cpu.ts";
 import { optimCpu } from "../kernels/optim/cpu.ts";
@@ -26,6 +27,7 @@ export const CPU_KERNELS: KernelTable<HostRuntime> = {
   ...normCpu,
   ...resizeCpu,
   ...lossCpu,
+  ...softmaxCpu,
   ...reduceCpu,
   ...matmulCpu,
   ...optimCpu,
@@ -61,6 +63,7 @@ export function createCpuBackend(): CpuBackend {
     upload: (data) => rt.upload(data),
     adopt: (data) => rt.track(data),
     read: (s) => rt.read(s),
+    readSync: (s) => rt.readSync(s),
     free: (s) => rt.free(s),
     flush: () => rt.flush(),
     liveBytes: () => rt.liveBytes(),

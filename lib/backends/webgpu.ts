@@ -8,6 +8,7 @@ import { type WebGpuOptions, WebGpuRuntime } from "../device/webgpu.ts";
 import { convWebGpu } from "../kernels/conv/webgpu.ts";
 import { elementwiseWebGpu } from "../kernels/elementwise/webgpu.ts";
 import { lossWebGpu } from "../kernels/loss/webgpu.ts";
+import { softmaxWebGpu } from "../kernels/softmax/webgpu.ts";
 import { matmulWebGpu } from "../kernels/matmul/webgpu.ts";
 import { normWebGpu } from "../kernels/norm/webgpu.ts";
 import { optimWebGpu } from "../kernels/optim/webgpu.ts";
@@ -24,6 +25,7 @@ export const WEBGPU_KERNELS: KernelTable<WebGpuRuntime> = {
   ...normWebGpu,
   ...resizeWebGpu,
   ...lossWebGpu,
+  ...softmaxWebGpu,
   ...reduceWebGpu,
   ...matmulWebGpu,
   ...optimWebGpu,

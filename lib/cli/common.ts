@@ -11,6 +11,7 @@ import { requestDevice } from "../device/request.ts";
 import type { BackendKind } from "../device/backend.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { readWhole } from "../io/read_whole.ts";
+import { bundledFolder } from "../io/bundled.ts";
 import { extractStateDict, readTorchCheckpoint } from "../io/torch_pth.ts";
 import { detectWeights, type LoadModelOptions } from "../models/load.ts";
 import type { StateDict } from "../io/host_tensor.ts";
@@ -29,47 +30,19 @@ export type SegDataset = VocDataset | FolderDataset;
 
 /**
  * A local path for a bundled folder: the folder itself in a checkout, or, when the module runs
- * from a remote URL (JSR), a cache folder holding the given files fetched from it.
+ * from a remote URL (JSR), its checked copy in the cache (lib/io/bundled.ts) holding the given
+ * files (default: all the manifest lists in it).
  */
 export async function localPath(url: URL, files: string[] = []): Promise<string> {
-  if (url.protocol === "file:") return decodeURIComponent(url.pathname);
-  if (files.length === 0) {
-    throw new UsageError(
-      `The bundled data is only available from a local checkout (running from ${url.href}); pass --data`,
-    );
-  }
-  const name = url.pathname.split("/").filter((p) => p).at(-1) ?? "bundle";
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
-  const dir = `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/x-fcn/${name}`;
-  await Deno.mkdir(dir, { recursive: true });
-  for (const f of files) {
-    const target = `${dir}/${f}`;
-    if (await Deno.stat(target).then(() => true, () => false)) continue;
-    await Deno.mkdir(target.replace(/\/[^/]*$/, ""), { recursive: true });
-    const res = await fetch(new URL(f, url));
-    if (!res.ok) throw new Error(`Cannot download ${new URL(f, url).href}: HTTP ${res.status}`);
-    await Deno.writeFile(target, new Uint8Array(await res.arrayBuffer()));
-  }
-  return dir;
+  return await bundledFolder(url, { files: files.length ? files : undefined });
 }
 
 /**
  * The bundled dataset as a local folder: in a checkout, the folder itself; from JSR, a cached
- * copy fetched file by file (split lists first, then the listed images and masks).
+ * copy of all its files (every split list and the images and masks they name), fetched once.
  */
 export async function bundledData(url: URL = BUNDLED_DATA): Promise<string> {
-  if (url.protocol === "file:") return await localPath(url);
-  const voc = "VOCdevkit/VOC2012/";
-  const lists = ["train", "val"].map((s) => `${voc}ImageSets/Segmentation/${s}.txt`);
-  const files = ["VOCdevkit/classes.json", ...lists];
-  for (const list of lists) {
-    const res = await fetch(new URL(list, url));
-    if (!res.ok) throw new Error(`Cannot download the bundled split ${list}: HTTP ${res.status}`);
-    for (const id of (await res.text()).split("\n").map((l) => l.trim()).filter((l) => l)) {
-      files.push(`${voc}JPEGImages/${id}.jpg`, `${voc}SegmentationClass/${id}.png`);
-    }
-  }
-  return await localPath(url, files);
+  return await bundledFolder(url);
 }
 
 /** The files of the bundled model folder. */
@@ -133,10 +106,6 @@ async function isDir(path: string): Promise<boolean> {
 }
 
 /**
- * Resolves `--weights`: a run folder (its `config.json` and `best.safetensors`, else
- * `last.safetensors`) or a file with a `config.json` beside it.
- */
-/**
  * Flags that override what is detected from a weights file without a config.json (`--model`,
  * `--backbone`, `--num-classes`, `--classes classes.json`), shared by predict and eval.
  */
@@ -162,6 +131,10 @@ export function detectOverrides(v: Record<string, unknown>): LoadModelOptions {
   };
 }
 
+/**
+ * Resolves `--weights`: a run folder (its `config.json` and `best.safetensors`, else
+ * `last.safetensors`) or a file with a `config.json` beside it.
+ */
 export async function resolveWeights(
   given: string,
   overrides: LoadModelOptions = {},

@@ -18,9 +18,13 @@ import {
   openDataset,
   openDevice,
   readWeights,
+  type ResolvedWeights,
   resolveWeights,
 } from "./common.ts";
-import { evaluate } from "./train.ts";
+import { evaluate, type EvaluateOptions, type Evaluation } from "./evaluate.ts";
+import type { SegmentationDataset } from "../data/dataset.ts";
+import type { FcnModel } from "../models/types.ts";
+import type { Shard } from "../dist/shard.ts";
 import { Progress } from "./progress.ts";
 import {
   MERGE_FLAG,
@@ -77,7 +81,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(helpText("eval", "deno task eval [--weights run-or-file] [flags]", EVAL_FLAGS));
     return 0;
   }
-  const v = p.values as Record<string, string | number | boolean | undefined>;
+  const v = p.values as EvalValues;
   if (v.merge !== undefined) {
     return await mergeCommand([v.merge as string, ...p.positionals], v.out as string | undefined);
   }
@@ -87,22 +91,7 @@ export async function main(args: string[]): Promise<number> {
     await localPath(BUNDLED_MODEL, BUNDLED_MODEL_FILES);
   const resolved = await resolveWeights(source, detectOverrides(v));
   const device = await openDevice(v.backend as string | undefined, console.log);
-  const settings = (resolved.settings?.settings ?? {}) as Record<string, number>;
-  const baseSize = (v.baseSize as number | undefined) ?? settings.baseSize ?? 520;
-  const root = (v.data as string | undefined) ?? await bundledData();
-  const all = await openDataset(v.dataset as string, root, v.split as string, {
-    baseSize,
-    keepResolution: v.originalSize === true,
-  });
-  // evaluate() reads only the samples and batches of the dataset
-  const data = shard ? shardDataset(all, shard) as typeof all : all;
-  const k = resolved.config.numClasses;
-  const names = resolved.classes?.names ?? data.classes;
-  if (names.length !== k) {
-    throw new UsageError(
-      `The model has ${k} classes but the dataset ${root} has ${data.classes.length}; pass matching --data`,
-    );
-  }
+  const { root, all, data, names } = await evalData(v, resolved, shard);
   const model = skipInit(() => createModel(resolved.config.name, resolved.config, device));
   model.loadStateDict(await readWeights(resolved.weightsPath), { adopt: true });
   console.log(
@@ -111,35 +100,108 @@ export async function main(args: string[]): Promise<number> {
         ? ` (shard ${shard.index}/${shard.count} of ${all.length}, from ${shard.source})`
         : ""),
   );
-  const bar = new Progress({
-    total: Math.ceil(data.length / (v.batchSize as number)),
-    label: "eval",
-  });
-  let i = 0;
-  const t0 = performance.now();
-  const ev = await evaluate(model, data, device, {
+  const ev = await evaluateWithProgress(model, data, {
+    device,
     batchSize: v.batchSize as number,
-    numClasses: k,
+    numClasses: resolved.config.numClasses,
     workers: v.workers as number,
-    onBatch: () => bar.update(++i, {}, v.batchSize as number),
   });
-  bar.done();
   const m = ev.matrix.compute();
   console.log(formatMetrics(m, names));
-  console.log(`val loss ${ev.loss.toFixed(4)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const outPath = (v.out as string | undefined) ??
-    `${resolved.weightsPath.replace(/\/[^/]*$/, "")}/metrics${
-      shard ? `.shard-${shard.index}-of-${shard.count}` : ""
-    }.json`;
+  console.log(`val loss ${ev.loss.toFixed(4)}, ${ev.seconds.toFixed(1)} s`);
   const header = {
     weights: resolved.weightsPath,
     data: root,
     split: v.split as string,
     classes: names,
   };
-  const json = shard
-    ? partialJson(header, { loss: ev.loss, matrix: ev.matrix, shard, images: data.length })
-    : metricsJson(header, { loss: ev.loss, metrics: m });
+  await writeMetrics(
+    (v.out as string | undefined) ?? defaultMetricsPath(resolved.weightsPath, shard),
+    shard
+      ? partialJson(header, { loss: ev.loss, matrix: ev.matrix, shard, images: data.length })
+      : metricsJson(header, { loss: ev.loss, metrics: m }),
+  );
+  device.destroy();
+  return 0;
+}
+
+/** Parsed `eval` flags. */
+type EvalValues = Record<string, string | number | boolean | undefined>;
+
+/** The data `eval` scores. */
+interface EvalData {
+  /** The dataset root. */
+  root: string;
+  /** The whole split. */
+  all: SegmentationDataset;
+  /** What this process scores: the split, or its shard. */
+  data: SegmentationDataset;
+  /** Class names (the model's, else the dataset's). */
+  names: readonly string[];
+}
+
+/**
+ * The split to score (this shard of it with `--shard`) at the run's base size, and the class
+ * names, which must match the model's class count.
+ */
+async function evalData(
+  v: EvalValues,
+  resolved: ResolvedWeights,
+  shard: Shard | null,
+): Promise<EvalData> {
+  const settings = (resolved.settings?.settings ?? {}) as Record<string, number>;
+  const baseSize = (v.baseSize as number | undefined) ?? settings.baseSize ?? 520;
+  const root = (v.data as string | undefined) ?? await bundledData();
+  const all = await openDataset(v.dataset as string, root, v.split as string, {
+    baseSize,
+    keepResolution: v.originalSize === true,
+    ignoreIndex: settings.ignoreIndex, // the run's --ignore-index
+  });
+  const data = shard ? shardDataset(all, shard) : all;
+  const k = resolved.config.numClasses;
+  // A run trained with --num-classes K on a dataset of another class count is scored on it too.
+  const trainedWithK = settings.numClasses === k;
+  if (all.classes.length !== k && !trainedWithK) {
+    throw new UsageError(
+      `The model has ${k} classes but the dataset ${root} [${v.split}] has ` +
+        `${all.classes.length} (${all.classes.slice(0, 4).join(", ")}` +
+        `${all.classes.length > 4 ? ", ..." : ""}): pass --data with the model's ${k} classes ` +
+        `(its classes.json listing them), or --weights trained on this dataset`,
+    );
+  }
+  const names = resolved.classes?.names.length === k ? resolved.classes.names : all.classes;
+  return { root, all, data, names: names.length === k ? names : classNames(k) };
+}
+
+/** `class 0`, `class 1`, ... */
+const classNames = (k: number) => Array.from({ length: k }, (_, i) => `class ${i}`);
+
+/** {@linkcode evaluate} with a progress bar; also returns the seconds it took. */
+async function evaluateWithProgress(
+  model: FcnModel,
+  data: SegmentationDataset,
+  options: EvaluateOptions,
+): Promise<Evaluation & { seconds: number }> {
+  const bar = new Progress({ total: Math.ceil(data.length / options.batchSize), label: "eval" });
+  let i = 0;
+  const t0 = performance.now();
+  const ev = await evaluate(model, data, {
+    ...options,
+    onBatch: () => bar.update(++i, {}, options.batchSize),
+  });
+  bar.done();
+  return { ...ev, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** metrics.json beside the weights (one file per shard). */
+function defaultMetricsPath(weightsPath: string, shard: Shard | null): string {
+  return `${weightsPath.replace(/\/[^/]*$/, "")}/metrics${
+    shard ? `.shard-${shard.index}-of-${shard.count}` : ""
+  }.json`;
+}
+
+/** Writes the metrics to `outPath`, or to ./metrics.json when that is not writable. */
+async function writeMetrics(outPath: string, json: Record<string, unknown>): Promise<void> {
   try {
     await saveJson(outPath, json);
     console.log(`Wrote ${outPath}`);
@@ -147,6 +209,4 @@ export async function main(args: string[]): Promise<number> {
     await saveJson("metrics.json", json);
     console.log(`Wrote metrics.json (${outPath} is not writable)`);
   }
-  device.destroy();
-  return 0;
 }

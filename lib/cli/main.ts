@@ -1,6 +1,6 @@
 /**
- * The command line: `train`, `eval`, `predict` (and `--help`). Usage errors print one line,
- * never a stack trace.
+ * The command line: `train`, `eval`, `predict`, `export` (and `--help`). Usage errors print one
+ * line, never a stack trace.
  *
  * @module
  */
@@ -11,6 +11,7 @@ const COMMANDS = {
   train: "train an FCN on a dataset folder (or the bundled demo set)",
   eval: "evaluate a model: pixel accuracy, mean IoU, per-class IoU",
   predict: "write a colour mask for each image",
+  export: "write a model as an ONNX file",
 } as const;
 const NAMES = Object.keys(COMMANDS);
 
@@ -33,6 +34,8 @@ export async function run(args: string[]): Promise<number> {
         return await (await import("./eval.ts")).main(rest);
       case "predict":
         return await (await import("./predict.ts")).main(rest);
+      case "export":
+        return await (await import("./export.ts")).main(rest);
       case undefined:
       case "help":
       case "--help":

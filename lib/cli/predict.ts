@@ -6,10 +6,12 @@
  */
 import { noGrad } from "../autograd.ts";
 import { argmax } from "../ops/reduce.ts";
-import { tensor, tidy } from "../tensor.ts";
+import { type Device, tensor, tidy } from "../tensor.ts";
 import { createModel } from "../models/create.ts";
+import type { FcnModel } from "../models/types.ts";
 import { skipInit } from "../nn/init.ts";
-import { overlay, readImage, type RgbImage, writeMaskPng, writeRgbPng } from "../data/image.ts";
+import type { RgbImage } from "../data/image.ts";
+import { defaultWorkers } from "../data/loader.ts";
 import { paletteOf, vocPalette } from "../data/palette.ts";
 import { normalize } from "../data/transforms.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./flags.ts";
@@ -26,6 +28,10 @@ import {
 import { SHARD_FLAGS, shardFromFlags } from "../dist/shard_cli.ts";
 import { shardOf } from "../dist/shard.ts";
 import { resolveWeights as fetchWeights } from "../io/weights.ts";
+import { demoModelHint } from "./demo_hint.ts";
+import { inferMask, type InferOptions } from "../infer/tta.ts";
+import { INFER_FLAGS, inferFromFlags } from "./infer_flags.ts";
+import { PredictIo } from "./predict_io.ts";
 
 /** The flags of `predict`. */
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -45,11 +51,19 @@ export const PREDICT_FLAGS: FlagSpec[] = [
   },
   { name: "alpha", type: "number", default: 0.5, min: 0, help: "opacity of the mask in overlays" },
   {
+    name: "workers",
+    type: "int",
+    min: 0,
+    help:
+      "image workers decoding the next images and writing finished ones while the model runs; 0 = inline (default: cores - 1, 1 to 4)",
+  },
+  {
     name: "backend",
     type: "string",
     choices: ["webgpu", "blas", "cpu"],
     help: "compute backend (default: automatic)",
   },
+  ...INFER_FLAGS,
   ...SHARD_FLAGS,
   ...DETECT_FLAGS,
 ];
@@ -103,6 +117,28 @@ export async function expandInputs(inputs: string[]): Promise<string[]> {
   return out;
 }
 
+/** Where and how predictions are written. */
+interface PredictTarget {
+  model: FcnModel;
+  device: Device;
+  palette: Uint8Array;
+  outDir: string;
+  /** Opacity of the mask in overlays. */
+  alpha: number;
+  /** Images per forward pass (same-size ones only; 1 with `infer`). */
+  batchSize: number;
+  /** `--tile`/`--tta`: each image alone, through {@linkcode inferMask}. */
+  infer: InferOptions | null;
+  /** Image workers decoding and writing (0: inline). */
+  workers: number;
+}
+
+/** An image read from `path`, waiting in a batch of same-size images. */
+interface QueuedImage {
+  path: string;
+  image: RgbImage;
+}
+
 /** The `predict` command; the exit code is 1 when some images failed. */
 export async function main(args: string[]): Promise<number> {
   const p = parseFlags("predict", args, PREDICT_FLAGS);
@@ -117,6 +153,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const v = p.values as Record<string, string | number | boolean | undefined>;
   const shard = shardFromFlags(v);
+  const infer = inferFromFlags(v); // --tile/--tta: one image at a time, row by row
   const all = await expandInputs(p.positionals);
   const inputs = shard ? shardOf(all, shard) : all;
   const resolved = await resolveWeights(
@@ -137,51 +174,18 @@ export async function main(args: string[]): Promise<number> {
         ? ` (shard ${shard.index}/${shard.count} of ${all.length}, from ${shard.source})`
         : ""),
   );
-  const failed: string[] = [];
-  const queue: { path: string; image: RgbImage }[] = [];
-  const flush = async () => {
-    if (queue.length === 0) return;
-    const batch = queue.splice(0);
-    const { width: w, height: h } = batch[0].image;
-    const t0 = performance.now();
-    const data = new Float32Array(batch.length * 3 * h * w);
-    batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
-    const x = tensor(data, [batch.length, 3, h, w], device);
-    const pred = noGrad(() => tidy(() => argmax(model.forward(x).out, 1)));
-    const labels = await pred.toArray();
-    x.dispose();
-    pred.dispose();
-    const ms = (performance.now() - t0) / batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const mask = {
-        width: w,
-        height: h,
-        data: Uint8Array.from(labels.subarray(i * h * w, (i + 1) * h * w)),
-      };
-      const name = batch[i].path.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
-      await writeMaskPng(`${outDir}/${name}_mask.png`, mask, palette);
-      await writeRgbPng(
-        `${outDir}/${name}_overlay.png`,
-        overlay(batch[i].image, mask, palette, v.alpha as number),
-      );
-      console.log(`${batch[i].path}: ${w}x${h}, ${ms.toFixed(1)} ms -> ${outDir}/${name}_mask.png`);
-    }
-  };
-  for (const path of inputs) {
-    let image: RgbImage;
-    try {
-      image = await readImage(path);
-    } catch (e) {
-      console.error(`Skipping ${path}: ${(e as Error).message}`);
-      failed.push(path);
-      continue;
-    }
-    const head = queue[0]?.image;
-    if (head && (head.width !== image.width || head.height !== image.height)) await flush();
-    queue.push({ path, image });
-    if (queue.length >= (v.batchSize as number)) await flush();
-  }
-  await flush();
+  const hint = v.weights ? null : await demoModelHint(inputs);
+  if (hint) console.log(hint);
+  const failed = await predictAll(inputs, {
+    model,
+    device,
+    palette,
+    outDir,
+    alpha: v.alpha as number,
+    batchSize: infer ? 1 : v.batchSize as number,
+    infer,
+    workers: (v.workers as number | undefined) ?? defaultWorkers(),
+  });
   device.destroy();
   if (failed.length) {
     console.error(
@@ -190,4 +194,107 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * Predicts every input, batching consecutive images of one size up to `target.batchSize`; an
+ * unreadable image is reported and skipped. Decoding of the next images and writing of finished
+ * ones run in `target.workers` image workers (none: inline, and for a single image), overlapping
+ * the forward passes; the lines and files are the same either way. At most `batchSize` + 2 *
+ * `ahead` + 1 images are held (`ahead` = max(batchSize, workers + 1)). Prints images/s at the end
+ * and returns the paths that failed.
+ */
+async function predictAll(inputs: readonly string[], target: PredictTarget): Promise<string[]> {
+  const t0 = performance.now();
+  // One image has nothing to overlap with: no worker to start.
+  const workers = inputs.length > 1 ? target.workers : 0;
+  const io = new PredictIo({ workers, ahead: Math.max(target.batchSize, workers + 1) });
+  const failed: string[] = [];
+  const queue: QueuedImage[] = [];
+  try {
+    for await (const input of io.decode(inputs)) {
+      if ("error" in input) {
+        await io.report(`Skipping ${input.path}: ${input.error.message}`);
+        failed.push(input.path);
+        continue;
+      }
+      const { path, image } = input;
+      const head = queue[0]?.image;
+      if (head && (head.width !== image.width || head.height !== image.height)) {
+        await predictBatch(queue.splice(0), target, io);
+      }
+      queue.push({ path, image });
+      if (queue.length >= target.batchSize) await predictBatch(queue.splice(0), target, io);
+    }
+    if (queue.length) await predictBatch(queue.splice(0), target, io);
+    await io.flush();
+  } finally {
+    await io.flush().catch(() => {}); // after an error, still write what was predicted
+    io.close();
+  }
+  console.log(throughputLine(inputs.length - failed.length, performance.now() - t0, io.workers));
+  return failed;
+}
+
+/** The last line of `predict`: e.g. "150 image(s) in 3.21 s: 46.7 images/s (1 image worker)". */
+export function throughputLine(images: number, ms: number, workers: number): string {
+  const s = ms / 1000, rate = images / Math.max(s, 1e-9);
+  const how = workers
+    ? `${workers} image worker${workers > 1 ? "s" : ""}`
+    : "decoding and writing inline";
+  return `${images} image(s) in ${s.toFixed(2)} s: ${
+    rate.toFixed(rate < 10 ? 2 : 1)
+  } images/s (${how})`;
+}
+
+/** The label maps `[N, H, W]` of same-size images, from one forward pass. */
+async function forwardLabels(batch: QueuedImage[], target: PredictTarget): Promise<Int32Array> {
+  const { width: w, height: h } = batch[0].image;
+  const data = new Float32Array(batch.length * 3 * h * w);
+  batch.forEach((b, i) => data.set(normalize(b.image), i * 3 * h * w));
+  const x = tensor(data, [batch.length, 3, h, w], target.device); // [N, 3, H, W]
+  const pred = noGrad(() => tidy(() => argmax(target.model.forward(x).out, 1))); // [N, H, W]
+  const labels = await pred.toArray();
+  x.dispose();
+  pred.dispose();
+  return labels as Int32Array;
+}
+
+/**
+ * Segments same-size images in one forward pass (or one image through `inferMask` with
+ * `--tile`/`--tta`) and queues each one's mask and overlay.
+ */
+async function predictBatch(
+  batch: QueuedImage[],
+  target: PredictTarget,
+  io: PredictIo,
+): Promise<void> {
+  const { model, palette, outDir } = target;
+  const { width: w, height: h } = batch[0].image;
+  const t0 = performance.now();
+  const labels = target.infer
+    ? (await inferMask(model, batch[0].image, target.infer)).data
+    : await forwardLabels(batch, target);
+  const ms = (performance.now() - t0) / batch.length;
+  for (let i = 0; i < batch.length; i++) {
+    const mask = {
+      width: w,
+      height: h,
+      data: Uint8Array.from(labels.subarray(i * h * w, (i + 1) * h * w)),
+    };
+    const name = batch[i].path.replace(/^.*\//, "").replace(/\.[^.]*$/, "");
+    const maskPath = `${outDir}/${name}_mask.png`;
+    await io.write(
+      {
+        kind: "write",
+        image: batch[i].image,
+        mask,
+        palette,
+        alpha: target.alpha,
+        maskPath,
+        overlayPath: `${outDir}/${name}_overlay.png`,
+      },
+      `${batch[i].path}: ${w}x${h}, ${ms.toFixed(1)} ms -> ${maskPath}`,
+    );
+  }
 }

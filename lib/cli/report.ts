@@ -1,9 +1,10 @@
 /**
  * `report.html`: a self-contained page (inline SVG and images, no network) with the training
- * curves, the per-class IoU table and validation samples.
+ * curves, the per-class IoU chart, the confusion-matrix heatmap and validation samples.
  *
  * @module
  */
+import { CHART_CSS, confusionHeatmap, esc, iouChart } from "./report_charts.ts";
 
 /** One epoch's entry of `history.jsonl`. */
 export interface EpochRecord {
@@ -31,13 +32,12 @@ export interface ReportData {
   classNames: readonly string[];
   /** Last epoch's per-class IoU (NaN where the class is absent). */
   iou: number[];
+  /** Last epoch's confusion matrix `[K, K]` (`[truth * K + prediction]`), pixel counts. */
+  confusion?: ArrayLike<number>;
   samples: ReportSample[];
   /** Settings shown at the top. */
   settings: Record<string, unknown>;
 }
-
-const esc = (s: string) =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 /** An SVG line chart of one or more series over epochs. */
 export function lineChart(
@@ -104,14 +104,6 @@ export function renderReport(d: ReportData): string {
       { name: "pixel accuracy", values: col("pixelAccuracy"), color: "#d62728" },
     ]),
   ].join("");
-  const rows = d.classNames.map((n, i) => {
-    const v = d.iou[i];
-    const pct = Number.isFinite(v) ? (v * 100).toFixed(1) : "–";
-    const bar = Number.isFinite(v)
-      ? `<div class="bar" style="width:${(v * 100).toFixed(1)}%"></div>`
-      : "";
-    return `<tr><td>${i}</td><td>${esc(n)}</td><td>${pct}</td><td class="b">${bar}</td></tr>`;
-  }).join("");
   const last = d.history.at(-1);
   const samples = d.samples.map((s) =>
     `<div class="s"><div>${esc(s.id)}</div><img src="data:image/png;base64,${
@@ -125,7 +117,7 @@ export function renderReport(d: ReportData): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(d.title)}</title><style>
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}figure{display:inline-block;margin:0 16px 16px 0}
 figcaption{font-weight:600}table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left}
-td.b{width:200px}.bar{background:#2ca02c;height:10px}.s{display:inline-block;margin:0 12px 12px 0;font-size:12px}
+${CHART_CSS}.s{display:inline-block;margin:0 12px 12px 0;font-size:12px}
 .s img{display:block;image-rendering:pixelated;width:160px;margin-top:2px}code{margin-right:8px}</style></head><body>
 <h1>${esc(d.title)}</h1><p>${settings}</p>
 ${
@@ -136,7 +128,13 @@ ${
       : ""
   }
 ${charts}
-<h2>Per-class IoU</h2><table><tr><th>#</th><th>class</th><th>IoU %</th><th></th></tr>${rows}</table>
+<h2>Per-class IoU</h2>${iouChart(d.classNames, d.iou)}
+${
+    d.confusion
+      ? `<h2>Confusion matrix</h2><p>% of each true class's pixels (rows) per predicted class ` +
+        `(columns); hover for pixel counts</p>${confusionHeatmap(d.classNames, d.confusion)}`
+      : ""
+  }
 <h2>Validation samples</h2><p>image, ground truth, prediction</p>${samples}
 </body></html>`;
 }

@@ -8,9 +8,17 @@
 import { type Tensor, tensor } from "../tensor.ts";
 import type { Device } from "../tensor.ts";
 import { IGNORE } from "./image.ts";
-import { deriveSeed, Rng } from "../random.ts";
-import { type LoadedSample, loadSample, type SampleRef, type SampleSpec } from "./sample.ts";
+import { deriveSeed, Rng, sampleSeed } from "../random.ts";
+import {
+  type LoadedSample,
+  loadSample,
+  type SampleJob,
+  type SampleRef,
+  type SampleSpec,
+} from "./sample.ts";
 import { WorkerPool } from "./worker_pool.ts";
+
+const LOADER_WORKER = new URL("./worker.ts", import.meta.url);
 
 /** Options of host-side batching. */
 export interface HostBatchOptions {
@@ -32,6 +40,15 @@ export interface HostBatchOptions {
   workers?: number;
   /** Batches decoded ahead of the consumer (default 2). */
   prefetch?: number;
+  /**
+   * Data parallelism: this process's rank among `ranks` (default 0 of 1). Each step then takes
+   * a global batch of `batchSize * ranks` consecutive samples of the epoch's order, and rank `r`
+   * gets its samples `r * batchSize` to `r * batchSize + batchSize - 1`, augmented with the seeds
+   * one process would use; `startBatch` counts global batches. Needs `dropLast` when ranks > 1.
+   */
+  rank?: number;
+  /** Processes sharing each global batch (default 1). */
+  ranks?: number;
 }
 
 /** Options of {@linkcode batches}: host options plus the device receiving the tensors. */
@@ -50,6 +67,8 @@ export interface HostBatch {
   shape: [number, number, number];
   /** The samples' names. */
   ids: string[];
+  /** The samples' indices in the dataset (what their random draws are seeded by). */
+  indices: number[];
 }
 
 /** A batch on a device. */
@@ -60,6 +79,10 @@ export interface Batch {
   masks: Tensor;
   /** The samples' names. */
   ids: string[];
+  /** The masks in host memory, `[N, H, W]` (the values of `masks`). */
+  hostMasks: Int32Array;
+  /** The samples' indices in the dataset (what their random draws are seeded by). */
+  indices: number[];
 }
 
 /** What the loader needs from a dataset. */
@@ -83,8 +106,14 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
   return shuffle ? new Rng(deriveSeed(seed, epoch, 0x5eed)).shuffle(order) : order;
 }
 
-/** Pads samples to the largest height and width and stacks them. */
-export function collate(samples: readonly LoadedSample[]): HostBatch {
+/**
+ * Pads samples to the largest height and width and stacks them; `indices` are their indices in
+ * the dataset (default 0, 1, ...).
+ */
+export function collate(
+  samples: readonly LoadedSample[],
+  indices: number[] = samples.map((_, i) => i),
+): HostBatch {
   const n = samples.length;
   const h = Math.max(...samples.map((s) => s.height)), w = Math.max(...samples.map((s) => s.width));
   const images = new Float32Array(n * 3 * h * w), masks = new Int32Array(n * h * w).fill(IGNORE);
@@ -98,7 +127,7 @@ export function collate(samples: readonly LoadedSample[]): HostBatch {
       for (let x = 0; x < s.width; x++) masks[o + x] = m[x];
     }
   });
-  return { images, masks, shape: [n, h, w], ids: samples.map((s) => s.id) };
+  return { images, masks, shape: [n, h, w], ids: samples.map((s) => s.id), indices };
 }
 
 function positiveInt(name: string, v: number, min: number): number {
@@ -108,9 +137,35 @@ function positiveInt(name: string, v: number, min: number): number {
   return v;
 }
 
+/** This rank's share of the epoch: batch count and the positions of batch `g`. */
+function rankSlices(
+  length: number,
+  options: { batchSize: number; rank: number; ranks: number; dropLast: boolean },
+) {
+  const { batchSize, rank, ranks, dropLast } = options;
+  if (!(Number.isInteger(rank) && rank >= 0 && rank < ranks)) {
+    throw new RangeError(`Expected rank in 0..${ranks - 1} but found ${rank}`);
+  }
+  if (ranks > 1 && !dropLast) {
+    throw new RangeError(`Splitting batches across ${ranks} ranks needs dropLast`);
+  }
+  const global = batchSize * ranks;
+  const total = dropLast ? length - (length % global) : length;
+  return {
+    count: Math.ceil(total / global),
+    /** Epoch positions `[from, to)` of this rank's part of global batch `g`. */
+    slice: (g: number): [number, number] => {
+      const from = g * global + rank * batchSize;
+      return [Math.min(from, total), Math.min(from + batchSize, total)];
+    },
+  };
+}
+
 /**
- * Batches of an epoch in host memory. Sample `k` of epoch `e` is augmented with the seed
- * `deriveSeed(seed, e, k)`, so results are identical with any number of workers.
+ * Batches of an epoch in host memory. Sample `k` of the dataset is augmented in epoch `e` with
+ * the seed `sampleSeed(seed, e, k, "augment")`, so results are identical with any number of
+ * workers, from any `startBatch`, whatever batch the sample lands in, and (with `rank`/`ranks`)
+ * whatever rank takes it.
  */
 export async function* hostBatches(
   source: LoaderSource,
@@ -121,30 +176,38 @@ export async function* hostBatches(
   const prefetch = positiveInt("prefetch", options.prefetch ?? 2, 0);
   const workers = positiveInt("workers", options.workers ?? defaultWorkers(), 0);
   const startBatch = positiveInt("startBatch", options.startBatch ?? 0, 0);
+  const ranks = positiveInt("ranks", options.ranks ?? 1, 1);
   const order = epochOrder(source.samples.length, seed, epoch, shuffle);
-  const total = dropLast ? order.length - (order.length % batchSize) : order.length;
-  const pool = workers > 0 ? new WorkerPool(workers) : null;
-  const pending: Promise<LoadedSample>[] = [];
-  let next = Math.min(startBatch * batchSize, total);
+  const share = rankSlices(order.length, { batchSize, rank: options.rank ?? 0, ranks, dropLast });
+  const pool = workers > 0
+    ? new WorkerPool<SampleJob, LoadedSample>(workers, {
+      url: LOADER_WORKER,
+      what: "Loader worker",
+    })
+    : null;
+  const pending: Promise<LoadedSample>[][] = [];
+  let next = Math.min(startBatch, share.count);
   const submit = (until: number) => {
-    for (; next < Math.min(until, total); next++) {
-      const job = {
-        ref: source.samples[order[next]],
-        spec: source.spec,
-        train,
-        seed: deriveSeed(seed, epoch, next),
-      };
-      const p = pool ? pool.run(job) : loadSample(job);
-      p.catch(() => {}); // awaited in order below; avoids unhandled rejections meanwhile
-      pending.push(p);
+    for (; next < Math.min(until, share.count); next++) {
+      const [from, to] = share.slice(next);
+      pending.push(Array.from({ length: to - from }, (_, j) => {
+        const job = {
+          ref: source.samples[order[from + j]],
+          spec: source.spec,
+          train,
+          seed: sampleSeed(seed, epoch, order[from + j], "augment"),
+        };
+        const p = pool ? pool.run(job) : loadSample(job);
+        p.catch(() => {}); // awaited in order below; avoids unhandled rejections meanwhile
+        return p;
+      }));
     }
   };
   try {
-    for (let start = next; start < total; start += batchSize) {
-      submit(start + (prefetch + 1) * batchSize);
-      const count = Math.min(batchSize, total - start);
-      const samples = await Promise.all(pending.splice(0, count));
-      yield collate(samples);
+    for (let g = next; g < share.count; g++) {
+      submit(g + prefetch + 1);
+      const [from, to] = share.slice(g);
+      yield collate(await Promise.all(pending.shift()!), order.slice(from, to));
     }
   } finally {
     pool?.close();
@@ -162,6 +225,8 @@ export async function* batches(
       images: tensor(b.images, [n, 3, h, w], options.device),
       masks: tensor(b.masks, [n, h, w], options.device),
       ids: b.ids,
+      hostMasks: b.masks,
+      indices: b.indices,
     };
   }
 }

@@ -45,6 +45,23 @@ Deno.test("loader: resuming at a batch gives the rest of the epoch; dropLast", a
   assertEquals(epochOrder(5, 1, 0, true), epochOrder(5, 1, 0, true));
 });
 
+Deno.test("loader: a sample's augmentation depends on (seed, epoch, index), not on its batch", async () => {
+  const data = await VocDataset.open(SYNTHETIC, { split: "val", ...OPTIONS });
+  const opts = { seed: 5, epoch: 2, train: true, workers: 0 };
+  const byFour = await collect(data, { ...opts, batchSize: 4 });
+  const byThree = await collect(data, { ...opts, batchSize: 3 });
+  const order = epochOrder(data.length, 5, 2, true);
+  assertEquals(byFour.flatMap((b) => b.indices), order);
+  assertEquals(byThree.flatMap((b) => b.indices), order);
+  assertEquals(byFour[1].ids, byFour[1].indices.map((i) => data.samples[i].id));
+  // Order position 5: the second sample of byFour[1] and the last of byThree[1].
+  const image = (b: (typeof byFour)[number], k: number) => {
+    const n = b.images.length / b.shape[0];
+    return Array.from(b.images.subarray(k * n, (k + 1) * n));
+  };
+  assertEquals(image(byFour[1], 1), image(byThree[1], 2));
+});
+
 Deno.test("loader: epochs advance on each call unless given", async () => {
   const data = await VocDataset.open(SYNTHETIC, { split: "val", ...OPTIONS });
   const a = await collect(data, { batchSize: 30, train: true, workers: 0 });

@@ -79,19 +79,29 @@ export function checkMaskValues(mask: Mask, numClasses: number, name: string): v
   }
 }
 
+/**
+ * Reads a sample's mask alone, checked: the spec's `ignoreIndex` (when not 255) read as 255,
+ * then every value in 0..K-1 or 255.
+ */
+export async function readSampleMask(ref: SampleRef, spec: SampleSpec): Promise<Mask> {
+  const mask = await readMask(ref.mask, { colors: spec.colors });
+  const ignore = spec.transform.ignoreIndex ?? IGNORE;
+  if (ignore !== IGNORE) {
+    for (let i = 0; i < mask.data.length; i++) if (mask.data[i] === ignore) mask.data[i] = IGNORE;
+  }
+  checkMaskValues(mask, spec.numClasses, ref.mask);
+  return mask;
+}
+
 /** Reads a sample's image and mask and checks their sizes and the mask's values. */
 export async function readSample(ref: SampleRef, spec: SampleSpec): Promise<RawSample> {
-  const [image, mask] = await Promise.all([
-    readImage(ref.image),
-    readMask(ref.mask, { colors: spec.colors }),
-  ]);
+  const [image, mask] = await Promise.all([readImage(ref.image), readSampleMask(ref, spec)]);
   if (image.width !== mask.width || image.height !== mask.height) {
     throw new Error(
       `Sample ${ref.id}: image ${ref.image} is ${image.width}x${image.height} but mask ` +
         `${ref.mask} is ${mask.width}x${mask.height}`,
     );
   }
-  checkMaskValues(mask, spec.numClasses, ref.mask);
   return { id: ref.id, image, mask };
 }
 

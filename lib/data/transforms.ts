@@ -28,6 +28,11 @@ export interface TransformOptions {
   std?: readonly [number, number, number];
   /** Eval only: keep the original resolution instead of resizing to `baseSize` (default false). */
   keepResolution?: boolean;
+  /**
+   * The mask value that marks pixels to ignore, read as 255 (the padding label, which the loss
+   * and the metrics always skip); default 255.
+   */
+  ignoreIndex?: number;
 }
 
 /** ImageNet channel means (RGB, 0..1 scale). */

@@ -1,5 +1,5 @@
 /**
- * Loader worker: receives `{ id, job }`, answers `{ id, sample }` or `{ id, error }`.
+ * Loader worker: receives `{ id, job }`, answers `{ id, result }` (a sample) or `{ id, error }`.
  *
  * @module
  */
@@ -11,7 +11,7 @@ self.onmessage = async (e: MessageEvent<{ id: number; job: SampleJob }>) => {
   try {
     const sample = await loadSample(job);
     const transfer = [sample.image.buffer, sample.mask.buffer] as ArrayBuffer[];
-    self.postMessage({ id, sample }, transfer);
+    self.postMessage({ id, result: sample }, transfer);
   } catch (err) {
     self.postMessage({ id, error: (err as Error).message ?? String(err) });
   }

@@ -142,10 +142,8 @@ export interface AxisArgs {
   inner: number;
 }
 
-/** Arguments of the cross entropy kernels: logits `[N, K, HW]`, target `[N, HW]` (i32). */
-export interface CrossEntropyArgs {
-  /** `[N, K, HW]`. */
-  logits: Storage;
+/** Arguments of the kernels of a per-pixel class target `[N, HW]` (i32) over K classes. */
+export interface ClassTargetArgs {
   /** `[N, HW]` (i32) class of each pixel. */
   target: Storage;
   /** `[K]` class weights, or null for 1. */
@@ -158,6 +156,24 @@ export interface CrossEntropyArgs {
   hw: number;
   /** Target value whose pixels count for nothing. */
   ignoreIndex: number;
+}
+
+/** Arguments of the cross entropy kernels: logits `[N, K, HW]`, target `[N, HW]` (i32). */
+export interface CrossEntropyArgs extends ClassTargetArgs {
+  /** `[N, K, HW]`. */
+  logits: Storage;
+}
+
+/** Arguments of the softmax kernels: x seen as `[outer, len, inner]`, softmax along len. */
+export interface SoftmaxArgs {
+  /** Product of the dimensions before the axis. */
+  outer: number;
+  /** Length of the axis. */
+  len: number;
+  /** Product of the dimensions after the axis. */
+  inner: number;
+  /** `log_softmax` instead of `softmax`. */
+  log: boolean;
 }
 
 /**
@@ -181,9 +197,18 @@ export interface KernelArgs {
   /**
    * Inverted dropout: `y = keep ? x / (1 - p) : 0`, where keep is drawn by the counter hash
    * {@linkcode dropoutKeep} from `seed` and `floor(i / group)` (group 1: element-wise;
-   * H*W: whole channels, `dropout2d`). The same call on `dy` is the backward pass.
+   * H*W: whole channels, `dropout2d`). With `seeds` (one per sample of a batch `[N, ...]`,
+   * N = `seeds.length`), sample n's mask is drawn from `seeds[n]` and its own indices (`i` counted
+   * from the sample's first element), so a sample's mask does not depend on the batch around it;
+   * `seed` is then unused. The same call on `dy` is the backward pass.
    */
-  dropout: { x: Storage; p: number; seed: number; group: number };
+  dropout: {
+    x: Storage;
+    p: number;
+    seed: number;
+    group: number;
+    seeds?: readonly number[];
+  };
   /**
    * `x` rounded to the nearest f16 value, kept in f32 (mixed precision's casts): values past
    * f16's range become ±infinity. Only where {@linkcode Backend.supportsF16}.
@@ -248,6 +273,27 @@ export interface KernelArgs {
    * `dx = g * w[t] * (softmax(x) - onehot(t))`, 0 on ignored pixels.
    */
   crossEntropyGrad: CrossEntropyArgs & { g: Storage };
+  /**
+   * Per-pixel negative log-likelihood of log-probabilities `[N, K, HW]`: `loss = -w[t] * x[t]`
+   * and the weight `w[t]`, both 0 where `t == ignoreIndex`. Returns `[N, HW]` each.
+   */
+  nllLoss: ClassTargetArgs & { logProbs: Storage };
+  /** Gradient of `sum(g * loss)` w.r.t. the log-probabilities: `-g * w[t]` at class t, else 0. */
+  nllLossGrad: ClassTargetArgs & { g: Storage };
+  /**
+   * Raises a RangeError naming `op` when a target `[N, HW]` holds a class id outside `[0, K)`
+   * that is not `ignoreIndex`. Host backends throw at once; WebGPU reads a flag back and throws
+   * at the next `read()` or `flush()`.
+   */
+  checkTargets: { target: Storage; k: number; ignoreIndex: number; op: string };
+
+  /** `softmax` (or `log_softmax`) of x along len, in `[outer, len, inner]`. */
+  softmax: SoftmaxArgs & { x: Storage };
+  /**
+   * Backward of `softmax` from its output `y`: `dx = y * (dy - sum(dy * y))`, or for
+   * `log_softmax` `dx = dy - exp(y) * sum(dy)`, the sums along len.
+   */
+  softmaxGrad: SoftmaxArgs & { y: Storage; dy: Storage };
 
   /** x seen as `[outer, len, inner]` -> `[outer, inner]` (i32) index of the max along len. */
   argmax: AxisArgs;
@@ -319,6 +365,16 @@ export interface KernelResult {
   crossEntropy: { loss: Storage; weight: Storage };
   /** dx `[N, K, HW]`. */
   crossEntropyGrad: Storage;
+  /** Loss and weight per pixel, `[N, HW]` each. */
+  nllLoss: { loss: Storage; weight: Storage };
+  /** dx `[N, K, HW]`. */
+  nllLossGrad: Storage;
+  /** Nothing: it throws (or, on WebGPU, queues the throw) when a target is out of range. */
+  checkTargets: void;
+  /** `[outer, len, inner]`. */
+  softmax: Storage;
+  /** dx `[outer, len, inner]`. */
+  softmaxGrad: Storage;
   /** `[outer, inner]` (i32). */
   argmax: Storage;
   /** `[outer, inner]`. */
@@ -352,7 +408,9 @@ export interface KernelFamilies {
   /** `lib/kernels/resize/`. */
   resize: "interpolate" | "interpolateGrad" | "crop" | "cropGrad";
   /** `lib/kernels/loss/`. */
-  loss: "crossEntropy" | "crossEntropyGrad";
+  loss: "crossEntropy" | "crossEntropyGrad" | "nllLoss" | "nllLossGrad" | "checkTargets";
+  /** `lib/kernels/softmax/`. */
+  softmax: "softmax" | "softmaxGrad";
   /** `lib/kernels/reduce/`. */
   reduce: "argmax" | "sum" | "broadcast";
   /** `lib/kernels/matmul/`. */
@@ -400,6 +458,12 @@ export interface Backend extends Kernels {
   adopt?(data: HostArray): Storage;
   /** Copy a storage back to the host (waits for pending work). */
   read(s: Storage): Promise<HostArray>;
+  /**
+   * Copy a storage back to the host at once, where the backend keeps storages in host memory
+   * (cpu, blas); absent where a read must wait for a device (WebGPU). What an op that needs a
+   * value in the middle of a pass (synchronised batch norm across processes) uses.
+   */
+  readSync?(s: Storage): HostArray;
   /** Return a storage to the backend's pool. */
   free(s: Storage): void;
   /** Submit recorded work and wait for it to finish. */

@@ -178,6 +178,12 @@ Deno.test({
         () => be.cropGrad({ dy: up(2 * 3 * 2 * 3, 12), planes, oh: 2, ow: 3, top: 1, left: 2 }),
       ],
       ["channelSum", () => be.channelSum({ x: xb, planes })],
+      ["softmax", () => be.softmax({ x: xb, outer: 2, len: 3, inner: 20, log: false })],
+      ["logSoftmax", () => be.softmax({ x: xb, outer: 2, len: 3, inner: 20, log: true })],
+      [
+        "softmaxGrad",
+        () => be.softmaxGrad({ y: xb, dy: xb, outer: 2, len: 3, inner: 20, log: true }),
+      ],
       [
         "crossEntropy",
         () =>

@@ -24,8 +24,8 @@
  *
  * @module
  */
-
 import type { Sgemm } from "./blas_ffi.ts";
+import { nativeOpen, RTLD } from "./native.ts";
 
 /** oneDNN's C enum values used here (v2.x `dnnl_types.h`). */
 export const DNNL = {
@@ -267,32 +267,19 @@ export function check(status: number, what: string): void {
   }
 }
 
-const RTLD_NOW = 2, RTLD_NOLOAD = 4, RTLD_NODELETE = 0x1000;
-const cString = (s: string) => new TextEncoder().encode(s + "\0");
-
 /**
- * Opens `path` through libc's `dlopen` with `RTLD_NODELETE` (glibc), so that no later
- * `dlclose` (Deno's, at exit or when a Worker ends) unmaps it; `noload`: only pins a library
- * already loaded. Returns why it failed, or null. Where libc cannot be opened, pins nothing.
+ * Keeps `path` mapped for the life of the process (libc's `dlopen` with `RTLD_NODELETE`, never
+ * closed). oneDNN's OpenMP threads outlive the calls that started them; a core dump of a parallel
+ * test run that segfaulted showed one of them executing at an address where libgomp had been
+ * mapped, with libdnnl and libgomp gone from the process, after the test file that used oneDNN
+ * had ended. A pinned library and its dependencies are never unloaded. `noload`: only pins a
+ * library already loaded. Returns why it failed, or null (also off Linux, where `Deno.dlopen`
+ * alone decides).
  */
 function pin(path: string, noload = false): string | null {
-  let libc: Deno.DynamicLibrary<{
-    dlopen: { parameters: ["buffer", "i32"]; result: "pointer" };
-    dlerror: { parameters: []; result: "pointer" };
-  }>;
-  try {
-    libc = Deno.dlopen("libc.so.6", {
-      dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
-      dlerror: { parameters: [], result: "pointer" },
-    });
-  } catch {
-    return null; // not glibc: Deno.dlopen alone decides
-  }
-  // The handle is never closed: libc stays loaded for the process anyway.
-  const flags = RTLD_NOW | RTLD_NODELETE | (noload ? RTLD_NOLOAD : 0);
-  if (libc.symbols.dlopen(cString(path), flags) !== null) return null;
-  const why = libc.symbols.dlerror();
-  return why ? Deno.UnsafePointerView.getCString(why) : `cannot open ${path}`;
+  if (Deno.build.os !== "linux") return null;
+  const handle = nativeOpen(path, RTLD.now | RTLD.nodelete | (noload ? RTLD.noload : 0));
+  return typeof handle === "string" ? handle : null;
 }
 
 /** Binds libgomp's `omp_set_num_threads` (oneDNN's OpenMP runtime on Debian), pinned. */

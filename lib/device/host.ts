@@ -62,6 +62,11 @@ export class HostRuntime {
     return Promise.resolve((s as HostStorage).data.slice());
   }
 
+  /** A copy of the storage's elements, at once (host kernels have already run). */
+  readSync(s: Storage): HostArray {
+    return (s as HostStorage).data.slice();
+  }
+
   /** Stops counting the storage (the garbage collector takes its array). */
   free(s: Storage): void {
     this.#live -= s.length * 4;

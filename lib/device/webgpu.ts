@@ -74,6 +74,9 @@ export class KernelError extends Error {
   }
 }
 
+/** What {@linkcode WebGpuRuntime.checkLater} does with the data it read: an Error, or null. */
+export type Check = (data: HostArray) => Error | null;
+
 /** Adds line numbers to WGSL source for error reports. */
 export function numbered(source: string): string {
   return source.split("\n").map((l, i) => `${String(i + 1).padStart(4)}| ${l}`).join("\n");
@@ -103,6 +106,10 @@ export class WebGpuRuntime {
   #uniformAlign: number;
   #staging: GPUBuffer[] = [];
   #pendingErrors: Promise<string | null>[] = [];
+  /** Copies recorded by {@linkcode WebGpuRuntime.checkLater}, mapped at the next submit. */
+  #checks: { rb: GPUBuffer; dtype: DType; length: number; check: Check }[] = [];
+  /** Their verdicts: the first Error is thrown by the next read() or flush(). */
+  #pendingChecks: Promise<Error | null>[] = [];
   #dispatches = 0;
 
   private constructor(device: GPUDevice, info: GPUAdapterInfo, options: WebGpuOptions) {
@@ -249,6 +256,22 @@ export class WebGpuRuntime {
     return out;
   }
 
+  /**
+   * Copies `s` (a few elements: a flag a kernel wrote) for reading at the next submission and
+   * hands the data to `check`; the Error it returns, if any, is thrown by the next `read()` or
+   * `flush()`. How a kernel reports bad input without a wait in the middle of recording; `s` may
+   * be freed right after this call.
+   */
+  checkLater(s: Storage, check: Check): void {
+    const g = s as GpuStorage;
+    const rb = this.device.createBuffer({
+      size: Math.max(4, g.length * 4),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    if (g.length > 0) this.#endPass().copyBufferToBuffer(g.buffer, 0, rb, 0, g.length * 4);
+    this.#checks.push({ rb, dtype: g.dtype, length: g.length, check });
+  }
+
   /** Compiles (once per distinct source) a compute kernel whose entry point is `main`. */
   kernel(name: string, source: string): GpuKernel {
     const cached = this.#pipelines.get(source);
@@ -367,6 +390,17 @@ export class WebGpuRuntime {
     );
     this.#encoder = null;
     this.#arenaUsed = 0;
+    for (const { rb, dtype, length, check } of this.#checks.splice(0)) {
+      this.#pendingChecks.push(
+        rb.mapAsync(GPUMapMode.READ).then(() => {
+          const data = dtype === "i32" ? new Int32Array(length) : new Float32Array(length);
+          new Uint8Array(data.buffer).set(new Uint8Array(rb.getMappedRange(), 0, length * 4));
+          rb.unmap();
+          rb.destroy();
+          return check(data);
+        }),
+      );
+    }
     for (const s of this.#staging) s.destroy();
     this.#staging = [];
   }
@@ -393,9 +427,10 @@ export class WebGpuRuntime {
   }
 
   async #checkErrors(): Promise<void> {
-    if (this.#pendingErrors.length === 0) return;
     const errs = (await Promise.all(this.#pendingErrors.splice(0))).filter((e) => e !== null);
+    const bad = (await Promise.all(this.#pendingChecks.splice(0))).find((e) => e !== null);
     if (errs.length > 0) throw new KernelError(errs.join("\n\n"));
+    if (bad) throw bad;
   }
 
   #beginPass(): GPUComputePassEncoder {

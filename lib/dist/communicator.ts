@@ -81,7 +81,7 @@ export function bucketed(
     calls++;
     let at = 0;
     for (const [i, off, len] of segs) {
-      arrays[i].set(view.subarray(at, at + len) as never, off);
+      arrays[i].set(view.subarray(at, at + len), off);
       at += len;
     }
     segs = [];
@@ -91,7 +91,7 @@ export function bucketed(
     let off = 0;
     while (off < a.length) {
       const len = Math.min(a.length - off, bucket.length - fill);
-      bucket.set(a.subarray(off, off + len) as never, fill);
+      bucket.set(a.subarray(off, off + len), fill);
       segs.push([i, off, len]);
       fill += len;
       off += len;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { nativeOpen, nativeSymbol, RTLD } from "../device/native.ts";
 import type { MpiFlavor } from "./env.ts";
 
 /** The element types the collectives take. */
@@ -51,33 +52,6 @@ export function mpiCandidates(arch: typeof Deno.build.arch = Deno.build.arch): s
   const dirs = [`/usr/lib/${arch}-linux-gnu`, "/usr/lib64", "/usr/lib", "/usr/local/lib"];
   const names = ["libmpi.so.40", "libmpi.so.12", "libmpich.so.12", "libmpi.so"];
   return [...names, ...names.flatMap((n) => dirs.map((d) => `${d}/${n}`))];
-}
-
-const RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
-
-const LIBC = {
-  dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
-  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
-  dlerror: { parameters: [], result: "pointer" },
-} as const;
-
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(s + "\0");
-}
-
-let libc: Deno.DynamicLibrary<typeof LIBC> | null = null;
-
-/** Loads `path` globally with libc's dlopen; returns its handle, or the loader's complaint. */
-function dlopenGlobal(path: string): Deno.PointerObject | string {
-  libc ??= Deno.dlopen(Deno.build.os === "darwin" ? "libSystem.B.dylib" : "libc.so.6", LIBC);
-  const handle = libc.symbols.dlopen(cString(path), RTLD_NOW | RTLD_GLOBAL);
-  if (handle !== null) return handle;
-  const err = libc.symbols.dlerror();
-  return err === null ? "dlopen failed" : new Deno.UnsafePointerView(err).getCString();
-}
-
-function symbol(handle: Deno.PointerObject, name: string): Deno.PointerValue {
-  return libc!.symbols.dlsym(handle, cString(name));
 }
 
 /** The calls' signatures; `H` is the FFI type of a handle ("pointer" or "i32"). */
@@ -128,7 +102,7 @@ function openMpiHandles(handle: Deno.PointerObject, path: string): Handles<Deno.
   } as const;
   const out = { inPlace: Deno.UnsafePointer.create(1n) } as Handles<Deno.PointerValue>; // (void *) 1
   for (const [key, name] of Object.entries(names)) {
-    const p = symbol(handle, name);
+    const p = nativeSymbol(handle, name);
     if (p === null) throw new MpiNotFoundError(`${path} is Open MPI but has no symbol ${name}`);
     out[key as keyof typeof names] = p;
   }
@@ -187,15 +161,15 @@ export function loadMpi(path?: string): MpiLibrary {
   const tried = path ? [path] : env ? [env] : mpiCandidates();
   const problems: string[] = [];
   for (const p of tried) {
-    const handle = dlopenGlobal(p);
+    const handle = nativeOpen(p, RTLD.now | RTLD.global);
     if (typeof handle === "string") {
       problems.push(handle);
       continue;
     }
-    if (symbol(handle, "ompi_mpi_comm_world") !== null) {
+    if (nativeSymbol(handle, "ompi_mpi_comm_world") !== null) {
       return bind(p, "openmpi", "pointer", openMpiHandles(handle, p));
     }
-    if (symbol(handle, "MPI_Init") === null) {
+    if (nativeSymbol(handle, "MPI_Init") === null) {
       problems.push(`${p}: no MPI_Init`);
       continue;
     }

@@ -196,7 +196,13 @@ export function mergePartials(
     );
   }
   const metrics = total.compute();
-  const header = first.json as unknown as EvalHeader;
+  const text = (name: string) => field<string>(first, name, (v) => typeof v === "string", "text");
+  const header: EvalHeader = {
+    weights: text("weights"),
+    data: text("data"),
+    split: text("split"),
+    classes,
+  };
   const loss = pixels > 0 ? lossSum / pixels : NaN;
   return { json: metricsJson(header, { loss, metrics }), metrics, classes };
 }

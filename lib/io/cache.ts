@@ -6,8 +6,14 @@
  * @module
  */
 
+/** Reads one environment variable; tests pass their own instead of changing the process's. */
+export type EnvLookup = (name: string) => string | undefined;
+
+const processEnv: EnvLookup = (k) => Deno.env.get(k) || undefined;
+
 /**
  * The cache root, or null when the environment names none (no HOME, or no env permission).
+ * `env` reads the variables (default: the process environment).
  *
  * @example
  * ```ts
@@ -16,9 +22,8 @@
  * if (root !== null && !root.length) throw new Error("empty cache root");
  * ```
  */
-export function cacheRoot(): string | null {
+export function cacheRoot(env: EnvLookup = processEnv): string | null {
   try {
-    const env = (k: string) => Deno.env.get(k) || undefined;
     const own = env("FCN_CACHE");
     if (own) return own;
     const xdg = env("XDG_CACHE_HOME");
@@ -37,7 +42,7 @@ export function cacheRoot(): string | null {
 
 /**
  * A named sub-folder of the cache root (`"autotune"`, `"weights"`, `"bundled"`), not created;
- * null when there is no cache root.
+ * null when there is no cache root. `env` as in {@linkcode cacheRoot}.
  *
  * @example
  * ```ts
@@ -46,7 +51,7 @@ export function cacheRoot(): string | null {
  * if (dir !== null && !dir.endsWith("/weights")) throw new Error(dir);
  * ```
  */
-export function cacheDir(name: string): string | null {
-  const root = cacheRoot();
+export function cacheDir(name: string, env: EnvLookup = processEnv): string | null {
+  const root = cacheRoot(env);
   return root === null ? null : `${root}/${name}`;
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import type { HostTensor, StateDict } from "./host_tensor.ts";
+import type { GradScalerState } from "../optim/grad_scaler.ts";
 import { readSafetensors, writeSafetensors } from "./safetensors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
@@ -19,13 +20,17 @@ export interface TrainState {
   epoch: number;
   /** Optimizer steps taken (global iteration). */
   step: number;
+  /** Batches of epoch `epoch + 1` taken, for a state saved inside an epoch (absent: 0). */
+  batch?: number;
+  /** The losses of those batches, in order. */
+  epochLosses?: number[];
   /** Best validation mIoU so far and its epoch. */
   bestMeanIoU: number;
   bestEpoch: number;
   /** Dropout seed counter of the model. */
   dropoutCounter: number;
   /** Loss-scale state of mixed precision (absent in f32). */
-  [key: string]: unknown;
+  scaler?: GradScalerState;
 }
 
 /** A complete saved generation. */

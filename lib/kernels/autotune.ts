@@ -101,9 +101,12 @@ function key(rt: WebGpuRuntime, fam: Family<unknown>, shapeClass: string): strin
   return `${adapter}|deno ${Deno.version.deno}|${fam.name}|${h}|${shapeClass}`;
 }
 
+/** The folder {@linkcode resetAutotune} pinned, if any (tests), else the cache root's. */
+let pinnedDir: string | undefined;
+
 /** The cache file, or null when the platform gives no cache directory. */
 export function cacheFile(): string | null {
-  const dir = cacheDir("autotune");
+  const dir = pinnedDir ?? cacheDir("autotune");
   return dir ? `${dir}/autotune.json` : null;
 }
 
@@ -270,9 +273,12 @@ export function autotuneReport(): string {
 
 /**
  * Forgets every choice in memory and every pending class, turns choices off again and reads
- * `FCN_AUTOTUNE` afresh.
+ * `FCN_AUTOTUNE` afresh. `cacheDir` puts the cache file in that folder instead of the cache
+ * root's `autotune/` until the next reset (tests, which must not change the process's variables:
+ * test files running in parallel share them).
  */
-export function resetAutotune(): void {
+export function resetAutotune(options: { cacheDir?: string } = {}): void {
+  pinnedDir = options.cacheDir;
   enabled = null;
   memory.clear();
   pending.clear();

@@ -31,13 +31,14 @@ export class BilinearUp extends Layer {
     this.bias = bias
       ? this.addParameter("bias", hostTensor(new Float32Array(channels), [channels], device))
       : null;
-    this.#geometry = geometry;
+    this.geometry = { s: geometry.s, p: geometry.p };
   }
-  readonly #geometry: { s: number; p: number };
+  /** Stride `s` and padding `p`. */
+  readonly geometry: { readonly s: number; readonly p: number };
 
   /** x `[N, C, H, W]` -> `[N, C, (H - 1) * s - 2p + k, ...]`. */
   forward(x: Tensor): Tensor {
-    const { s, p } = this.#geometry;
+    const { s, p } = this.geometry;
     return convTranspose2d(x, this.weight, this.bias, { stride: s, padding: p });
   }
 }

@@ -7,12 +7,12 @@
 import { conv2d, convTranspose2d } from "../ops/conv.ts";
 import { dropout, dropout2d, relu } from "../ops/elementwise.ts";
 import { conv2dBatchNorm } from "../ops/conv_bn.ts";
-import { batchNorm2d } from "../ops/norm.ts";
+import { batchNorm2d, type StatsReducer } from "../ops/norm.ts";
 import { maxPool2d } from "../ops/pool.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import { isGradEnabled } from "../autograd.ts";
 import { bilinearKernel, defaultConvInit, kaimingNormal } from "./init.ts";
-import type { Rng } from "../random.ts";
+import { deriveSeed, type Rng } from "../random.ts";
 import { type HostScalar, hostTensor, Module } from "./module.ts";
 
 /** A module mapping one tensor to one tensor. */
@@ -125,6 +125,11 @@ export class BatchNorm2d extends Layer {
   readonly numBatchesTracked: HostScalar;
   readonly momentum: number;
   readonly eps: number;
+  /**
+   * When set, training uses the statistics of the global batch of a data-parallel job, summed
+   * across its processes (`SyncBatchNorm`); null: this process's batch (default).
+   */
+  sync: StatsReducer | null = null;
 
   /** Weight 1, bias 0, running mean 0 and variance 1. */
   constructor(device: Device, channels: number, momentum = 0.1, eps = 1e-5) {
@@ -157,6 +162,7 @@ export class BatchNorm2d extends Layer {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
+      sync: this.sync,
     });
   }
 }
@@ -192,20 +198,67 @@ export class MaxPool2d extends Layer {
   }
 }
 
-/** Draws the seeds of dropout masks; its state is part of a resumable training state. */
+/**
+ * Draws the seeds of dropout masks. By default one stream: each call takes the next seed from
+ * `counter`, whose value is part of a resumable training state. With per-sample keys
+ * ({@linkcode SeedSource.forSamples}, what `train` sets each step), each call draws one seed per
+ * sample from the sample's key and the call's number within the forward pass, so a sample's
+ * masks depend only on its key, not on the batch it is in or the steps run before.
+ *
+ * @example Per-sample seeds follow the samples, not their batch
+ * ```ts
+ * import { SeedSource } from "./layers.ts";
+ * import { assertEquals } from "../../tests/assert.ts";
+ *
+ * const s = new SeedSource();
+ * s.forSamples([10, 11, 12]);
+ * const [a, b] = [s.draw(3), s.draw(3)]; // two dropout layers of one forward pass
+ * s.forSamples([12]);
+ * assertEquals(s.draw(1), { seeds: [(a as { seeds: number[] }).seeds[2]] });
+ * assertEquals(s.draw(1), { seeds: [(b as { seeds: number[] }).seeds[2]] });
+ * ```
+ */
 export class SeedSource {
-  /** The next seed to hand out. */
+  /** The last seed handed out by the counter stream. */
   counter: number;
+  #keys: readonly number[] | null = null;
+  #call = 0;
 
   /** Starts at `seed`. */
   constructor(seed = 0) {
     this.counter = seed >>> 0;
   }
 
-  /** A fresh seed. */
+  /** A fresh seed of the counter stream. */
   next(): number {
     this.counter = (this.counter + 1) >>> 0;
     return Math.imul(this.counter, 2654435761) >>> 0;
+  }
+
+  /**
+   * Sets the keys of the samples of the next forward pass, one per sample in batch order (e.g.
+   * derived from the run seed, the epoch and each sample's index), and restarts the call count;
+   * `null` returns to the counter stream.
+   */
+  forSamples(keys: readonly number[] | null): void {
+    this.#keys = keys ? [...keys] : null;
+    this.#call = 0;
+  }
+
+  /**
+   * The seeds of the next dropout call on a batch of `n` samples: `{ seeds }`, one per sample,
+   * when keys are set; else `{ seed }` from the counter stream.
+   */
+  draw(n: number): { seed: number } | { seeds: number[] } {
+    const keys = this.#keys;
+    if (!keys) return { seed: this.next() };
+    if (keys.length !== n) {
+      throw new RangeError(
+        `Dropout got a batch of ${n} samples but per-sample seeds were set for ${keys.length}`,
+      );
+    }
+    const call = this.#call++;
+    return { seeds: keys.map((k) => deriveSeed(k, call)) };
   }
 }
 
@@ -219,7 +272,7 @@ export class Dropout extends Layer {
   /** Identity in evaluation mode. */
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    const o = { p: this.p, training: true, seed: this.seeds.next() };
+    const o = { p: this.p, training: true, ...this.seeds.draw(x.shape[0]) };
     return this.channels ? dropout2d(x, o) : dropout(x, o);
   }
 }

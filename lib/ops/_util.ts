@@ -44,3 +44,14 @@ export function pair(
   }
   return p;
 }
+
+/** `shape` seen as `[outer, len, inner]` around axis `dim` (negative counts from the end). */
+export function split(shape: readonly number[], dim: number, op: string): [number, number, number] {
+  const d = dim < 0 ? dim + shape.length : dim;
+  if (!Number.isInteger(d) || d < 0 || d >= shape.length) {
+    throw new RangeError(`${op}: dim ${dim} is out of range for shape [${shape}]`);
+  }
+  const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(d + 1).reduce((a, b) => a * b, 1);
+  return [outer, shape[d], inner];
+}

@@ -95,6 +95,11 @@ export interface DropoutOptions {
   training?: boolean;
   /** Seed of the mask; the same seed gives the same mask on every backend (default 0). */
   seed?: number;
+  /**
+   * One seed per sample along the first dimension (`x.shape[0]` of them), instead of `seed`:
+   * each sample's mask then depends only on its own seed, not on the batch it is in.
+   */
+  seeds?: readonly number[];
 }
 
 function dropoutImpl(x: Tensor, options: DropoutOptions, perChannel: boolean): Tensor {
@@ -107,12 +112,19 @@ function dropoutImpl(x: Tensor, options: DropoutOptions, perChannel: boolean): T
   }
   const group = perChannel ? x.shape[2] * x.shape[3] : 1;
   const seed = (options.seed ?? 0) >>> 0;
+  const seeds = options.seeds?.map((v) => v >>> 0);
+  if (seeds && seeds.length !== x.shape[0]) {
+    throw new RangeError(
+      `${op}: expected one seed per sample (${x.shape[0]} for shape [${x.shape}]) but got ` +
+        `${seeds.length}`,
+    );
+  }
   const y = new Tensor(
-    x.device.backend.dropout({ x: x.storage, p, seed, group }),
+    x.device.backend.dropout({ x: x.storage, p, seed, group, seeds }),
     x.shape,
     x.device,
   );
-  return record(y, "dropout", [x], { p, seed, group });
+  return record(y, "dropout", [x], { p, seed, group, seeds });
 }
 
 /**

@@ -6,6 +6,9 @@
 import { record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";
 import { expectRank } from "./_util.ts";
+import { globalBatchStats, type StatsReducer } from "./norm_sync.ts";
+
+export type { StatsReducer } from "./norm_sync.ts";
 
 /** Options of {@linkcode batchNorm2d}. */
 export interface BatchNormOptions {
@@ -15,6 +18,12 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance (default 1e-5). */
   eps?: number;
+  /**
+   * In training, take the statistics of a global batch split across processes: their counts,
+   * sums and the input gradient's reductions are summed with `sync` (PyTorch's
+   * `SyncBatchNorm`). Needs a backend that reads at once (cpu, blas). Default: this batch only.
+   */
+  sync?: StatsReducer | null;
 }
 
 /**
@@ -60,24 +69,29 @@ export function batchNorm2d(
   const p = { n, c, h, w };
   const eps = options.eps ?? 1e-5;
   const training = options.training ?? false;
-  let mean, variance;
+  let mean, variance, count = n * h * w;
+  const sync = training ? options.sync ?? null : null;
   if (training) {
-    const m = n * h * w;
-    if (m < 2) {
-      throw new RangeError(
-        `${op}: training needs more than one value per channel, got [${x.shape}]`,
+    const tooFew = (m: number) =>
+      new RangeError(
+        `${op}: training needs more than one value per channel, got [${x.shape}]` +
+          (sync ? ` (${m} over every process)` : ""),
       );
+    if (!sync && count < 2) throw tooFew(count);
+    if (sync) ({ mean, var: variance, count } = globalBatchStats(b, x.storage, p, sync));
+    else ({ mean, var: variance } = b.batchNormStats({ x: x.storage, planes: p }));
+    if (count < 2) {
+      b.free(mean);
+      b.free(variance);
+      throw tooFew(count);
     }
-    const stats = b.batchNormStats({ x: x.storage, planes: p });
-    mean = stats.mean;
-    variance = stats.var;
     const mom = options.momentum ?? 0.1;
     const rm = b.axpby({ a: runningMean.storage, b: mean, alpha: 1 - mom, beta: mom });
     const rv = b.axpby({
       a: runningVar.storage,
       b: variance,
       alpha: 1 - mom,
-      beta: mom * m / (m - 1),
+      beta: mom * count / (count - 1),
     });
     runningMean.assign(rm);
     runningVar.assign(rv);
@@ -100,5 +114,7 @@ export function batchNorm2d(
     var: variance,
     eps,
     training,
+    sync,
+    count,
   }, [mean, variance]);
 }

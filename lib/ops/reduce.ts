@@ -6,17 +6,7 @@
 import { record, round16 } from "../autograd.ts";
 import { castInputs } from "./conv.ts";
 import { Tensor } from "../tensor.ts";
-import { expectF32, expectRank, sameDevice } from "./_util.ts";
-
-function split(shape: readonly number[], dim: number, op: string): [number, number, number] {
-  const d = dim < 0 ? dim + shape.length : dim;
-  if (d < 0 || d >= shape.length) {
-    throw new RangeError(`${op}: dim ${dim} is out of range for shape [${shape}]`);
-  }
-  const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
-  const inner = shape.slice(d + 1).reduce((a, b) => a * b, 1);
-  return [outer, shape[d], inner];
-}
+import { expectF32, expectRank, sameDevice, split } from "./_util.ts";
 
 function reduceImpl(x: Tensor, dim: number | undefined, op: string, isMean: boolean): Tensor {
   expectF32(op, "input", x);

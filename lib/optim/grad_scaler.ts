@@ -71,9 +71,13 @@ export class GradScaler {
   /**
    * Unscales every gradient of `sgd`'s parameters, checks them for infinities and NaNs (one
    * read of a single value), steps when all are finite, and updates the scale. Returns whether
-   * the step was taken.
+   * the step was taken. In a data-parallel job, `agree` turns this process's verdict into the
+   * job's (finite only where every rank's was), so that every rank steps or skips alike.
    */
-  async step(sgd: SGD): Promise<boolean> {
+  async step(
+    sgd: SGD,
+    options: { agree?: (finite: boolean) => boolean } = {},
+  ): Promise<boolean> {
     const params = sgd.params.filter((p) => p.grad !== null);
     if (params.length === 0) return false;
     const inv = 1 / this.scaleValue;
@@ -91,8 +95,9 @@ export class GradScaler {
       for (const t of [z, s, probe]) b.free(t);
       probe = next;
     }
-    const finite = Number.isFinite((await b.read(probe))[0]);
+    const local = Number.isFinite((await b.read(probe))[0]);
     b.free(probe);
+    const finite = options.agree ? options.agree(local) : local;
     if (finite) {
       sgd.step();
       if (++this.growthTracker >= this.#interval) {

@@ -16,6 +16,7 @@ import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of } from "../../device/host.ts";
 import { elementwiseCpu } from "./cpu.ts";
+import * as ref from "./reference.ts";
 import { expectLength } from "../_check.ts";
 
 /** Int32 view of the same memory. */
@@ -117,7 +118,7 @@ export function affine(
 
 /**
  * Inverted dropout with the reference's mask ({@linkcode dropoutKeep} per group of `group`
- * elements), the hash drawn once per group instead of once per element.
+ * elements, per sample with `seeds`), the hash drawn once per group instead of once per element.
  */
 export function dropout(
   x: Float32Array,
@@ -125,17 +126,22 @@ export function dropout(
   seed: number,
   group: number,
   out?: Float32Array,
+  seeds: readonly number[] = [seed],
 ): Float32Array {
-  const y = output("dropout", x.length, out), s = Math.fround(1 / (1 - p)), n = x.length;
-  if (!Number.isInteger(group) || group < 1) {
-    for (let i = 0; i < n; i++) y[i] = dropoutKeep(seed, Math.floor(i / group), p) ? x[i] * s : 0;
+  const y = output("dropout", x.length, out), s = Math.fround(1 / (1 - p));
+  const per = x.length / seeds.length;
+  if (!Number.isInteger(group) || group < 1 || !Number.isInteger(per)) {
+    y.set(ref.dropout(x, p, seed, group, seeds));
     return y;
   }
-  for (let start = 0, gi = 0; start < n; start += group, gi++) {
-    const end = Math.min(n, start + group);
-    if (!dropoutKeep(seed, gi, p)) y.fill(0, start, end);
-    else for (let i = start; i < end; i++) y[i] = x[i] * s;
-  }
+  seeds.forEach((sd, n) => {
+    const base = n * per;
+    for (let start = 0, gi = 0; start < per; start += group, gi++) {
+      const end = base + Math.min(per, start + group);
+      if (!dropoutKeep(sd, gi, p)) y.fill(0, base + start, end);
+      else for (let i = base + start; i < end; i++) y[i] = x[i] * s;
+    }
+  });
   return y;
 }
 
@@ -159,6 +165,6 @@ export const elementwiseBlas: KernelSlice<BlasRuntime, "elementwise"> = {
     rt.track(affine(f32of(x), alpha, beta, rt.pool.f32(x.length))),
   relu: (rt, { x }) => rt.track(relu(f32of(x), rt.pool.f32(x.length))),
   reluGrad: (rt, { dy, y }) => rt.track(reluGrad(f32of(dy), f32of(y), rt.pool.f32(dy.length))),
-  dropout: (rt, { x, p, seed, group }) =>
-    rt.track(dropout(f32of(x), p, seed, group, rt.pool.f32(x.length))),
+  dropout: (rt, { x, p, seed, group, seeds }) =>
+    rt.track(dropout(f32of(x), p, seed, group, rt.pool.f32(x.length), seeds)),
 };

@@ -16,6 +16,7 @@ export const elementwiseCpu: KernelSlice<HostRuntime, "elementwise"> = {
   affine: (rt, { x, alpha, beta }) => rt.track(ref.affine(f32of(x), alpha, beta)),
   relu: (rt, { x }) => rt.track(ref.relu(f32of(x))),
   reluGrad: (rt, { dy, y }) => rt.track(ref.reluGrad(f32of(dy), f32of(y))),
-  dropout: (rt, { x, p, seed, group }) => rt.track(ref.dropout(f32of(x), p, seed, group)),
+  dropout: (rt, { x, p, seed, group, seeds }) =>
+    rt.track(ref.dropout(f32of(x), p, seed, group, seeds)),
   roundF16: (rt, { x }) => rt.track(ref.roundF16(f32of(x))),
 };

@@ -15,7 +15,13 @@ import {
 import type { Backend, Storage } from "../../device/backend.ts";
 import { dropoutKeep } from "../../device/backend.ts";
 import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
-import { assert, assertAlmostEquals, assertClose, assertEquals } from "../../../tests/assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertClose,
+  assertEquals,
+  assertThrows,
+} from "../../../tests/assert.ts";
 import * as ref from "./reference.ts";
 
 const ops = { add, sub, mul, div };
@@ -68,6 +74,35 @@ Deno.test("dropout draws the same mask on every backend, forward and backward", 
       finiteDifferences: p === 0.5,
     });
   }
+});
+
+Deno.test("per-sample dropout seeds: each sample's mask is its own, on every backend", async () => {
+  const specs = [{ shape: [3, 4, 5, 6] }];
+  const seeds = [101, 7, 4294967295];
+  for (const p of [0.3, 0.7]) {
+    await checkOp(`dropout seeds p ${p}`, specs, ([x]) => dropout(x, { p, seeds }));
+    await checkOp(`dropout2d seeds p ${p}`, specs, ([x]) => dropout2d(x, { p, seeds }));
+  }
+  // A sample keeps its mask in another batch: sample 2 alone with its seed, or batched.
+  for (const [name, op] of [["dropout", dropout], ["dropout2d", dropout2d]] as const) {
+    for (const device of (await devices()).values()) {
+      const x = tensor(Float32Array.from({ length: 360 }, (_, i) => i + 1), [3, 4, 5, 6], device);
+      const all = await op(x, { p: 0.5, seeds }).toArray();
+      const one = tensor(
+        Float32Array.from({ length: 120 }, (_, i) => 241 + i),
+        [1, 4, 5, 6],
+        device,
+      );
+      const alone = await op(one, { p: 0.5, seeds: [seeds[2]] }).toArray();
+      assertEquals(Array.from(all.subarray(240)), Array.from(alone), `${name} on ${device.kind}`);
+      // A single seed over the batch is the one-seed form of the first sample only.
+      const single = await op(x, { p: 0.5, seed: 101 }).toArray();
+      assertEquals(Array.from(single.subarray(0, 120)), Array.from(all.subarray(0, 120)));
+    }
+  }
+  const device = await requestDevice({ backend: "cpu" });
+  const x = tensor(new Float32Array(24), [2, 12], device);
+  assertThrows(() => dropout(x, { seeds: [1, 2, 3] }), "one seed per sample (2");
 });
 
 /** The fraction of nonzero values of a tensor. */

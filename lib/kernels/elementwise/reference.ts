@@ -51,12 +51,22 @@ export function reluGrad(dy: Float32Array, y: Float32Array): Float32Array {
   return dx;
 }
 
-/** Inverted dropout with the mask of {@linkcode dropoutKeep} per group of `group` elements. */
-export function dropout(x: Float32Array, p: number, seed: number, group: number): Float32Array {
+/**
+ * Inverted dropout with the mask of {@linkcode dropoutKeep} per group of `group` elements; with
+ * `seeds`, one seed per sample of `[seeds.length, ...]`, groups counted from each sample's start.
+ */
+export function dropout(
+  x: Float32Array,
+  p: number,
+  seed: number,
+  group: number,
+  seeds: readonly number[] = [seed],
+): Float32Array {
   const y = new Float32Array(x.length);
-  const s = Math.fround(1 / (1 - p));
+  const s = Math.fround(1 / (1 - p)), per = x.length / seeds.length;
   for (let i = 0; i < x.length; i++) {
-    y[i] = dropoutKeep(seed, Math.floor(i / group), p) ? x[i] * s : 0;
+    const n = Math.floor(i / per);
+    y[i] = dropoutKeep(seeds[n], Math.floor((i - n * per) / group), p) ? x[i] * s : 0;
   }
   return y;
 }

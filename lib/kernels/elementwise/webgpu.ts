@@ -165,38 +165,53 @@ export function reluGrad(rt: WebGpuRuntime, dy: Storage, out: Storage): Storage 
   return y;
 }
 
-/** Inverted dropout; mask from `hash32(seed, floor(i / group))`. */
+/**
+ * Inverted dropout; mask from `hash32(seeds[n], floor(j / group))` for element `j` of sample
+ * `n` (one sample of all `x` and `seeds = [seed]` without per-sample seeds).
+ */
 export function dropout(
   rt: WebGpuRuntime,
   x: Storage,
   p: number,
-  seed: number,
   group: number,
+  seeds: readonly number[],
 ): Storage {
   const y = rt.alloc(x.length, "f32");
   // keep <=> hash / 2^32 >= p  <=>  hash >= ceil(p * 2^32) (computed on the host, exact)
   const threshold = Math.min(4294967295, Math.ceil(p * 4294967296));
-  const k = mapKernel(
-    rt,
+  const per = x.length / seeds.length;
+  const k = rt.kernel(
     "dropout",
-    ["x"],
-    "f32",
-    `let g = (u.start + i) / u.grp;
-  let keep = hash32(u.seed, g) >= u.threshold;
-  y[u.yBase + i] = select(0.0, x[u.xBase + i] * u.scale, keep);`,
-    ["seed: u32", "threshold: u32", "grp: u32", "start: u32", "scale: f32"],
+    `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> seeds: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+struct U { count: u32, xBase: u32, sBase: u32, yBase: u32, threshold: u32, grp: u32, start: u32,
+  per: u32, scale: f32 }
+@group(0) @binding(3) var<uniform> u: U;
+${hashWgsl}
+@compute @workgroup_size(${WG})
+fn main(${MAIN_ARGS}) {
+  ${linearId(WG)}
+  if (i >= u.count) { return; }
+  let e = u.start + i;
+  let n = e / u.per;
+  let keep = hash32(seeds[u.sBase + n], (e - n * u.per) / u.grp) >= u.threshold;
+  y[u.yBase + i] = select(0.0, x[u.xBase + i] * u.scale, keep);
+}`,
   );
+  // The seeds' u32 bits in an i32 storage.
+  const bs = rt.upload(Int32Array.from(seeds, (v) => v | 0));
   const scale = Math.fround(1 / (1 - p));
   for (const [start, count] of chunks(rt, x.length)) {
-    const bx = rt.bind(x, start, count);
-    const by = rt.bind(y, start, count);
+    const bx = rt.bind(x, start, count), by = rt.bind(y, start, count), bseeds = rt.bind(bs);
     rt.dispatch(
       k,
-      [bx, by],
-      [count, bx.base, by.base, seed, threshold, group, start, f32(scale)],
+      [bx, bseeds, by],
+      [count, bx.base, bseeds.base, by.base, threshold, group, start, per, f32(scale)],
       Math.ceil(count / WG),
     );
   }
+  rt.free(bs);
   return y;
 }
 
@@ -237,6 +252,6 @@ export const elementwiseWebGpu: KernelSlice<WebGpuRuntime, "elementwise"> = {
   affine: (rt, { x, alpha, beta }) => affine(rt, x, alpha, beta),
   relu: (rt, { x }) => relu(rt, x),
   reluGrad: (rt, { dy, y }) => reluGrad(rt, dy, y),
-  dropout: (rt, { x, p, seed, group }) => dropout(rt, x, p, seed, group),
+  dropout: (rt, { x, p, seed, group, seeds }) => dropout(rt, x, p, group, seeds ?? [seed]),
   roundF16: (rt, { x }) => roundF16(rt, x),
 };

@@ -7,13 +7,11 @@
  *
  * @module
  */
-import { validTarget } from "./reference.ts";
+import * as ref from "./reference.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of, i32of } from "../../device/host.ts";
 import { expectLength } from "../_check.ts";
-
-/** Throws unless `a` holds `n` elements. */
 
 /**
  * Per-pixel max and `sum(exp(x - max))` over the K planes `[K, HW]` of image `b`, in the
@@ -64,7 +62,7 @@ export function crossEntropy(
     softmaxStats(logits, base, k, hw, max, sum);
     for (let p = 0; p < hw; p++) {
       const t = target[b * hw + p], o = b * hw + p;
-      if (!validTarget(t, k, ignoreIndex)) {
+      if (!ref.validTarget(t, k, ignoreIndex)) {
         loss[o] = 0;
         wOut[o] = 0;
         continue;
@@ -106,7 +104,7 @@ export function crossEntropyGrad(
     for (let p = 0; p < hw; p++) {
       const t = target[b * hw + p];
       // -1: an ignored pixel, whose gradient is 0 in every class.
-      cls[p] = validTarget(t, k, ignoreIndex) ? t : -1;
+      cls[p] = ref.validTarget(t, k, ignoreIndex) ? t : -1;
       scale[p] = cls[p] < 0 ? 0 : g[g.length === 1 ? 0 : b * hw + p] * (weight ? weight[t] : 1);
     }
     for (let c = 0; c < k; c++) {
@@ -124,7 +122,10 @@ export function crossEntropyGrad(
   return dx;
 }
 
-/** The cross entropy slice of the BLAS backend: swept plane by plane, into pooled arrays. */
+/**
+ * The loss slice of the BLAS backend: cross entropy swept plane by plane, into pooled arrays;
+ * the negative log-likelihood (one gather per pixel) and the target check are the reference's.
+ */
 export const lossBlas: KernelSlice<BlasRuntime, "loss"> = {
   crossEntropy: (rt, { logits, target, weight, n, k, hw, ignoreIndex }) => {
     const out = { loss: rt.pool.f32(n * hw), weight: rt.pool.f32(n * hw) };
@@ -137,4 +138,15 @@ export const lossBlas: KernelSlice<BlasRuntime, "loss"> = {
     const out = rt.pool.f32(n * k * hw);
     return rt.track(crossEntropyGrad(x, t, w, f32of(g), n, k, hw, ignoreIndex, out));
   },
+  nllLoss: (rt, { logProbs, target, weight, n, k, hw, ignoreIndex }) => {
+    const w = weight ? f32of(weight) : null;
+    const r = ref.nllLoss(f32of(logProbs), i32of(target), w, n, k, hw, ignoreIndex);
+    return { loss: rt.track(r.loss), weight: rt.track(r.weight) };
+  },
+  nllLossGrad: (rt, { target, weight, g, n, k, hw, ignoreIndex }) => {
+    const w = weight ? f32of(weight) : null;
+    return rt.track(ref.nllLossGrad(i32of(target), w, f32of(g), n, k, hw, ignoreIndex));
+  },
+  checkTargets: (_rt, { target, k, ignoreIndex, op }) =>
+    ref.checkTargets(i32of(target), k, ignoreIndex, op),
 };

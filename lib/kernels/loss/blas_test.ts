@@ -14,7 +14,6 @@ Deno.test("blas cross entropy and its gradient: bit for bit the reference", () =
   logits[3] = 80; // a dominant class
   const target = Int32Array.from({ length: n * hw }, (_, i) => (i * 7) % k);
   target[4] = 255; // ignored
-  target[9] = -1; // out of range: ignored as well
   const weight = randn(k, 2, 0.5, 2);
   for (const w of [null, weight]) {
     const want = ref.crossEntropy(logits, target, w, n, k, hw, 255);
@@ -32,4 +31,17 @@ Deno.test("blas cross entropy and its gradient: bit for bit the reference", () =
       );
     }
   }
+});
+
+Deno.test("blas cross entropy below the op's check: a bad target gets 0, never a read outside", () => {
+  // The ops raise on a target outside [0, K) (checkTargets, tests in targets_test.ts); the
+  // kernels still give such a pixel loss, weight and gradient 0, as the reference does.
+  const [n, k, hw] = [1, 3, 4];
+  const logits = randn(n * k * hw, 5);
+  const target = Int32Array.from([0, -1, 3, 2]);
+  const got = crossEntropy(logits, target, null, n, k, hw, 255);
+  assertEquals(bits(got.loss), bits(ref.crossEntropy(logits, target, null, n, k, hw, 255).loss));
+  assertEquals([got.loss[1], got.loss[2], got.weight[1], got.weight[2]], [0, 0, 0, 0]);
+  const dx = crossEntropyGrad(logits, target, null, Float32Array.of(1), n, k, hw, 255);
+  assertEquals([0, 1, 2].flatMap((c) => [dx[c * hw + 1], dx[c * hw + 2]]), [0, 0, 0, 0, 0, 0]);
 });

@@ -7,61 +7,19 @@
  * (`s' = s * exp(m - m') + ...`). The loss (`w * (m + log s - x[t])`) or the gradient
  * (`g * w * (exp(x - m) / s - onehot(t))`) follows from them.
  *
- * A pixel whose target is `ignoreIndex` or outside `[0, K)` gets loss, weight and gradient 0.
+ * A pixel whose target is `ignoreIndex` gets loss, weight and gradient 0, and so does one outside
+ * `[0, K)` (no read out of bounds), which `checkTargets` (`./webgpu_nll.ts`) reports.
  *
  * @module
  */
 import type { Storage } from "../../device/backend.ts";
 import { i32, linearId, MAIN_ARGS, type WebGpuRuntime } from "../../device/webgpu.ts";
 import { chunks, fill } from "../elementwise/webgpu.ts";
+import { boxes, classWindow, pixelWindow } from "../_boxes.ts";
+import { nllWebGpu } from "./webgpu_nll.ts";
 import type { KernelSlice } from "../../device/backend.ts";
 
 const WG = 256;
-
-/**
- * A part of the logits whose window fits one binding: images `[n0, n0 + nc)`, classes
- * `[c0, c0 + cc)`, pixels `[p0, p0 + pc)` (several images only with all classes and pixels).
- */
-interface Box {
-  n0: number;
-  nc: number;
-  c0: number;
-  cc: number;
-  p0: number;
-  pc: number;
-}
-
-/** Cuts `[N, K, HW]` into boxes whose logits fit `max` elements, classes ascending per pixel. */
-function boxes(max: number, n: number, k: number, hw: number): Box[] {
-  const out: Box[] = [];
-  if (k * hw <= max) {
-    const per = Math.floor(max / (k * hw));
-    for (let n0 = 0; n0 < n; n0 += per) {
-      out.push({ n0, nc: Math.min(per, n - n0), c0: 0, cc: k, p0: 0, pc: hw });
-    }
-    return out;
-  }
-  const pc = Math.min(hw, max);
-  const cc = Math.min(k, Math.floor((max - pc) / hw) + 1);
-  for (let n0 = 0; n0 < n; n0++) {
-    for (let p0 = 0; p0 < hw; p0 += pc) {
-      for (let c0 = 0; c0 < k; c0 += cc) {
-        out.push({ n0, nc: 1, c0, cc: Math.min(cc, k - c0), p0, pc: Math.min(pc, hw - p0) });
-      }
-    }
-  }
-  return out;
-}
-
-/** Start and length of a box's window of the logits `[N, K, HW]`. */
-function logitWindow(b: Box, k: number, hw: number): [number, number] {
-  return [(b.n0 * k + b.c0) * hw + b.p0, ((b.nc - 1) * k + b.cc - 1) * hw + b.pc];
-}
-
-/** Start and length of a box's window of a per-pixel storage `[N, HW]`. */
-function pixelWindow(b: Box, hw: number): [number, number] {
-  return [b.n0 * hw + b.p0, (b.nc - 1) * hw + b.pc];
-}
 
 const VALID = "let valid = t != u.ignore && t >= 0 && t < i32(u.k);";
 
@@ -182,7 +140,7 @@ function softmaxStats(
   const m = rt.alloc(n * hw, "f32"), s = rt.alloc(n * hw, "f32"), xt = rt.alloc(n * hw, "f32");
   const kernel = rt.kernel("cross_entropy_stats", STATS);
   for (const b of boxes(rt.maxBindingElements, n, k, hw)) {
-    const bx = rt.bind(logits, ...logitWindow(b, k, hw));
+    const bx = rt.bind(logits, ...classWindow(b, k, hw));
     const [ps, pl] = pixelWindow(b, hw);
     const bs = [target, m, s, xt].map((x) => rt.bind(x, ps, pl));
     const count = b.nc * b.pc;
@@ -258,7 +216,7 @@ export function crossEntropyGrad(
     gradSource(weight !== null, scalarG),
   );
   for (const b of boxes(rt.maxBindingElements, n, k, hw)) {
-    const [xs, xl] = logitWindow(b, k, hw);
+    const [xs, xl] = classWindow(b, k, hw);
     const [ps, pl] = pixelWindow(b, hw);
     const bx = rt.bind(logits, xs, xl), bdx = rt.bind(dx, xs, xl);
     const bt = rt.bind(target, ps, pl), bm = rt.bind(st.m, ps, pl), bs = rt.bind(st.s, ps, pl);
@@ -272,8 +230,9 @@ export function crossEntropyGrad(
   return dx;
 }
 
-/** The cross entropy slice of the WebGPU backend. */
+/** The loss slice of the WebGPU backend: cross entropy here, the rest in `./webgpu_nll.ts`. */
 export const lossWebGpu: KernelSlice<WebGpuRuntime, "loss"> = {
+  ...nllWebGpu,
   crossEntropy: (rt, { logits, target, weight, n, k, hw, ignoreIndex }) =>
     crossEntropy(rt, logits, target, weight, n, k, hw, ignoreIndex),
   crossEntropyGrad: (rt, { logits, target, weight, g, n, k, hw, ignoreIndex }) =>
