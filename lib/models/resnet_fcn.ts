@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { add, relu } from "../ops/elementwise.ts";
+import { addRelu } from "../ops/elementwise.ts";
 import { interpolate } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
@@ -88,14 +88,12 @@ export class Bottleneck extends Layer {
       (t) => this.conv3.forwardNorm(t, this.bn3),
     ]);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    const sum = add(y, identity);
+    const out = addRelu(y, identity);
     if (!isGradEnabled()) {
       // Inference: free the branch outputs as soon as they are summed.
       y.dispose();
       if (identity !== x) identity.dispose();
     }
-    const out = relu(sum);
-    if (!isGradEnabled()) sum.dispose();
     return out;
   }
 }

@@ -54,6 +54,25 @@ export function conv2dBatchNorm(
   bn: FoldedBatchNorm,
   options: Conv2dOptions = {},
 ): Tensor {
+  const folded = foldBatchNorm(weight, bias, bn);
+  try {
+    return conv2d(x, folded.weight, folded.bias, options);
+  } finally {
+    folded.weight.dispose();
+    folded.bias.dispose();
+  }
+}
+
+/**
+ * The conv's weight and bias with the eval-mode norm `bn` folded in (new tensors, for
+ * inference: under `noGrad`): `w * s` and `(b - mean) * s + beta`, `s = gamma / sqrt(var + eps)`.
+ * `Conv2d.forwardNorm` keeps them while the inputs' versions stay the same.
+ */
+export function foldBatchNorm(
+  weight: Tensor,
+  bias: Tensor | null,
+  bn: FoldedBatchNorm,
+): { weight: Tensor; bias: Tensor } {
   const op = "conv2dBatchNorm";
   if (isGradEnabled()) {
     throw new Error(`${op}: folds the norm for inference only; call it under noGrad`);
@@ -65,7 +84,7 @@ export function conv2dBatchNorm(
       throw new RangeError(`${op}: expected ${name} of shape [${k}] but got [${t.shape}]`);
     }
   }
-  const b = x.device.backend, eps = bn.eps ?? 1e-5;
+  const b = weight.device.backend, eps = bn.eps ?? 1e-5;
   const zeros = b.fill({ length: k, dtype: "f32", value: 0 });
   // w [K, C*KH*KW] as K planes: w * gamma / sqrt(var + eps).
   const w2 = b.batchNorm({
@@ -88,11 +107,8 @@ export function conv2dBatchNorm(
     eps,
   });
   b.free(zeros);
-  const wt = new Tensor(w2, weight.shape, x.device), bt = new Tensor(b2, [k], x.device);
-  try {
-    return conv2d(x, wt, bt, options);
-  } finally {
-    wt.dispose();
-    bt.dispose();
-  }
+  return {
+    weight: new Tensor(w2, weight.shape, weight.device),
+    bias: new Tensor(b2, [k], weight.device),
+  };
 }

@@ -1,6 +1,9 @@
 import { noGrad } from "../autograd.ts";
-import { tensor } from "../tensor.ts";
-import { assertClose, assertThrows } from "../../tests/assert.ts";
+import { tensor, tidy } from "../tensor.ts";
+import { assertClose, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { BatchNorm2d, Conv2d } from "../nn/layers.ts";
+import { SGD } from "../optim/sgd.ts";
+import { Rng } from "../random.ts";
 import { devices, randn } from "../../tests/harness.ts";
 import { conv2d } from "./conv.ts";
 import { conv2dBatchNorm } from "./conv_bn.ts";
@@ -57,4 +60,42 @@ Deno.test("conv2dBatchNorm refuses to run where a graph is recorded", async () =
   const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], device), w = tensor([1], [1, 1, 1, 1], device);
   const bn = { runningMean: one, runningVar: one, weight: one, bias: one };
   assertThrows(() => conv2dBatchNorm(x, w, null, bn), "call it under noGrad");
+});
+
+Deno.test("Conv2d.forwardNorm keeps its folded weights until a source changes (SGD, load)", async () => {
+  for (const [kind, device] of await devices()) {
+    const conv = new Conv2d(device, 3, 4, 3, new Rng(1), { padding: 1 });
+    const bn = new BatchNorm2d(device, 4);
+    const x = tensor(randn(2 * 3 * 5 * 5, 3), [2, 3, 5, 5], device);
+    const check = async (what: string) => {
+      const folded = tidy(() => noGrad(() => conv.forwardNorm(x, bn, true)));
+      const plain = tidy(() => noGrad(() => relu(bn.forward(conv.forward(x)))));
+      assertClose(await folded.toArray(), await plain.toArray(), {
+        atol: 1e-5,
+        rtol: 1e-4,
+        name: `${kind}: ${what}`,
+      });
+      folded.dispose();
+      plain.dispose();
+    };
+    bn.eval();
+    const base = device.liveBytes();
+    await check("first fold");
+    const kept = device.liveBytes();
+    await check("kept");
+    // SGD writes the weight in place; loading writes the running variance.
+    conv.weight.grad = tensor(randn(4 * 3 * 9, 4), [4, 3, 3, 3], device).keep();
+    new SGD([conv.weight], { lr: 0.5 }).step();
+    conv.weight.grad.dispose();
+    await check("after an SGD step");
+    bn.loadStateDict({
+      running_var: { dtype: "f32", shape: [4], data: new Float32Array([0.5, 2, 3, 4]) },
+    }, { strict: false });
+    await check("after loading running_var");
+    assertEquals(device.liveBytes(), kept, `${kind}: one folded copy at a time`);
+    conv.train();
+    assertEquals(device.liveBytes(), base, `${kind}: train() frees the folded copy`);
+    conv.dispose();
+    bn.dispose();
+  }
 });

@@ -247,7 +247,13 @@ export function roundF16(rt: WebGpuRuntime, x: Storage): Storage {
 /** The element-wise slice of the WebGPU backend. */
 export const elementwiseWebGpu: KernelSlice<WebGpuRuntime, "elementwise"> = {
   fill: (rt, { length, dtype, value }) => fill(rt, length, dtype, value),
-  binary: (rt, { op, a, b }) => binary(rt, op, a, b),
+  binary: (rt, { op, a, b, relu: withRelu }) => {
+    const y = binary(rt, op, a, b);
+    if (!withRelu) return y;
+    const r = relu(rt, y);
+    rt.free(y);
+    return r;
+  },
   axpby: (rt, { a, b, alpha, beta }) => axpby(rt, a, b, alpha, beta),
   affine: (rt, { x, alpha, beta }) => affine(rt, x, alpha, beta),
   relu: (rt, { x }) => relu(rt, x),

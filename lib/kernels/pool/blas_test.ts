@@ -1,7 +1,7 @@
 import type { PoolGeom } from "../../device/backend.ts";
 import { assertEquals } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
-import { maxPool2d, maxPool2dGrad } from "./blas.ts";
+import { maxPool2d, maxPool2dGrad, maxPool2dValues } from "./blas.ts";
 import * as ref from "./reference.ts";
 
 /** A 2x2 stride-2 pool; `ceil` gives PyTorch's ceil_mode output size. */
@@ -102,4 +102,58 @@ Deno.test("blas maxPool2d: other geometries equal the reference, NaNs and ties i
     const dx = new Float32Array(g.n * g.c * g.h * g.w).fill(NaN);
     assertEquals(maxPool2dGrad(dy, want.idx, g, dx), ref.maxPool2dGrad(dy, want.idx, g));
   });
+});
+
+Deno.test("blas maxPool2dValues: the reference's maxima without indices (clipped windows, NaN)", () => {
+  const geoms: PoolGeom[] = [
+    {
+      n: 1,
+      c: 3,
+      h: 9,
+      w: 8,
+      kh: 3,
+      kw: 3,
+      oh: 5,
+      ow: 4,
+      strideH: 2,
+      strideW: 2,
+      padH: 1,
+      padW: 1,
+    },
+    {
+      n: 2,
+      c: 2,
+      h: 7,
+      w: 7,
+      kh: 2,
+      kw: 2,
+      oh: 4,
+      ow: 4,
+      strideH: 2,
+      strideW: 2,
+      padH: 0,
+      padW: 0,
+    },
+    {
+      n: 1,
+      c: 1,
+      h: 6,
+      w: 5,
+      kh: 3,
+      kw: 2,
+      oh: 4,
+      ow: 4,
+      strideH: 1,
+      strideW: 1,
+      padH: 0,
+      padW: 0,
+    },
+  ];
+  for (const [i, g] of geoms.entries()) {
+    const x = Float32Array.from({ length: g.n * g.c * g.h * g.w }, (_, j) => Math.sin(j * 1.7 + i));
+    x[4] = NaN;
+    const want = ref.maxPool2d(x, g).y;
+    const out = new Float32Array(want.length).fill(7); // any contents
+    assertEquals(Array.from(maxPool2dValues(x, g, out)), Array.from(want), `geometry ${i}`);
+  }
 });

@@ -158,7 +158,7 @@ Deno.test("maxPool2d lets NaN win on every backend, like PyTorch", async () => {
   for (const [kind, device] of await devices()) {
     const got = device.backend.maxPool2d({ x: device.backend.upload(x), geom: g });
     assertClose(await device.backend.read(got.y), want.y, { atol: 0, name: `y on ${kind}` });
-    assertEquals(await device.backend.read(got.idx), want.idx, `idx on ${kind}`);
+    assertEquals(await device.backend.read(got.idx!), want.idx, `idx on ${kind}`);
   }
 });
 
@@ -176,15 +176,15 @@ Deno.test({
       const xs = b.upload(x);
       const got = b.maxPool2d({ x: xs, geom: g });
       assertEquals(await b.read(got.y), want.y);
-      assertEquals(await b.read(got.idx), want.idx);
+      assertEquals(await b.read(got.idx!), want.idx);
       const dy = distinct(want.y.length, 8);
-      const dx = b.maxPool2dGrad({ dy: b.upload(dy), idx: got.idx, geom: g });
+      const dx = b.maxPool2dGrad({ dy: b.upload(dy), idx: got.idx!, geom: g });
       assertClose(await b.read(dx), ref.maxPool2dGrad(dy, want.idx, g), { atol: 1e-6 });
       // another layer size reuses the same two pipelines
       const before = b.rt.pipelineCount;
       const g2 = geom([1, 3, 6, 6], [2, 2], [2, 2]);
       const small = b.maxPool2d({ x: b.upload(distinct(108, 3)), geom: g2 });
-      b.maxPool2dGrad({ dy: b.upload(new Float32Array(27).fill(1)), idx: small.idx, geom: g2 });
+      b.maxPool2dGrad({ dy: b.upload(new Float32Array(27).fill(1)), idx: small.idx!, geom: g2 });
       await b.flush();
       assertEquals(b.rt.pipelineCount, before);
       // a single plane larger than a binding is refused with a clear error
