@@ -105,50 +105,15 @@ Deno.test("blas maxPool2d: other geometries equal the reference, NaNs and ties i
 });
 
 Deno.test("blas maxPool2dValues: the reference's maxima without indices (clipped windows, NaN)", () => {
-  const geoms: PoolGeom[] = [
-    {
-      n: 1,
-      c: 3,
-      h: 9,
-      w: 8,
-      kh: 3,
-      kw: 3,
-      oh: 5,
-      ow: 4,
-      strideH: 2,
-      strideW: 2,
-      padH: 1,
-      padW: 1,
-    },
-    {
-      n: 2,
-      c: 2,
-      h: 7,
-      w: 7,
-      kh: 2,
-      kw: 2,
-      oh: 4,
-      ow: 4,
-      strideH: 2,
-      strideW: 2,
-      padH: 0,
-      padW: 0,
-    },
-    {
-      n: 1,
-      c: 1,
-      h: 6,
-      w: 5,
-      kh: 3,
-      kw: 2,
-      oh: 4,
-      ow: 4,
-      strideH: 1,
-      strideW: 1,
-      padH: 0,
-      padW: 0,
-    },
+  // [n, c, h, w, kernel h/w, output h/w, stride, padding]
+  const sizes = [
+    [1, 3, 9, 8, 3, 3, 5, 4, 2, 1],
+    [2, 2, 7, 7, 2, 2, 4, 4, 2, 0],
+    [1, 1, 6, 5, 3, 2, 4, 4, 1, 0],
   ];
+  const geoms = sizes.map(([n, c, h, w, kh, kw, oh, ow, s, p]): PoolGeom => (
+    { n, c, h, w, kh, kw, oh, ow, strideH: s, strideW: s, padH: p, padW: p }
+  ));
   for (const [i, g] of geoms.entries()) {
     const x = Float32Array.from({ length: g.n * g.c * g.h * g.w }, (_, j) => Math.sin(j * 1.7 + i));
     x[4] = NaN;

@@ -5,23 +5,9 @@ import { createBlasBackend } from "../../../backends/blas.ts";
 import { f32of } from "../../../device/host.ts";
 
 const be = createBlasBackend();
-const g = {
-  n: 1,
-  c: 32,
-  h: 40,
-  w: 40,
-  k: 32,
-  kh: 3,
-  kw: 3,
-  oh: 40,
-  ow: 40,
-  strideH: 1,
-  strideW: 1,
-  padH: 1,
-  padW: 1,
-  dilH: 1,
-  dilW: 1,
-};
+// A 3x3 same-size conv of 32 channels over 40x40.
+const side = { h: 40, w: 40, oh: 40, ow: 40 }, one = { strideH: 1, strideW: 1, dilH: 1, dilW: 1 };
+const g = { n: 1, c: 32, k: 32, kh: 3, kw: 3, padH: 1, padW: 1, ...side, ...one };
 const x = be.upload(new Float32Array(32 * 1600).fill(0.5));
 const w = be.upload(new Float32Array(32 * 32 * 9).fill(0.25));
 self.onmessage = () => {

@@ -250,45 +250,58 @@ export class DnnlConv2d {
     }
   }
 
+  /**
+   * The primitive of `pd` with a port per entry: which plain array (x, w or y) it binds, the
+   * query of the primitive's layout for it, and whether it is an input.
+   */
+  #build<P extends string>(
+    pd: Ptr,
+    ports: Record<P, ["x" | "w" | "y", number, boolean]>,
+  ): { pd: Ptr; prim: Primitive } & Record<P, Port> {
+    const d = this.#dnnl;
+    const built: Record<string, Port> = {};
+    for (
+      const [name, [plain, what, input]] of Object.entries<["x" | "w" | "y", number, boolean]>(
+        ports,
+      )
+    ) {
+      const md = d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
+      built[name] = new Port(d, this.#md[plain], md, input);
+    }
+    return { pd, prim: new Primitive(d, pd), ...built as Record<P, Port> };
+  }
+
   #forward(): Forward {
-    if (this.#fwd) return this.#fwd;
-    const d = this.#dnnl, pd = primitiveDesc(d, this.#desc("forward"), this.relu);
-    const q = (what: number) => d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
-    return this.#fwd = {
-      pd,
-      prim: new Primitive(d, pd),
-      x: new Port(d, this.#md.x, q(DNNL.querySrc), true),
-      w: new Port(d, this.#md.w, q(DNNL.queryWeights), true),
-      y: new Port(d, this.#md.y, q(DNNL.queryDst), false),
-      b: this.hasBias ? new Memory(d, this.#md.b) : null,
+    this.#fwd ??= {
+      ...this.#build(primitiveDesc(this.#dnnl, this.#desc("forward"), this.relu), {
+        x: ["x", DNNL.querySrc, true],
+        w: ["w", DNNL.queryWeights, true],
+        y: ["y", DNNL.queryDst, false],
+      }),
+      b: this.hasBias ? new Memory(this.#dnnl, this.#md.b) : null,
     };
+    return this.#fwd;
   }
 
   #backwardData(): BackwardData {
-    if (this.#bwdData) return this.#bwdData;
-    const d = this.#dnnl, pd = this.#backwardPd("data");
-    const q = (what: number) => d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
-    return this.#bwdData = {
-      pd,
-      prim: new Primitive(d, pd),
-      dy: new Port(d, this.#md.y, q(DNNL.queryDiffDst), true),
-      w: new Port(d, this.#md.w, q(DNNL.queryWeights), true),
-      dx: new Port(d, this.#md.x, q(DNNL.queryDiffSrc), false),
-    };
+    this.#bwdData ??= this.#build(this.#backwardPd("data"), {
+      dy: ["y", DNNL.queryDiffDst, true],
+      w: ["w", DNNL.queryWeights, true],
+      dx: ["x", DNNL.queryDiffSrc, false],
+    });
+    return this.#bwdData;
   }
 
   #backwardWeights(): BackwardWeights {
-    if (this.#bwdWeights) return this.#bwdWeights;
-    const d = this.#dnnl, pd = this.#backwardPd("weights");
-    const q = (what: number) => d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
-    return this.#bwdWeights = {
-      pd,
-      prim: new Primitive(d, pd),
-      x: new Port(d, this.#md.x, q(DNNL.querySrc), true),
-      dy: new Port(d, this.#md.y, q(DNNL.queryDiffDst), true),
-      dw: new Port(d, this.#md.w, q(DNNL.queryDiffWeights), false),
-      db: this.hasBias ? new Memory(d, this.#md.b) : null,
+    this.#bwdWeights ??= {
+      ...this.#build(this.#backwardPd("weights"), {
+        x: ["x", DNNL.querySrc, true],
+        dy: ["y", DNNL.queryDiffDst, true],
+        dw: ["w", DNNL.queryDiffWeights, false],
+      }),
+      db: this.hasBias ? new Memory(this.#dnnl, this.#md.b) : null,
     };
+    return this.#bwdWeights;
   }
 
   /** Elements of the weights in the forward primitive's layout (0: the plain layout serves). */
