@@ -109,6 +109,7 @@ Deno.test("blas maxPool2dValues: the reference's maxima without indices (clipped
   const sizes = [
     [1, 3, 9, 8, 3, 3, 5, 4, 2, 1],
     [2, 2, 7, 7, 2, 2, 4, 4, 2, 0],
+    [2, 3, 6, 8, 2, 2, 3, 4, 2, 0],
     [1, 1, 6, 5, 3, 2, 4, 4, 1, 0],
   ];
   const geoms = sizes.map(([n, c, h, w, kh, kw, oh, ow, s, p]): PoolGeom => (
@@ -117,6 +118,7 @@ Deno.test("blas maxPool2dValues: the reference's maxima without indices (clipped
   for (const [i, g] of geoms.entries()) {
     const x = Float32Array.from({ length: g.n * g.c * g.h * g.w }, (_, j) => Math.sin(j * 1.7 + i));
     x[4] = NaN;
+    x[9] = NaN; // a second tap
     const want = ref.maxPool2d(x, g).y;
     const out = new Float32Array(want.length).fill(7); // any contents
     assertEquals(Array.from(maxPool2dValues(x, g, out)), Array.from(want), `geometry ${i}`);
