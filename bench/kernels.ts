@@ -42,7 +42,7 @@ export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
     return s;
   };
   const dispose = () => held.splice(0).forEach((s) => be.free(s));
-  const frees = (...s: Storage[]) => s.forEach((x) => be.free(x));
+  const frees = (...s: (Storage | null)[]) => s.forEach((x) => x && be.free(x));
   switch (c.kind) {
     case "conv":
     case "convT": {
@@ -80,6 +80,7 @@ export function prepareKernel(be: Backend, c: KernelCase): PreparedKernel {
         };
       }
       const { y, idx } = be.maxPool2d({ x, geom: g });
+      if (!idx) throw new Error("maxPool2d: indices asked for but not returned");
       held.push(y, idx);
       const dy = up(y.length, 3);
       return { run: () => be.free(be.maxPool2dGrad({ dy, idx, geom: g })), dispose };

@@ -89,6 +89,11 @@ export class Tensor {
   node: Node | null = null;
   /** Exempt from `tidy()` and from being freed by `backward()`. */
   kept = false;
+  /**
+   * @internal Counts writes in place (`assign`, optimizer steps), as PyTorch's `_version`: what
+   * is derived from the data (folded inference weights) is stale when it changed.
+   */
+  version = 0;
   #storage: Storage | null;
 
   /** @internal Wraps a backend storage. Use {@linkcode tensor} or the ops. */
@@ -154,6 +159,7 @@ export class Tensor {
     }
     if (s !== old) this.device.backend.free(old);
     this.#storage = s;
+    this.version++;
   }
 
   /** Marks this tensor to survive `tidy()` and `backward()`; returns it. */

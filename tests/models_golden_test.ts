@@ -18,6 +18,7 @@ import {
   type Device,
   type ModelName,
   type ModelOptions,
+  noGrad,
   readTorchCheckpoint,
   scale,
   SGD,
@@ -81,6 +82,11 @@ async function parity(device: Device, c: (typeof cases)[number], weights: StateD
   }
   ev.out.dispose();
   ev.aux?.dispose();
+  // Inference (no graph): batch norms folded into their convolutions, the same logits.
+  const inf = noGrad(() => model.forward(x));
+  matches(await inf.out.toArray(), golden, "out_eval", `${where}, under noGrad`);
+  inf.out.dispose();
+  inf.aux?.dispose();
 
   model.train();
   const [lr, momentum, dampening, weightDecay, nesterov] = golden.sgd.data;

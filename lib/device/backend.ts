@@ -153,8 +153,11 @@ export interface SoftmaxArgs {
 export interface KernelArgs {
   /** A new storage of `length` elements, all `value`. */
   fill: { length: number; dtype: DType; value: number };
-  /** `y = a (op) b`, `b` of `a.length` or 1 elements. f32 only. */
-  binary: { op: BinaryOp; a: Storage; b: Storage };
+  /**
+   * `y = a (op) b`, `b` of `a.length` or 1 elements. f32 only. `relu`: then `y > 0 ? y : 0`
+   * (NaN gives 0) in the same pass, for inference (no gradient is recorded for it).
+   */
+  binary: { op: BinaryOp; a: Storage; b: Storage; relu?: boolean };
   /** `y = alpha * a + beta * b` (same lengths). */
   axpby: { a: Storage; b: Storage; alpha: number; beta: number };
   /** `y = alpha * x + beta`. */
@@ -193,8 +196,11 @@ export interface KernelArgs {
   /** x `[N, C, H, W]` -> `[C]`, the sum over N, H, W of each channel (bias gradient). */
   channelSum: PlanesArgs & { x: Storage };
 
-  /** x `[N, C, H, W]` -> y `[N, C, OH, OW]` and the flat `h * w + x` index (i32) of each max. */
-  maxPool2d: { x: Storage; geom: PoolGeom };
+  /**
+   * x `[N, C, H, W]` -> y `[N, C, OH, OW]` and the flat `h * w + x` index (i32) of each max;
+   * `indices: false` (inference, nothing to backpropagate): the index may be left out (null).
+   */
+  maxPool2d: { x: Storage; geom: PoolGeom; indices?: boolean };
   /** dy `[N, C, OH, OW]`, idx from `maxPool2d` -> dx `[N, C, H, W]`. */
   maxPool2dGrad: { dy: Storage; idx: Storage; geom: PoolGeom };
 
@@ -291,8 +297,8 @@ export interface KernelArgs {
  * kernel returns one new storage (its shape is documented with its {@link KernelArgs}).
  */
 export interface SpecialResults {
-  /** y `[N, C, OH, OW]` and the index of each max (i32). */
-  maxPool2d: { y: Storage; idx: Storage };
+  /** y `[N, C, OH, OW]` and the index of each max (i32; null where `indices: false` let go). */
+  maxPool2d: { y: Storage; idx: Storage | null };
   /** Per-channel mean and biased variance, `[C]` each. */
   batchNormStats: { mean: Storage; var: Storage };
   /** dx `[N, C, H, W]`, dgamma and dbeta `[C]`. */

@@ -135,7 +135,7 @@ Deno.test({
       );
     }
     const dyp = up(2 * 3 * 4 * 3, 9);
-    const idx = be.maxPool2d({ x: xp, geom: pool }).idx;
+    const idx = be.maxPool2d({ x: xp, geom: pool }).idx!;
     ops.push(
       ["relu", () => be.relu({ x })],
       ["reluGrad", () => be.reluGrad({ dy: x, y: x })],
@@ -145,7 +145,7 @@ Deno.test({
       ["fill", () => be.fill({ length: x.length, dtype: "f32", value: 0 })],
       ["upload", () => be.upload(new Float32Array(x.length).fill(3))],
       ["maxPool2d", () => be.maxPool2d({ x: xp, geom: pool }).y],
-      ["maxPool2d idx", () => be.maxPool2d({ x: xp, geom: pool }).idx],
+      ["maxPool2d idx", () => be.maxPool2d({ x: xp, geom: pool }).idx!],
       [
         "maxPool2d 3x3",
         () => be.maxPool2d({ x: xp, geom: { ...pool, kh: 3, kw: 3, padH: 1, padW: 1 } }).y,

@@ -7,13 +7,25 @@
  * reuses the last step's arrays instead of paying page faults (~2 ms per MB on the dev VM) for
  * ~1 GB of fresh memory (FCN-8s at 224 px). `liveBytes()` still counts live storages only.
  *
+ * oneDNN (`./dnnl_ffi.ts`), where it loads and `FCN_DNNL` is not `off`, joins as a second conv
+ * engine on the BLAS library's thread count; the conv kernels choose per shape
+ * (`lib/kernels/conv/blas/engine.ts`). Its reordered weights are kept per weight array in
+ * {@linkcode BlasRuntime.derived} until the array is freed or updated in place.
+ *
  * @module
  */
-import type { HostArray, Storage } from "./backend.ts";
+import type { ConvGeom, HostArray, Storage } from "./backend.ts";
 import { type BlasLibrary, loadBlas, type LoadBlasOptions, type Sgemm } from "./blas_ffi.ts";
 import { HostPool } from "./blas_pool.ts";
 import { Scratch } from "./blas_scratch.ts";
+import { type DnnlLibrary, DnnlNotFoundError, loadDnnl } from "./dnnl_ffi.ts";
 import { HostRuntime, type HostStorage } from "./host.ts";
+
+/** A pass of a convolution. */
+export type ConvPass = "forward" | "backwardData" | "backwardWeight";
+
+/** Which engine runs a conv pass: oneDNN or the GEMMs on OpenBLAS. */
+export type ConvEngineChoice = (g: ConvGeom, pass: ConvPass) => "dnnl" | "gemm";
 
 /** Options of {@linkcode BlasRuntime.create}. */
 export interface BlasRuntimeOptions extends LoadBlasOptions {
@@ -21,6 +33,12 @@ export interface BlasRuntimeOptions extends LoadBlasOptions {
   scratchElems?: number;
   /** Most bytes of freed arrays kept for reuse (default `POOL_BYTES`, 2 GiB; 0: none). */
   poolBytes?: number;
+  /** Use oneDNN for the convs where it loads (default: unless `FCN_DNNL=off`). */
+  dnnl?: boolean;
+  /** Overrides the per-shape choice of conv engine (to measure one against the other). */
+  convEngine?: ConvEngineChoice;
+  /** Whose SGEMM the GEMMs call (default oneDNN's where it is loaded, else the BLAS library's). */
+  gemm?: "blas" | "dnnl";
 }
 
 /**
@@ -40,40 +58,66 @@ export class BlasRuntime extends HostRuntime {
   readonly library: BlasLibrary;
   /** Freed arrays awaiting reuse. */
   readonly pool: HostPool;
-  /** The library's row-major GEMM. */
+  /** The row-major GEMM: oneDNN's where it is loaded, else the BLAS library's. */
   readonly sgemm: Sgemm;
   /** The reused buffer for the convolutions' column matrices and wide outputs. */
   readonly scratch: Scratch;
   /** An f32 output array of `length` elements from the pool (contents undefined). */
   readonly alloc: (length: number) => Float32Array;
-  /** The library, its path and thread count, e.g. "OpenBLAS 0.3.21 SkylakeX (...), 16 threads". */
+  /**
+   * The libraries, paths and thread count, e.g. "OpenBLAS 0.3.21 Haswell (libopenblas.so.0) +
+   * oneDNN 2.6.3 (libdnnl.so.2) for convolutions and GEMMs, 2 threads", or "...; oneDNN off
+   * (FCN_DNNL=off)".
+   */
   readonly description: string;
+  /** oneDNN, the second conv engine, or null (not found, or turned off). */
+  readonly dnnl: DnnlLibrary | null;
+  /** The choice of conv engine when overridden (else the kernels' per-shape rule). */
+  readonly convEngine: ConvEngineChoice | null;
+  /**
+   * Arrays derived from an array, by key (oneDNN's reordered copy of a weight per conv shape):
+   * dropped, their arrays pooled, when the array is freed or updated in place ({@linkcode changed}).
+   */
+  readonly derived = new WeakMap<Float32Array, Map<unknown, Float32Array>>();
   /** Storages already freed: a second free must not pool their array again. */
   #freed = new WeakSet<Storage>();
 
-  /** Wraps a loaded library; prefer {@linkcode BlasRuntime.create}. */
-  constructor(library: BlasLibrary, scratchElems?: number, poolBytes?: number) {
+  /** Wraps a loaded library (and oneDNN, or why not); prefer {@linkcode BlasRuntime.create}. */
+  constructor(
+    library: BlasLibrary,
+    options: Pick<BlasRuntimeOptions, "scratchElems" | "poolBytes" | "convEngine" | "gemm"> & {
+      dnnl?: DnnlLibrary | string;
+    } = {},
+  ) {
     super();
     this.library = library;
-    this.pool = new HostPool(poolBytes);
-    this.sgemm = library.sgemm;
-    this.scratch = new Scratch(scratchElems);
+    this.pool = new HostPool(options.poolBytes);
+    this.scratch = new Scratch(options.scratchElems);
     this.alloc = (n) => this.pool.f32(n);
+    this.dnnl = typeof options.dnnl === "object" ? options.dnnl : null;
+    const dnnlGemm = this.dnnl !== null && options.gemm !== "blas";
+    this.sgemm = dnnlGemm ? this.dnnl!.sgemm : library.sgemm;
+    this.convEngine = options.convEngine ?? null;
     const threads = library.threads === null
       ? "its default thread count"
       : `${library.threads} thread${library.threads === 1 ? "" : "s"}`;
-    this.description = `${library.name} (${library.path}), ${threads}`;
+    const dnnl = this.dnnl ? this.dnnl.description.replace(/, \d+ threads?$/, "") : null;
+    this.description = `${library.name} (${library.path})` +
+      (dnnl
+        ? ` + ${dnnl} for convolutions${dnnlGemm ? " and GEMMs" : ""}, ${threads}`
+        : `, ${threads}; ${typeof options.dnnl === "string" ? options.dnnl : "oneDNN not used"}`);
   }
 
   /**
    * Loads the BLAS library (FCN_BLAS, else OpenBLAS / Accelerate / libblas where the system
-   * keeps them); throws `BlasNotFoundError` saying what to install.
+   * keeps them), and oneDNN where it loads; throws `BlasNotFoundError` saying what to install.
    */
   static create(options: BlasRuntimeOptions = {}): BlasRuntime {
-    return new BlasRuntime(loadBlas(options), options.scratchElems, options.poolBytes);
+    const library = loadBlas(options);
+    return new BlasRuntime(library, { ...options, dnnl: openDnnl(library, options.dnnl) });
   }
 
-  /** Drops the scratch buffer and the pool; the library stays loaded for the process. */
+  /** Drops the scratch buffer and the pool; the libraries stay loaded for the process. */
   override destroy(): void {
     this.scratch.release();
     this.pool.clear();
@@ -84,7 +128,17 @@ export class BlasRuntime extends HostRuntime {
     super.free(s);
     if (this.#freed.has(s)) return;
     this.#freed.add(s);
-    this.pool.put((s as HostStorage).data);
+    const data = (s as HostStorage).data;
+    if (data instanceof Float32Array) this.changed(data);
+    this.pool.put(data);
+  }
+
+  /** Says that `data` was freed or written in place: what was derived from it goes. */
+  changed(data: Float32Array): void {
+    const derived = this.derived.get(data);
+    if (!derived) return;
+    this.derived.delete(data);
+    for (const d of derived.values()) if (d !== data) this.pool.put(d);
   }
 
   /** A copy of `data` in a pooled array. */
@@ -92,5 +146,18 @@ export class BlasRuntime extends HostRuntime {
     const a = this.pool.array(data instanceof Int32Array ? "i32" : "f32", data.length);
     a.set(data);
     return this.track(a);
+  }
+}
+
+/** oneDNN on the BLAS library's threads, or why it is not used (for the description). */
+function openDnnl(library: BlasLibrary, wanted = true): DnnlLibrary | string {
+  if (!wanted) return "oneDNN not used";
+  try {
+    return loadDnnl({ threads: library.threads ?? undefined });
+  } catch (e) {
+    if (!(e instanceof DnnlNotFoundError)) throw e;
+    return e.tried.length === 1 && e.tried[0].startsWith("FCN_DNNL=")
+      ? `oneDNN off (${e.tried[0]})`
+      : "no oneDNN (libdnnl.so.2 not found)";
   }
 }

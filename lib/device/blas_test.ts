@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { createBlasBackend } from "../backends/blas.ts";
 import { blasCandidates, BlasNotFoundError, loadBlas } from "./blas_ffi.ts";
+import { hasDnnl } from "./dnnl_ffi.ts";
 import { requestDevice } from "./request.ts";
 
 const hasBlas = (() => {
@@ -96,6 +97,25 @@ Deno.test({
     assert(
       bad.out.includes('Expected FCN_BLAS_THREADS to be an integer >= 1 but found "many"'),
       bad.out,
+    );
+  },
+});
+
+Deno.test({
+  name: "blas backend: the description says whether oneDNN is used; FCN_DNNL=off turns it off",
+  ignore: !hasBlas,
+  async fn() {
+    const off = await evalWith(printBlas, { FCN_DNNL: "off" });
+    assert(off.out.includes("; oneDNN off (FCN_DNNL=off)"), off.out);
+    const missing = await evalWith(printBlas, { FCN_DNNL: "/nonexistent/libdnnl.so.2" });
+    assert(missing.out.includes("; no oneDNN (libdnnl.so.2 not found)"), missing.out);
+    if (!hasDnnl()) return;
+    const on = await evalWith(printBlas, { FCN_BLAS_THREADS: "1" });
+    assert(
+      / \+ oneDNN 2\.\d+\.\d+ \(libdnnl\.so\.2\) for convolutions and GEMMs, 1 thread\n/.test(
+        on.out,
+      ),
+      on.out,
     );
   },
 });

@@ -1,20 +1,30 @@
 /**
  * Finding and loading oneDNN (libdnnl, the v2.x C API: the library under PyTorch's CPU convs)
- * through `Deno.dlopen` (needs `--allow-ffi`). Optional: nothing needs it to run; the conv
- * engine in `lib/kernels/conv/blas/dnnl.ts` uses it where it is found.
+ * through `Deno.dlopen` (needs `--allow-ffi`). Optional: nothing needs it to run; the BLAS
+ * backend's convolutions use it (`lib/kernels/conv/blas/dnnl.ts`) where it is found.
  *
- * `FCN_DNNL=/path/to/libdnnl.so.2` overrides the search; otherwise `libdnnl.so.2` in the loader's
- * path and the distribution's usual folders (v3, `libdnnl.so.3`, changed the descriptor API and
- * is refused). The thread count (oneDNN runs on OpenMP
- * here) follows `FCN_DNNL_THREADS`, else `OMP_NUM_THREADS`, else `navigator.hardwareConcurrency`;
- * it is fixed when the library is first opened.
+ * `FCN_DNNL=/path/to/libdnnl.so.2` overrides the search and `FCN_DNNL=off` (or `0`, `false`,
+ * `no`, `none`) turns it off; otherwise `libdnnl.so.2` in the loader's path and the
+ * distribution's usual folders (v3, `libdnnl.so.3`, changed the descriptor API and is refused).
  *
- * Only what the conv engine needs is bound. Descriptors (`dnnl_memory_desc_t`,
+ * Threads: oneDNN runs on OpenMP here. The count is the BLAS library's (the caller passes it),
+ * else `FCN_DNNL_THREADS`, else `navigator.hardwareConcurrency`; it goes into `OMP_NUM_THREADS`
+ * before the library loads and through `omp_set_num_threads` after, so that OpenMP's threads
+ * and OpenBLAS's never outnumber the cores. Unless set, `OMP_WAIT_POLICY` becomes `passive`:
+ * OpenMP's idle threads sleep at once instead of spinning while OpenBLAS's threads work.
+ *
+ * The library and its OpenMP runtime are pinned with libc's `dlopen(RTLD_NODELETE)`: they are
+ * never unmapped while OpenMP's threads live (at process exit, or when a Worker ends).
+ *
+ * Only what the conv engine needs is bound, and `dnnl_sgemm`: on CPUs that OpenBLAS's kernels
+ * serve only in part (AVX-512 machines it takes for Haswell) oneDNN's JIT SGEMM is up to twice
+ * as fast, and the BLAS backend's GEMMs use it. Descriptors (`dnnl_memory_desc_t`,
  * `dnnl_convolution_desc_t`) are plain C structs the library fills in: they live in byte buffers
  * larger than the structs (v2.x: a memory descriptor is about 1 KB, a conv descriptor about 10).
  *
  * @module
  */
+import type { Sgemm } from "./blas_ffi.ts";
 import { nativeOpen, RTLD } from "./native.ts";
 
 /** oneDNN's C enum values used here (v2.x `dnnl_types.h`). */
@@ -141,6 +151,25 @@ const SYMBOLS = {
   dnnl_primitive_create: { parameters: ["buffer", "pointer"], result: "i32" },
   dnnl_primitive_destroy: { parameters: ["pointer"], result: "i32" },
   dnnl_primitive_execute: { parameters: ["pointer", "pointer", "i32", "buffer"], result: "i32" },
+  dnnl_sgemm: {
+    // transa, transb (chars), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc: row-major.
+    parameters: [
+      "u8",
+      "u8",
+      "i64",
+      "i64",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+      "buffer",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+    ],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The raw symbols of the library. */
@@ -154,15 +183,28 @@ export interface DnnlLibrary {
   readonly description: string;
   /** The version numbers. */
   readonly version: { major: number; minor: number; patch: number };
+  /** OpenMP threads its primitives run on. */
+  readonly threads: number;
   /** The bound functions. */
   readonly sym: DnnlSymbols;
   /** The CPU engine. */
   readonly engine: Deno.PointerValue;
   /** An in-order stream on it. */
   readonly stream: Deno.PointerValue;
+  /** oneDNN's row-major SGEMM (`dnnl_sgemm`, JIT-compiled for the CPU's widest vectors). */
+  readonly sgemm: Sgemm;
 }
 
-/** Thrown when no usable oneDNN is found; says where it looked and what to install. */
+/** Options of {@linkcode loadDnnl}. */
+export interface LoadDnnlOptions {
+  /**
+   * OpenMP threads (the BLAS library's, so that the two never outnumber the cores); default
+   * `FCN_DNNL_THREADS`, else `navigator.hardwareConcurrency`.
+   */
+  threads?: number;
+}
+
+/** Thrown when no usable oneDNN is found (or `FCN_DNNL=off`); says where it looked and why. */
 export class DnnlNotFoundError extends Error {
   /** The paths tried, each with why it failed. */
   readonly tried: string[];
@@ -170,17 +212,27 @@ export class DnnlNotFoundError extends Error {
   /** Lists what was tried. */
   constructor(tried: string[]) {
     super(
-      `oneDNN not found: tried ${tried.join("; ")}. Install it (Debian/Ubuntu: ` +
-        "apt-get install libdnnl2) or point FCN_DNNL at libdnnl.so.2",
+      tried.length === 1 && tried[0] === OFF_REASON
+        ? `oneDNN is turned off (${OFF_REASON})`
+        : `oneDNN not found: tried ${tried.join("; ")}. Install it (Debian/Ubuntu: ` +
+          "apt-get install libdnnl2) or point FCN_DNNL at libdnnl.so.2",
     );
     this.name = "DnnlNotFoundError";
     this.tried = tried;
   }
 }
 
+const OFF_WORDS = new Set(["off", "0", "false", "no", "none"]);
+const OFF_REASON = "FCN_DNNL=off";
+
+/** Whether `FCN_DNNL` (or `env`) turns oneDNN off: `off`, `0`, `false`, `no` or `none`. */
+export function dnnlDisabled(env: string | undefined = Deno.env.get("FCN_DNNL")): boolean {
+  return env !== undefined && OFF_WORDS.has(env.trim().toLowerCase());
+}
+
 /** Where oneDNN is looked for, in order: `FCN_DNNL`, then the usual names and folders. */
 export function dnnlCandidates(env: string | undefined = Deno.env.get("FCN_DNNL")): string[] {
-  if (env) return [env];
+  if (env?.trim()) return dnnlDisabled(env) ? [] : [env.trim()];
   if (Deno.build.os !== "linux") return [];
   return [
     "libdnnl.so.2",
@@ -192,6 +244,8 @@ export function dnnlCandidates(env: string | undefined = Deno.env.get("FCN_DNNL"
 }
 
 let loaded: DnnlLibrary | undefined;
+/** OpenMP's `omp_set_num_threads`, where the runtime is libgomp. */
+let setOmpThreads: ((n: number) => void) | null = null;
 
 /** A pointer out-parameter: 8 bytes the library writes a handle into. */
 export function outPointer(): BigUint64Array<ArrayBuffer> {
@@ -218,64 +272,153 @@ export function check(status: number, what: string): void {
  * closed). oneDNN's OpenMP threads outlive the calls that started them; a core dump of a parallel
  * test run that segfaulted showed one of them executing at an address where libgomp had been
  * mapped, with libdnnl and libgomp gone from the process, after the test file that used oneDNN
- * had ended. A pinned library and its dependencies are never unloaded. A path that does not load
- * is left to `Deno.dlopen`, which reports it.
+ * had ended. A pinned library and its dependencies are never unloaded. `noload`: only pins a
+ * library already loaded. Returns why it failed, or null (also off Linux, where `Deno.dlopen`
+ * alone decides).
  */
-function pin(path: string): void {
-  if (Deno.build.os === "linux") nativeOpen(path, RTLD.now | RTLD.nodelete);
+function pin(path: string, noload = false): string | null {
+  if (Deno.build.os !== "linux") return null;
+  const handle = nativeOpen(path, RTLD.now | RTLD.nodelete | (noload ? RTLD.noload : 0));
+  return typeof handle === "string" ? handle : null;
 }
 
-/**
- * Opens oneDNN once per process (later calls return the same library) and creates its CPU
- * engine and stream; throws {@linkcode DnnlNotFoundError} when there is none.
- *
- * @example Opening oneDNN where it is installed
- * ```ts ignore
- * import { loadDnnl } from "./dnnl_ffi.ts";
- *
- * const dnnl = loadDnnl();
- * console.log(dnnl.description); // oneDNN 2.6.0 (libdnnl.so.2), 2 threads
- * ```
- */
-export function loadDnnl(): DnnlLibrary {
-  if (loaded) return loaded;
-  const threads = Deno.env.get("FCN_DNNL_THREADS") ?? Deno.env.get("OMP_NUM_THREADS") ??
-    String(navigator.hardwareConcurrency);
-  Deno.env.set("OMP_NUM_THREADS", threads); // read by OpenMP when the library loads
+/** Binds libgomp's `omp_set_num_threads` (oneDNN's OpenMP runtime on Debian), pinned. */
+function ompThreadSetter(): ((n: number) => void) | null {
+  if (pin("libgomp.so.1", true) !== null) return null;
+  try {
+    const gomp = Deno.dlopen("libgomp.so.1", {
+      omp_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+    });
+    const set = gomp.symbols.omp_set_num_threads;
+    return set ? (n) => set(n) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Threads to ask for: `requested`, else FCN_DNNL_THREADS, else the hardware's. */
+function threadCount(requested: number | undefined): number {
+  const env = Deno.env.get("FCN_DNNL_THREADS")?.trim();
+  const t = requested ?? (env ? Number(env) : navigator.hardwareConcurrency || 1);
+  if (!Number.isInteger(t) || t < 1) {
+    throw new RangeError(
+      `Expected ${
+        requested === undefined ? "FCN_DNNL_THREADS" : "threads"
+      } to be an integer >= 1 but found "${requested ?? env}"`,
+    );
+  }
+  return t;
+}
+
+/** Opens the first candidate with the v2.x API, pinned; throws listing what failed. */
+function open(): { lib: Deno.DynamicLibrary<typeof SYMBOLS>; path: string; version: number[] } {
+  if (dnnlDisabled()) throw new DnnlNotFoundError([OFF_REASON]);
   const tried: string[] = [];
   for (const path of dnnlCandidates()) {
+    const why = pin(path);
+    if (why !== null) {
+      tried.push(`${path} (${why})`);
+      continue;
+    }
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
     try {
-      pin(path);
       lib = Deno.dlopen(path, SYMBOLS);
     } catch (e) {
       tried.push(`${path} (${(e as Error).message.split("\n")[0]})`);
       continue;
     }
-    const sym = lib.symbols;
-    const v = new Deno.UnsafePointerView(sym.dnnl_version()!);
-    const version = { major: v.getInt32(0), minor: v.getInt32(4), patch: v.getInt32(8) };
-    if (version.major !== 2) {
-      lib.close();
-      tried.push(`${path} (version ${version.major}.${version.minor}: the v2.x API is needed)`);
-      continue;
-    }
-    const e = outPointer(), s = outPointer();
-    check(sym.dnnl_engine_create(e, DNNL.cpu, 0n), "dnnl_engine_create");
-    check(sym.dnnl_stream_create(s, pointerOf(e), DNNL.streamDefault), "dnnl_stream_create");
-    const name = path.replace(/^.*\//, "");
-    loaded = {
-      path,
-      description:
-        `oneDNN ${version.major}.${version.minor}.${version.patch} (${name}), ${threads} threads`,
-      version,
-      sym,
-      engine: pointerOf(e),
-      stream: pointerOf(s),
-    };
-    return loaded;
+    const v = new Deno.UnsafePointerView(lib.symbols.dnnl_version()!);
+    const version = [v.getInt32(0), v.getInt32(4), v.getInt32(8)];
+    if (version[0] === 2) return { lib, path, version };
+    lib.close();
+    tried.push(`${path} (version ${version[0]}.${version[1]}: the v2.x API is needed)`);
   }
   throw new DnnlNotFoundError(tried);
+}
+
+/** The library's description with `threads`. */
+function describe(path: string, v: DnnlLibrary["version"], threads: number): string {
+  const name = path.replace(/^.*\//, "");
+  return `oneDNN ${v.major}.${v.minor}.${v.patch} (${name}), ${threads} thread${
+    threads === 1 ? "" : "s"
+  }`;
+}
+
+/**
+ * Opens oneDNN once per process (later calls return the same library, with the thread count
+ * set again when `threads` differs) and creates its CPU engine and stream; throws
+ * {@linkcode DnnlNotFoundError} when there is none or `FCN_DNNL=off`.
+ *
+ * @example Opening oneDNN where it is installed
+ * ```ts ignore
+ * import { loadDnnl } from "./dnnl_ffi.ts";
+ *
+ * const dnnl = loadDnnl({ threads: 2 });
+ * console.log(dnnl.description); // oneDNN 2.6.0 (libdnnl.so.2), 2 threads
+ * ```
+ */
+export function loadDnnl(options: LoadDnnlOptions = {}): DnnlLibrary {
+  const threads = threadCount(options.threads ?? loaded?.threads);
+  if (loaded) {
+    if (loaded.threads === threads) return loaded;
+    setOmpThreads?.(threads);
+    return loaded = {
+      ...loaded,
+      threads,
+      description: describe(loaded.path, loaded.version, threads),
+    };
+  }
+  // Read by OpenMP when it starts (if it has not yet); omp_set_num_threads covers the rest.
+  Deno.env.set("OMP_NUM_THREADS", String(threads));
+  if (Deno.env.get("OMP_WAIT_POLICY") === undefined) Deno.env.set("OMP_WAIT_POLICY", "passive");
+  const { lib, path, version: [major, minor, patch] } = open();
+  setOmpThreads = ompThreadSetter();
+  setOmpThreads?.(threads);
+  const sym = lib.symbols;
+  const e = outPointer(), s = outPointer();
+  check(sym.dnnl_engine_create(e, DNNL.cpu, 0n), "dnnl_engine_create");
+  check(sym.dnnl_stream_create(s, pointerOf(e), DNNL.streamDefault), "dnnl_stream_create");
+  const version = { major, minor, patch };
+  const T = "T".charCodeAt(0), N = "N".charCodeAt(0);
+  const i = BigInt;
+  const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+    if (m === 0 || n === 0) return;
+    if (k === 0) { // C = beta * C, as BLAS does (oneDNN refuses empty inner sizes)
+      for (let r = 0; r < m; r++) {
+        for (let j = r * ldc; j < r * ldc + n; j++) c[j] = beta === 0 ? 0 : beta * c[j];
+      }
+      return;
+    }
+    check(
+      sym.dnnl_sgemm(
+        transA ? T : N,
+        transB ? T : N,
+        i(m),
+        i(n),
+        i(k),
+        alpha,
+        a,
+        i(lda),
+        b,
+        i(ldb),
+        beta,
+        c,
+        i(ldc),
+      ),
+      "dnnl_sgemm",
+    );
+  };
+  loaded = {
+    sgemm,
+    path,
+    description: describe(path, version, threads),
+    version,
+    threads,
+    sym,
+    engine: pointerOf(e),
+    stream: pointerOf(s),
+  };
+  return loaded;
 }
 
 /** Whether oneDNN can be loaded here (loads it when it can). */

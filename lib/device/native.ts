@@ -10,7 +10,7 @@
  */
 
 /** glibc's `dlopen` flags (`<dlfcn.h>`). */
-export const RTLD = { now: 2, global: 0x100, nodelete: 0x1000 } as const;
+export const RTLD = { now: 2, noload: 4, global: 0x100, nodelete: 0x1000 } as const;
 
 const LIBC = {
   dlopen: { parameters: ["buffer", "i32"], result: "pointer" },

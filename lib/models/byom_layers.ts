@@ -8,7 +8,7 @@
 import { convTranspose2d } from "../ops/conv.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import { bilinearKernel } from "../nn/init.ts";
-import { chain, Layer } from "../nn/layers.ts";
+import { chain, fusedSteps, Layer } from "../nn/layers.ts";
 import { hostTensor } from "../nn/module.ts";
 
 /** `nn.ConvTranspose2d(c, c, k, s, p, bias)` started as a bilinear upsampler (zero bias). */
@@ -54,8 +54,8 @@ export class IndexedSequential extends Layer {
     layers.forEach((l, i) => this.addModule(String(first + i), l));
   }
 
-  /** Applies the layers in order. */
+  /** Applies the layers in order, fused where `fusedSteps` says (as `Sequential`). */
   forward(x: Tensor): Tensor {
-    return chain(x, this.layers.map((l) => (t: Tensor) => l.forward(t)));
+    return chain(x, fusedSteps(this.layers));
   }
 }

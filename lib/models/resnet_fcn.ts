@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { add, relu } from "../ops/elementwise.ts";
+import { addRelu } from "../ops/elementwise.ts";
 import { interpolate } from "../ops/resize.ts";
 import type { Device, Tensor } from "../tensor.ts";
 import type { Rng } from "../random.ts";
@@ -83,24 +83,17 @@ export class Bottleneck extends Layer {
   /** `relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x))))))) + identity)`. */
   forward(x: Tensor): Tensor {
     const y = chain(x, [
-      (t) => this.conv1.forward(t),
-      (t) => this.bn1.forward(t),
-      relu,
-      (t) => this.conv2.forward(t),
-      (t) => this.bn2.forward(t),
-      relu,
-      (t) => this.conv3.forward(t),
-      (t) => this.bn3.forward(t),
+      (t) => this.conv1.forwardNorm(t, this.bn1, true),
+      (t) => this.conv2.forwardNorm(t, this.bn2, true),
+      (t) => this.conv3.forwardNorm(t, this.bn3),
     ]);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    const sum = add(y, identity);
+    const out = addRelu(y, identity);
     if (!isGradEnabled()) {
       // Inference: free the branch outputs as soon as they are summed.
       y.dispose();
       if (identity !== x) identity.dispose();
     }
-    const out = relu(sum);
-    if (!isGradEnabled()) sum.dispose();
     return out;
   }
 }
@@ -151,9 +144,7 @@ export class ResNetBackbone extends Module {
   /** x `[N, 3, H, W]` -> layer3 `[N, 1024w, H/8, W/8]` and layer4 `[N, 2048w, H/8, W/8]`. */
   forward(x: Tensor): { aux: Tensor; out: Tensor } {
     const y = chain(x, [
-      (t) => this.conv1.forward(t),
-      (t) => this.bn1.forward(t),
-      relu,
+      (t) => this.conv1.forwardNorm(t, this.bn1, true),
       (t) => this.maxpool.forward(t),
       (t) => this.stages[0].forward(t),
       (t) => this.stages[1].forward(t),

@@ -114,6 +114,7 @@ export abstract class Module {
 
   /** Sets training mode on this module and its children; returns this. */
   train(mode = true): this {
+    if (mode) this.releaseDerived();
     this.training = mode;
     for (const m of this.#children.values()) m.train(mode);
     return this;
@@ -188,8 +189,20 @@ export abstract class Module {
     return report;
   }
 
+  /**
+   * Frees what a layer keeps derived from its tensors (folded inference weights); called on
+   * this module and its children by `train(true)` and `dispose()`.
+   */
+  protected releaseDerived(): void {}
+
+  #releaseAll(): void {
+    this.releaseDerived();
+    for (const m of this.#children.values()) m.#releaseAll();
+  }
+
   /** Frees every parameter and buffer (and their gradients). */
   dispose(): void {
+    this.#releaseAll();
     for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
       t.grad?.dispose();
       t.dispose();

@@ -4,7 +4,7 @@
  * @module
  */
 import type { BinaryOp } from "../device/backend.ts";
-import { record } from "../autograd.ts";
+import { isGradEnabled, record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";
 import { expectF32, sameDevice } from "./_util.ts";
 
@@ -26,7 +26,7 @@ export function relu(x: Tensor): Tensor {
   return record(y, "relu", [x], {});
 }
 
-function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+function binary(op: BinaryOp, a: Tensor, b: Tensor, withRelu = false): Tensor {
   expectF32(op, "a", a);
   expectF32(op, "b", b);
   sameDevice(op, a, b);
@@ -37,7 +37,12 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     );
   }
   const y = new Tensor(
-    a.device.backend.binary({ op, a: a.storage, b: b.storage }),
+    a.device.backend.binary({
+      op,
+      a: a.storage,
+      b: b.storage,
+      ...(withRelu ? { relu: true } : {}),
+    }),
     a.shape,
     a.device,
   );
@@ -59,6 +64,25 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
  */
 export function add(a: Tensor, b: Tensor): Tensor {
   return binary("add", a, b);
+}
+
+/**
+ * `relu(a + b)` (ResNet's residual join): one kernel where no graph is recorded (inference),
+ * else `add` then `relu`.
+ *
+ * @example
+ * ```ts
+ * import { noGrad, requestDevice, tensor } from "@x/fcn";
+ * import { addRelu } from "./elementwise.ts";
+ * import { assertEquals } from "../../tests/assert.ts";
+ *
+ * const device = await requestDevice({ backend: "cpu" });
+ * const y = noGrad(() => addRelu(tensor([1, -2], [2], device), tensor([1, 1], [2], device)));
+ * assertEquals(Array.from(await y.toArray()), [2, 0]);
+ * ```
+ */
+export function addRelu(a: Tensor, b: Tensor): Tensor {
+  return isGradEnabled() ? relu(add(a, b)) : binary("add", a, b, true);
 }
 
 /** `a - b`; `b` has `a`'s shape or one element. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { PoolGeom } from "../device/backend.ts";
-import { record } from "../autograd.ts";
+import { isGradEnabled, record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";
 import { expectF32, expectRank, pair } from "./_util.ts";
 
@@ -66,6 +66,8 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   const ow = poolOutSize(w, kw, strideW, padW, ceil);
   if (oh < 1 || ow < 1) throw new RangeError(`${op}: input ${h}x${w} is smaller than the window`);
   const g: PoolGeom = { n, c, h, w, kh, kw, oh, ow, strideH, strideW, padH, padW };
-  const { y, idx } = x.device.backend.maxPool2d({ x: x.storage, geom: g });
-  return record(new Tensor(y, [n, c, oh, ow], x.device), "maxPool2d", [x], { g, idx }, [idx]);
+  const indices = isGradEnabled() && x.requiresGrad;
+  const { y, idx } = x.device.backend.maxPool2d({ x: x.storage, geom: g, indices });
+  const out = new Tensor(y, [n, c, oh, ow], x.device);
+  return idx ? record(out, "maxPool2d", [x], { g, idx }, [idx]) : out;
 }

@@ -117,6 +117,7 @@ export class SGD {
             first,
           },
         });
+        p.version++;
       }
     }
   }

@@ -12,11 +12,17 @@
  * The bias is the GEMM's initial C (beta 1); the ReLU is a branch-free pass over the output.
  * Outputs come from `ctx.alloc` (the backend's pool: any contents) and are fully written.
  *
+ * Where the runtime has oneDNN, the passes `./blas/engine.ts` gives it run there instead
+ * (`./blas/dnnl_passes.ts`: bias and ReLU fused into the forward primitive).
+ *
  * @module
  */
 import type { ConvGeom, Planes } from "../../device/backend.ts";
 import { reluInPlace } from "../elementwise/blas.ts";
 import { allocate, type GemmContext } from "./blas/gemm_context.ts";
+import * as dnnl from "./blas/dnnl_passes.ts";
+import { convEngine } from "./blas/engine.ts";
+import type { ConvEngineChoice, ConvPass } from "../../device/blas_runtime.ts";
 import * as direct from "./blas/gemm_direct.ts";
 import * as im2col from "./blas/gemm_im2col.ts";
 import * as shifted from "./blas/gemm_shifted.ts";
@@ -33,6 +39,19 @@ function layout(g: ConvGeom): typeof direct | typeof taps | typeof shifted | typ
   if (direct.applies(g)) return direct;
   if (taps.applies(g)) return taps;
   return shifted.applies(g) ? shifted : im2col;
+}
+
+/** The GEMM context, with oneDNN and its choice of passes where the runtime has them. */
+export interface ConvContext
+  extends GemmContext, Partial<Pick<dnnl.DnnlContext, "dnnl" | "derived">> {
+  /** Overrides the per-shape choice of engine. */
+  convEngine?: ConvEngineChoice | null;
+}
+
+/** Whether oneDNN runs pass `pass` of `g`. */
+function onDnnl(ctx: ConvContext, g: ConvGeom, pass: ConvPass): ctx is dnnl.DnnlContext {
+  return !!ctx.dnnl && ctx.derived !== undefined &&
+    (ctx.convEngine ?? convEngine)(g, pass) === "dnnl";
 }
 
 /** The geometry, for error messages. */
@@ -54,12 +73,16 @@ function expectOperands(
 }
 
 /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
-export function conv2d(ctx: GemmContext, a: OnHost<KernelArgs["conv2d"]>): Float32Array {
+export function conv2d(ctx: ConvContext, a: OnHost<KernelArgs["conv2d"]>): Float32Array {
   const { x, w, b, geom: g, relu } = a;
   expectOperands("conv2d", { x, w, b }, g);
   const size = g.n * g.k * g.oh * g.ow;
   if (size === 0) return new Float32Array(0);
   const y = allocate(ctx, size);
+  if (onDnnl(ctx, g, "forward")) {
+    dnnl.forward(ctx, x, w, b, g, relu, y);
+    return y;
+  }
   layout(g).forward(ctx, x, w, b, g, y);
   if (relu) reluInPlace(y);
   return y;
@@ -67,26 +90,32 @@ export function conv2d(ctx: GemmContext, a: OnHost<KernelArgs["conv2d"]>): Float
 
 /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
 export function conv2dGradInput(
-  ctx: GemmContext,
+  ctx: ConvContext,
   { dy, w, geom: g }: OnHost<KernelArgs["conv2dGradInput"]>,
 ): Float32Array {
   expectOperands("conv2dGradInput", { dy, w }, g);
   const size = g.n * g.c * g.h * g.w;
   if (size === 0 || g.oh * g.ow === 0 || g.k === 0) return new Float32Array(size);
   const dx = allocate(ctx, size);
-  if (direct.applies(g)) direct.backwardData(ctx, dy, w, g, dx);
+  if (onDnnl(ctx, g, "backwardData")) dnnl.backwardData(ctx, dy, w, g, dx);
+  else if (direct.applies(g)) direct.backwardData(ctx, dy, w, g, dx);
   else layout(g).backwardData(ctx, dy, w, g, dx.fill(0));
   return dx;
 }
 
 /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`, summed over the batch. */
 export function conv2dGradWeight(
-  ctx: GemmContext,
+  ctx: ConvContext,
   { dy, x, geom: g }: OnHost<KernelArgs["conv2dGradWeight"]>,
 ): Float32Array {
   expectOperands("conv2dGradWeight", { dy, x }, g);
   const size = g.k * g.c * g.kh * g.kw;
   if (size === 0 || g.n * g.oh * g.ow === 0) return new Float32Array(size);
+  if (onDnnl(ctx, g, "backwardWeight")) {
+    const dw = allocate(ctx, size);
+    dnnl.backwardWeight(ctx, dy, x, g, dw);
+    return dw;
+  }
   const path = layout(g);
   if (path === taps) return taps.backwardWeight(ctx, dy, x, g);
   if (path === shifted) return shifted.backwardWeight(ctx, dy, x, g);

@@ -105,7 +105,67 @@ function checkAll(be: BlasBackend, label: string): void {
 Deno.test({
   name: "blas conv2d: forward, backward-data and backward-weight match the reference",
   ignore,
-  fn: () => checkAll(blas!, "whole images"),
+  fn: () => checkAll(blas!, `whole images (${blas!.description})`),
+});
+
+Deno.test({
+  name: "blas conv2d: GEMMs alone (oneDNN off), oneDNN convs for every pass, GEMMs on dnnl_sgemm",
+  ignore,
+  fn() {
+    const gemm = createBlasBackend({ dnnl: false });
+    assertEquals(gemm.rt.dnnl, null);
+    checkAll(gemm, "GEMMs only");
+    gemm.destroy();
+    if (blas!.rt.dnnl === null) return; // no oneDNN here
+    const all = createBlasBackend({ convEngine: () => "dnnl" });
+    checkAll(all, "oneDNN only");
+    all.destroy();
+    const gemms = createBlasBackend({ convEngine: () => "gemm" });
+    assertEquals(gemms.rt.sgemm, gemms.rt.dnnl!.sgemm);
+    checkAll(gemms, "our GEMM layouts on oneDNN's sgemm");
+    gemms.destroy();
+  },
+});
+
+Deno.test({
+  name: "blas conv2d: a weight updated in place or freed and reused is reordered afresh",
+  ignore,
+  fn() {
+    const be = createBlasBackend({ convEngine: () => "dnnl" });
+    const g = geom([1, 16, 6, 5, 8, 3, 3], [1, 1], [1, 1]);
+    const x = randn(16 * 30, 1), w = randn(8 * 16 * 9, 2), w2 = randn(8 * 16 * 9, 3);
+    const [sx, sw] = [x, w].map((a) => be.upload(a));
+    const tol = { atol: 1e-4, rtol: 1e-4 };
+    assertClose(
+      f32of(be.conv2d({ x: sx, w: sw, b: null, geom: g, relu: false })),
+      ref.conv2d(x, w, null, g, false),
+      { ...tol, name: "first" },
+    );
+    // SGD with lr 1 and gradient w - w2 turns w into w2 in place.
+    const grad = be.upload(w.map((v, i) => v - w2[i]));
+    be.sgd({
+      param: sw,
+      grad,
+      buf: null,
+      update: { lr: 1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, first: true },
+    });
+    assertClose(
+      f32of(be.conv2d({ x: sx, w: sw, b: null, geom: g, relu: false })),
+      ref.conv2d(x, w2, null, g, false),
+      { ...tol, name: "after SGD" },
+    );
+    // Freed, its array is handed out again (the pool) with other contents.
+    const array = f32of(sw);
+    be.free(sw);
+    const again = be.upload(w);
+    assertEquals(f32of(again) === array, true);
+    assertClose(
+      f32of(be.conv2d({ x: sx, w: again, b: null, geom: g, relu: false })),
+      ref.conv2d(x, w, null, g, false),
+      { ...tol, name: "reused array" },
+    );
+    be.destroy();
+  },
 });
 
 Deno.test({
@@ -114,7 +174,7 @@ Deno.test({
   fn() {
     // 60 elements: one output row per band; 600: a few rows per band.
     for (const scratchElems of [60, 600]) {
-      const be = createBlasBackend({ scratchElems });
+      const be = createBlasBackend({ scratchElems, dnnl: false });
       checkAll(be, `scratch ${scratchElems}`);
       be.destroy();
     }
@@ -125,7 +185,7 @@ Deno.test({
   name: "blas conv2d: the Fortran sgemm_ path matches too",
   ignore,
   fn() {
-    const be = createBlasBackend({ fortran: true });
+    const be = createBlasBackend({ fortran: true, dnnl: false });
     assertEquals(be.library.fortran, true);
     checkAll(be, "fortran");
   },

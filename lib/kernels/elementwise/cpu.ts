@@ -11,7 +11,10 @@ import * as ref from "./reference.ts";
 /** The elementwise slice of the reference backend. */
 export const elementwiseCpu: KernelSlice<HostRuntime, "elementwise"> = {
   fill: (rt, { length, dtype, value }) => rt.track(ref.fill(length, dtype, value)),
-  binary: (rt, { op, a, b }) => rt.track(ref.binary(op, f32of(a), f32of(b))),
+  binary: (rt, { op, a, b, relu }) => {
+    const y = ref.binary(op, f32of(a), f32of(b));
+    return rt.track(relu ? ref.relu(y) : y);
+  },
   axpby: (rt, { a, b, alpha, beta }) => rt.track(ref.axpby(f32of(a), f32of(b), alpha, beta)),
   affine: (rt, { x, alpha, beta }) => rt.track(ref.affine(f32of(x), alpha, beta)),
   relu: (rt, { x }) => rt.track(ref.relu(f32of(x))),

@@ -4,6 +4,7 @@ import {
   dropout,
   dropout2d,
   mul,
+  noGrad,
   relu,
   requestDevice,
   scale,
@@ -14,6 +15,7 @@ import {
 } from "../../../mod.ts";
 import type { Backend, Storage } from "../../device/backend.ts";
 import { dropoutKeep } from "../../device/backend.ts";
+import { addRelu } from "../../ops/elementwise.ts";
 import { checkOp, devices, hasWebGpu, randn } from "../../../tests/harness.ts";
 import {
   assert,
@@ -226,4 +228,20 @@ Deno.test({
     await compareKernels(device.backend, 1000);
     device.destroy();
   },
+});
+
+Deno.test("addRelu: one kernel in inference equals relu(add) on every backend (NaN gives 0)", async () => {
+  const a = randn(4099, 81), b = randn(4099, 82);
+  a[7] = NaN;
+  const want = Array.from(a, (v, i) => (v + b[i] > 0 ? v + b[i] : 0));
+  for (const [kind, device] of await devices()) {
+    const ta = tensor(a, [4099], device), tb = tensor(b, [4099], device);
+    const fused = noGrad(() => addRelu(ta, tb));
+    const got = Array.from(await fused.toArray());
+    for (let i = 0; i < want.length; i++) {
+      assertAlmostEquals(got[i], want[i], 1e-6, `${kind} [${i}]`);
+    }
+    const graph = addRelu(ta, tb); // a graph is recorded: add then relu
+    assertEquals(Array.from(await graph.toArray()), got, kind);
+  }
 });

@@ -214,7 +214,13 @@ function roundF16(rt: WebGpuRuntime, { x }: KernelArgs["roundF16"]): Storage {
 /** The element-wise slice of the WebGPU backend. */
 export const elementwiseWebGpu: KernelSlice<WebGpuRuntime, "elementwise"> = {
   fill,
-  binary,
+  binary: (rt, a) => {
+    const y = binary(rt, a);
+    if (!a.relu) return y;
+    const r = relu(rt, { x: y });
+    rt.free(y);
+    return r;
+  },
   axpby,
   affine,
   relu,

@@ -53,8 +53,9 @@ export function sgd(blas: Axpby, a: OnHost<KernelArgs["sgd"]>): void {
 /** The SGD slice of the BLAS backend: level-1 passes where the library has them. */
 export const optimBlas: KernelSlice<BlasRuntime, "optim"> = {
   sgd: (rt, a) => {
-    const blas = rt.library.axpby;
-    if (blas === null) referenceSgd(onHost(a));
-    else sgd(blas, onHost(a));
+    const blas = rt.library.axpby, h = onHost(a);
+    rt.changed(h.param); // in place: oneDNN's reordered copy of a conv weight is stale
+    if (blas === null) referenceSgd(h);
+    else sgd(blas, h);
   },
 };

@@ -1,7 +1,7 @@
 import type { PoolGeom } from "../../device/backend.ts";
 import { assertEquals } from "../../../tests/assert.ts";
 import { randn } from "../../../tests/harness.ts";
-import { maxPool2d } from "./blas.ts";
+import { maxPool2d, maxPool2dValues } from "./blas.ts";
 import * as ref from "./reference.ts";
 import { geom } from "./_testing.ts";
 
@@ -51,4 +51,25 @@ Deno.test("blas maxPool2d: other geometries equal the reference, NaNs and ties i
       ref.maxPool2dGrad({ dy, idx: want.idx, geom: g }),
     );
   });
+});
+
+Deno.test("blas maxPool2dValues: the reference's maxima without indices (clipped windows, NaN)", () => {
+  // [n, c, h, w, kernel h/w, output h/w, stride, padding]
+  const sizes = [
+    [1, 3, 9, 8, 3, 3, 5, 4, 2, 1],
+    [2, 2, 7, 7, 2, 2, 4, 4, 2, 0],
+    [2, 3, 6, 8, 2, 2, 3, 4, 2, 0],
+    [1, 1, 6, 5, 3, 2, 4, 4, 1, 0],
+  ];
+  const geoms = sizes.map(([n, c, h, w, kh, kw, oh, ow, s, p]): PoolGeom => (
+    { n, c, h, w, kh, kw, oh, ow, strideH: s, strideW: s, padH: p, padW: p }
+  ));
+  for (const [i, g] of geoms.entries()) {
+    const x = Float32Array.from({ length: g.n * g.c * g.h * g.w }, (_, j) => Math.sin(j * 1.7 + i));
+    x[4] = NaN;
+    x[9] = NaN; // a second tap
+    const want = ref.maxPool2d({ x, geom: g }).y;
+    const out = new Float32Array(want.length).fill(7); // any contents
+    assertEquals(Array.from(maxPool2dValues(x, g, out)), Array.from(want), `geometry ${i}`);
+  }
 });

@@ -145,7 +145,7 @@ Deno.test("maxPool2d lets NaN win on every backend, like PyTorch", async () => {
   for (const [kind, device] of await devices()) {
     const got = device.backend.maxPool2d({ x: device.backend.upload(x), geom: g });
     assertClose(await device.backend.read(got.y), want.y, { atol: 0, name: `y on ${kind}` });
-    assertEquals(await device.backend.read(got.idx), want.idx, `idx on ${kind}`);
+    assertEquals(await device.backend.read(got.idx!), want.idx, `idx on ${kind}`);
   }
 });
 
@@ -159,9 +159,9 @@ webGpuTest(
     const want = ref.maxPool2d({ x, geom: g });
     const got = b.maxPool2d({ x: b.upload(x), geom: g });
     assertEquals(await b.read(got.y), want.y);
-    assertEquals(await b.read(got.idx), want.idx);
+    assertEquals(await b.read(got.idx!), want.idx);
     const dy = distinct(want.y.length, 8);
-    const dx = b.maxPool2dGrad({ dy: b.upload(dy), idx: got.idx, geom: g });
+    const dx = b.maxPool2dGrad({ dy: b.upload(dy), idx: got.idx!, geom: g });
     assertClose(await b.read(dx), ref.maxPool2dGrad({ dy, idx: want.idx, geom: g }), {
       atol: 1e-6,
     });
@@ -169,7 +169,7 @@ webGpuTest(
     const before = b.rt.pipelineCount;
     const g2 = geom([1, 3, 6, 6], [2, 2], [2, 2]);
     const small = b.maxPool2d({ x: b.upload(distinct(108, 3)), geom: g2 });
-    b.maxPool2dGrad({ dy: b.upload(new Float32Array(27).fill(1)), idx: small.idx, geom: g2 });
+    b.maxPool2dGrad({ dy: b.upload(new Float32Array(27).fill(1)), idx: small.idx!, geom: g2 });
     await b.flush();
     assertEquals(b.rt.pipelineCount, before);
     // a single plane larger than a binding is refused with a clear error

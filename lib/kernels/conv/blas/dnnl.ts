@@ -3,10 +3,11 @@
  * as post-ops, backward-data and backward-weights, on plain NCHW Float32Arrays.
  *
  * oneDNN picks its own (blocked) layouts for the source, weights and destination; a plain
- * array is reordered into them on the way in and out, except the weights of forward, which are
- * reordered once per weight array and cached (a WeakMap keyed by the array: a new array, as an
- * optimizer step makes, is reordered again; changing an array in place needs
- * {@linkcode DnnlConv2d.forgetWeights}). Primitives are built once per shape and cached.
+ * array is reordered into them on the way in and out through buffers lent for the call from a
+ * {@linkcode Scratch} (the BLAS runtime's; a module-wide one by default). The forward weights
+ * can be reordered once ({@linkcode DnnlConv2d.packWeight}) and passed as `packed` to later
+ * calls: the BLAS backend keeps such packs per weight array until the array is freed or updated
+ * in place. Primitives are built once per shape and cached.
  *
  * @example A 3x3 conv with fused ReLU
  * ```ts ignore
@@ -23,17 +24,18 @@
  * @module
  */
 import type { ConvGeom } from "../../../device/backend.ts";
+import { Scratch } from "../../../device/blas_scratch.ts";
 import {
   check,
   DNNL,
   type DnnlLibrary,
   loadDnnl,
-  MD_BYTES,
   OP_DESC_BYTES,
   outPointer,
   pointerOf,
 } from "../../../device/dnnl_ffi.ts";
 import { expectLength } from "../../_check.ts";
+import { anyMd, lend, Memory, plainMd, Port, Primitive, type Ptr } from "./dnnl_memory.ts";
 
 /** The sizes of one convolution: x `[n, c, h, w]`, weight `[k, c, kh, kw]`. */
 export interface DnnlConvShape {
@@ -53,148 +55,26 @@ export interface DnnlConvGeometry {
   dilation?: number | [number, number];
 }
 
+/** Options of {@linkcode DnnlConv2d}: geometry, bias and fused ReLU. */
+export interface DnnlConvOptions extends DnnlConvGeometry {
+  /** Apply ReLU in the forward primitive (a post-op). */
+  relu?: boolean;
+  /** Whether the conv has a bias (default true). */
+  bias?: boolean;
+}
+
+/** Where a call's reorder buffers come from (default: one module-wide scratch). */
+export interface Lender {
+  scratch?: Scratch;
+}
+
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === "number" ? [v, v] : v;
 
 const dims = (xs: number[]) => new BigInt64Array(xs.map(BigInt));
 
-type Ptr = Deno.PointerValue;
-
-/** A memory object over a user array, or over a buffer of oneDNN's layout. */
-class Memory {
-  readonly handle: Ptr;
-  constructor(private readonly dnnl: DnnlLibrary, md: Ptr | Uint8Array) {
-    const out = outPointer();
-    const mdPtr = md instanceof Uint8Array ? Deno.UnsafePointer.of(md) : md;
-    check(
-      dnnl.sym.dnnl_memory_create(out, mdPtr, dnnl.engine, null),
-      "dnnl_memory_create",
-    );
-    this.handle = pointerOf(out);
-  }
-  bind(data: Float32Array): void {
-    check(
-      this.dnnl.sym.dnnl_memory_set_data_handle(this.handle, Deno.UnsafePointer.of(data)),
-      "dnnl_memory_set_data_handle",
-    );
-  }
-  destroy(): void {
-    this.dnnl.sym.dnnl_memory_destroy(this.handle);
-  }
-}
-
-/** A primitive with its argument list. */
-class Primitive {
-  readonly handle: Ptr;
-  constructor(private readonly dnnl: DnnlLibrary, pd: Ptr) {
-    const out = outPointer();
-    check(dnnl.sym.dnnl_primitive_create(out, pd), "dnnl_primitive_create");
-    this.handle = pointerOf(out);
-  }
-  run(args: [number, Memory][]): void {
-    const buf = new BigUint64Array(args.length * 2);
-    args.forEach(([arg, mem], i) => {
-      buf[2 * i] = BigInt(arg);
-      buf[2 * i + 1] = BigInt(Deno.UnsafePointer.value(mem.handle));
-    });
-    check(
-      this.dnnl.sym.dnnl_primitive_execute(this.handle, this.dnnl.stream, args.length, buf),
-      "dnnl_primitive_execute",
-    );
-  }
-  destroy(): void {
-    this.dnnl.sym.dnnl_primitive_destroy(this.handle);
-  }
-}
-
-/** A plain (row-major, dense) f32 memory descriptor of `shape`. */
-function plainMd(dnnl: DnnlLibrary, shape: number[]): Uint8Array<ArrayBuffer> {
-  const md = new Uint8Array(MD_BYTES);
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  check(
-    dnnl.sym.dnnl_memory_desc_init_by_strides(
-      md,
-      shape.length,
-      dims(shape),
-      DNNL.f32,
-      dims(strides),
-    ),
-    "dnnl_memory_desc_init_by_strides",
-  );
-  return md;
-}
-
-/** An f32 descriptor of `shape` whose layout the primitive chooses. */
-function anyMd(dnnl: DnnlLibrary, shape: number[]): Uint8Array<ArrayBuffer> {
-  const md = new Uint8Array(MD_BYTES);
-  check(
-    dnnl.sym.dnnl_memory_desc_init_by_tag(md, shape.length, dims(shape), DNNL.f32, DNNL.formatAny),
-    "dnnl_memory_desc_init_by_tag",
-  );
-  return md;
-}
-
-/**
- * Where a user array meets a primitive's layout: either the same layout (the array is bound
- * directly) or a buffer of the primitive's layout plus a reorder between the two.
- */
-class Port {
-  readonly user: Memory;
-  readonly inner: Memory;
-  readonly buffer: Float32Array | null = null;
-  readonly reorder: Primitive | null = null;
-
-  /** `toInner`: the reorder runs user -> primitive (inputs), else primitive -> user (outputs). */
-  constructor(
-    private readonly dnnl: DnnlLibrary,
-    userMd: Uint8Array,
-    innerMd: Ptr,
-    toInner: boolean,
-  ) {
-    this.user = new Memory(dnnl, userMd);
-    const same = dnnl.sym.dnnl_memory_desc_equal(Deno.UnsafePointer.of(userMd), innerMd) === 1;
-    if (same) {
-      this.inner = this.user;
-      return;
-    }
-    this.inner = new Memory(dnnl, innerMd);
-    const bytes = Number(dnnl.sym.dnnl_memory_desc_get_size(innerMd));
-    this.buffer = new Float32Array(Math.ceil(bytes / 4));
-    this.inner.bind(this.buffer);
-    const pd = outPointer();
-    const [src, dst] = toInner
-      ? [Deno.UnsafePointer.of(userMd), innerMd]
-      : [innerMd, Deno.UnsafePointer.of(userMd)];
-    check(
-      dnnl.sym.dnnl_reorder_primitive_desc_create(pd, src, dnnl.engine, dst, dnnl.engine, null),
-      "dnnl_reorder_primitive_desc_create",
-    );
-    this.reorder = new Primitive(dnnl, pointerOf(pd));
-    dnnl.sym.dnnl_primitive_desc_destroy(pointerOf(pd));
-  }
-
-  /** Binds a user input and reorders it in when needed. */
-  input(data: Float32Array): void {
-    this.user.bind(data);
-    this.reorder?.run([[DNNL.argSrc, this.user], [DNNL.argDst, this.inner]]);
-  }
-
-  /** Binds a user output (before the primitive runs). */
-  bindOutput(data: Float32Array): void {
-    this.user.bind(data);
-  }
-
-  /** Reorders the primitive's output into the user array when needed. */
-  output(): void {
-    this.reorder?.run([[DNNL.argSrc, this.inner], [DNNL.argDst, this.user]]);
-  }
-
-  destroy(): void {
-    this.reorder?.destroy();
-    if (this.inner !== this.user) this.inner.destroy();
-    this.user.destroy();
-  }
-}
+/** The scratch of convs built without one. */
+const moduleScratch = new Scratch();
 
 /** Output size of one axis. */
 function outSize(size: number, k: number, s: number, p: number, d: number): number {
@@ -263,6 +143,35 @@ function primitiveDesc(
   return pointerOf(pd);
 }
 
+/** The forward primitive and its ports; `w` reorders plain weights into its layout. */
+interface Forward {
+  pd: Ptr;
+  prim: Primitive;
+  x: Port;
+  w: Port;
+  y: Port;
+  b: Memory | null;
+}
+
+/** The backward-data primitive and its ports. */
+interface BackwardData {
+  pd: Ptr;
+  prim: Primitive;
+  dy: Port;
+  w: Port;
+  dx: Port;
+}
+
+/** The backward-weights primitive and its ports. */
+interface BackwardWeights {
+  pd: Ptr;
+  prim: Primitive;
+  x: Port;
+  dy: Port;
+  dw: Port;
+  db: Memory | null;
+}
+
 /**
  * One convolution shape on oneDNN: forward (bias, ReLU fused), and on demand backward-data and
  * backward-weights primitives. Arrays are plain NCHW / `[K, C, KH, KW]`.
@@ -282,26 +191,12 @@ export class DnnlConv2d {
     b: Uint8Array<ArrayBuffer>;
     y: Uint8Array<ArrayBuffer>;
   };
-  #fwd?: {
-    pd: Ptr;
-    prim: Primitive;
-    x: Port;
-    y: Port;
-    wInner: Memory;
-    wUser: Memory;
-    wReorder: Primitive | null;
-    wBytes: number;
-    b: Memory | null;
-  };
-  #bwdData?: { pd: Ptr; prim: Primitive; dy: Port; w: Port; dx: Port };
-  #bwdWeights?: { pd: Ptr; prim: Primitive; x: Port; dy: Port; dw: Port; db: Memory | null };
-  #weights = new WeakMap<Float32Array, Float32Array>();
+  #fwd?: Forward;
+  #bwdData?: BackwardData;
+  #bwdWeights?: BackwardWeights;
 
-  /** Builds the forward primitive for `shape`; throws naming bad sizes. */
-  constructor(
-    shape: DnnlConvShape,
-    options: DnnlConvGeometry & { relu?: boolean; bias?: boolean } = {},
-  ) {
+  /** Checks the sizes (throws naming a bad one); primitives are built on first use. */
+  constructor(shape: DnnlConvShape, options: DnnlConvOptions = {}) {
     this.#dnnl = loadDnnl();
     this.shape = { ...shape };
     this.relu = options.relu ?? false;
@@ -318,90 +213,128 @@ export class DnnlConv2d {
     };
   }
 
-  #forwardPrimitive() {
-    if (this.#fwd) return this.#fwd;
+  /** A convolution descriptor of `prop` (forward) or a backward `kind`. */
+  #desc(kind: "forward" | "training" | "data" | "weights"): Uint8Array<ArrayBuffer> {
     const d = this.#dnnl, s = this.shape, g = geometryDims(this.#r);
     const desc = new Uint8Array(OP_DESC_BYTES);
-    check(
-      d.sym.dnnl_dilated_convolution_forward_desc_init(
+    const x = anyMd(d, [s.n, s.c, s.h, s.w]), w = anyMd(d, [s.k, s.c, s.kh, s.kw]);
+    const y = anyMd(d, [s.n, s.k, this.oh, this.ow]), b = this.hasBias ? this.#md.b : null;
+    const geom = [g.strides, g.dilates, g.pad, g.pad] as const;
+    const alg = DNNL.convolutionDirect, sym = d.sym;
+    const status = kind === "data"
+      ? sym.dnnl_dilated_convolution_backward_data_desc_init(desc, alg, x, w, y, ...geom)
+      : kind === "weights"
+      ? sym.dnnl_dilated_convolution_backward_weights_desc_init(desc, alg, x, w, b, y, ...geom)
+      : sym.dnnl_dilated_convolution_forward_desc_init(
         desc,
-        DNNL.forwardInference,
-        DNNL.convolutionDirect,
-        anyMd(d, [s.n, s.c, s.h, s.w]),
-        anyMd(d, [s.k, s.c, s.kh, s.kw]),
-        this.hasBias ? this.#md.b : null,
-        anyMd(d, [s.n, s.k, this.oh, this.ow]),
-        g.strides,
-        g.dilates,
-        g.pad,
-        g.pad,
-      ),
-      "dnnl_dilated_convolution_forward_desc_init",
-    );
-    const pd = primitiveDesc(d, desc, this.relu);
-    const q = (what: number) => d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
-    const wMd = q(DNNL.queryWeights);
-    const wUser = new Memory(d, this.#md.w);
-    const wInner = new Memory(d, wMd);
-    const same = d.sym.dnnl_memory_desc_equal(Deno.UnsafePointer.of(this.#md.w), wMd) === 1;
-    let wReorder: Primitive | null = null;
-    if (!same) {
-      const rpd = outPointer();
-      check(
-        d.sym.dnnl_reorder_primitive_desc_create(
-          rpd,
-          Deno.UnsafePointer.of(this.#md.w),
-          d.engine,
-          wMd,
-          d.engine,
-          null,
-        ),
-        "dnnl_reorder_primitive_desc_create (weights)",
+        kind === "forward" ? DNNL.forwardInference : DNNL.forwardTraining,
+        alg,
+        x,
+        w,
+        b,
+        y,
+        ...geom,
       );
-      wReorder = new Primitive(d, pointerOf(rpd));
-      d.sym.dnnl_primitive_desc_destroy(pointerOf(rpd));
+    check(status, `dnnl_dilated_convolution_${kind}_desc_init`);
+    return desc;
+  }
+
+  /** The primitive descriptor of a backward `kind`, hinted by a forward-training one. */
+  #backwardPd(kind: "data" | "weights"): Ptr {
+    const d = this.#dnnl;
+    const hint = primitiveDesc(d, this.#desc("training"), false);
+    try {
+      return primitiveDesc(d, this.#desc(kind), false, hint);
+    } finally {
+      d.sym.dnnl_primitive_desc_destroy(hint);
     }
-    this.#fwd = {
-      pd,
-      prim: new Primitive(d, pd),
-      x: new Port(d, this.#md.x, q(DNNL.querySrc), true),
-      y: new Port(d, this.#md.y, q(DNNL.queryDst), false),
-      wInner,
-      wUser,
-      wReorder,
-      wBytes: Number(d.sym.dnnl_memory_desc_get_size(wMd)),
-      b: this.hasBias ? new Memory(d, this.#md.b) : null,
+  }
+
+  /**
+   * The primitive of `pd` with a port per entry: which plain array (x, w or y) it binds, the
+   * query of the primitive's layout for it, and whether it is an input.
+   */
+  #build<P extends string>(
+    pd: Ptr,
+    ports: Record<P, ["x" | "w" | "y", number, boolean]>,
+  ): { pd: Ptr; prim: Primitive } & Record<P, Port> {
+    const d = this.#dnnl;
+    const built: Record<string, Port> = {};
+    for (
+      const [name, [plain, what, input]] of Object.entries<["x" | "w" | "y", number, boolean]>(
+        ports,
+      )
+    ) {
+      const md = d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
+      built[name] = new Port(d, this.#md[plain], md, input);
+    }
+    return { pd, prim: new Primitive(d, pd), ...built as Record<P, Port> };
+  }
+
+  #forward(): Forward {
+    this.#fwd ??= {
+      ...this.#build(primitiveDesc(this.#dnnl, this.#desc("forward"), this.relu), {
+        x: ["x", DNNL.querySrc, true],
+        w: ["w", DNNL.queryWeights, true],
+        y: ["y", DNNL.queryDst, false],
+      }),
+      b: this.hasBias ? new Memory(this.#dnnl, this.#md.b) : null,
     };
     return this.#fwd;
   }
 
-  /** The weights in the primitive's layout (reordered once per array). */
-  #packed(weight: Float32Array): Float32Array {
-    const f = this.#forwardPrimitive();
-    if (!f.wReorder) return weight;
-    let packed = this.#weights.get(weight);
-    if (!packed) {
-      packed = new Float32Array(Math.ceil(f.wBytes / 4));
-      f.wUser.bind(weight);
-      f.wInner.bind(packed);
-      f.wReorder.run([[DNNL.argSrc, f.wUser], [DNNL.argDst, f.wInner]]);
-      this.#weights.set(weight, packed);
-    }
+  #backwardData(): BackwardData {
+    this.#bwdData ??= this.#build(this.#backwardPd("data"), {
+      dy: ["y", DNNL.queryDiffDst, true],
+      w: ["w", DNNL.queryWeights, true],
+      dx: ["x", DNNL.queryDiffSrc, false],
+    });
+    return this.#bwdData;
+  }
+
+  #backwardWeights(): BackwardWeights {
+    this.#bwdWeights ??= {
+      ...this.#build(this.#backwardPd("weights"), {
+        x: ["x", DNNL.querySrc, true],
+        dy: ["y", DNNL.queryDiffDst, true],
+        dw: ["w", DNNL.queryDiffWeights, false],
+      }),
+      db: this.hasBias ? new Memory(this.#dnnl, this.#md.b) : null,
+    };
+    return this.#bwdWeights;
+  }
+
+  /** Elements of the weights in the forward primitive's layout (0: the plain layout serves). */
+  get packedFloats(): number {
+    return this.#forward().w.floats;
+  }
+
+  /**
+   * `weight` `[k, c, kh, kw]` reordered into the forward primitive's layout, into `out`
+   * ({@linkcode packedFloats} elements) or a new array, or `weight` itself where the layouts
+   * agree: pass it as `packed` to later forwards.
+   */
+  packWeight(weight: Float32Array, out?: Float32Array): Float32Array {
+    const s = this.shape, f = this.#forward();
+    expectLength("conv/dnnl", "weight", weight, s.k * s.c * s.kh * s.kw);
+    if (!f.w.reorder) return weight;
+    const packed = out ?? new Float32Array(f.w.floats);
+    expectLength("conv/dnnl", "out", packed, f.w.floats);
+    f.w.input(weight, packed);
     return packed;
   }
 
-  /** Drops the reordered copy of `weight` (after changing it in place). */
-  forgetWeights(weight: Float32Array): void {
-    this.#weights.delete(weight);
-  }
-
-  /** y `[n, k, oh, ow]` = relu?(conv(x `[n, c, h, w]`, weight) + bias). */
+  /**
+   * y `[n, k, oh, ow]` = relu?(conv(x `[n, c, h, w]`, weight) + bias); `packed`: the weight as
+   * {@linkcode packWeight} gave it (else it is reordered for this call).
+   */
   forward(
-    { x, weight, bias = null, out }: {
+    { x, weight, bias = null, out, packed, scratch = moduleScratch }: Lender & {
       x: Float32Array;
       weight: Float32Array;
       bias?: Float32Array | null;
       out?: Float32Array;
+      packed?: Float32Array;
     },
   ): Float32Array {
     const s = this.shape;
@@ -413,13 +346,16 @@ export class DnnlConv2d {
     }
     const y = out ?? new Float32Array(s.n * s.k * this.oh * this.ow);
     expectLength("conv/dnnl", "out", y, s.n * s.k * this.oh * this.ow);
-    const f = this.#forwardPrimitive();
-    f.wInner.bind(this.#packed(weight));
-    f.x.input(x);
-    f.y.bindOutput(y);
+    const f = this.#forward();
+    const usePacked = packed !== undefined && f.w.reorder !== null;
+    const [xb, wb, yb] = lend(scratch, [f.x.floats, usePacked ? 0 : f.w.floats, f.y.floats]);
+    f.x.input(x, xb);
+    if (usePacked) f.w.inner.bind(packed);
+    else f.w.input(weight, wb);
+    f.y.bindOutput(y, yb);
     const args: [number, Memory][] = [
       [DNNL.argSrc, f.x.inner],
-      [DNNL.argWeights, f.wInner],
+      [DNNL.argWeights, f.w.inner],
       [DNNL.argDst, f.y.inner],
     ];
     if (f.b && bias) {
@@ -433,17 +369,22 @@ export class DnnlConv2d {
 
   /** dx `[n, c, h, w]` from dy `[n, k, oh, ow]` and weight (no ReLU: pass the masked dy). */
   backwardData(
-    { dy, weight, out }: { dy: Float32Array; weight: Float32Array; out?: Float32Array },
+    { dy, weight, out, scratch = moduleScratch }: Lender & {
+      dy: Float32Array;
+      weight: Float32Array;
+      out?: Float32Array;
+    },
   ): Float32Array {
     const s = this.shape;
     expectLength("conv/dnnl", "dy", dy, s.n * s.k * this.oh * this.ow);
     expectLength("conv/dnnl", "weight", weight, s.k * s.c * s.kh * s.kw);
     const dx = out ?? new Float32Array(s.n * s.c * s.h * s.w);
     expectLength("conv/dnnl", "out", dx, s.n * s.c * s.h * s.w);
-    const b = this.#bwdData ??= this.#backwardDataPrimitive();
-    b.dy.input(dy);
-    b.w.input(weight);
-    b.dx.bindOutput(dx);
+    const b = this.#backwardData();
+    const [dyb, wb, dxb] = lend(scratch, [b.dy.floats, b.w.floats, b.dx.floats]);
+    b.dy.input(dy, dyb);
+    b.w.input(weight, wb);
+    b.dx.bindOutput(dx, dxb);
     b.prim.run([
       [DNNL.argDiffDst, b.dy.inner],
       [DNNL.argWeights, b.w.inner],
@@ -455,7 +396,7 @@ export class DnnlConv2d {
 
   /** dweight `[k, c, kh, kw]` (and dbias `[k]` with a bias) from x and dy. */
   backwardWeights(
-    { x, dy, outWeight, outBias }: {
+    { x, dy, outWeight, outBias, scratch = moduleScratch }: Lender & {
       x: Float32Array;
       dy: Float32Array;
       outWeight?: Float32Array;
@@ -469,10 +410,11 @@ export class DnnlConv2d {
     expectLength("conv/dnnl", "outWeight", dw, s.k * s.c * s.kh * s.kw);
     const db = this.hasBias ? outBias ?? new Float32Array(s.k) : null;
     if (db) expectLength("conv/dnnl", "outBias", db, s.k);
-    const b = this.#bwdWeights ??= this.#backwardWeightsPrimitive();
-    b.x.input(x);
-    b.dy.input(dy);
-    b.dw.bindOutput(dw);
+    const b = this.#backwardWeights();
+    const [xb, dyb, dwb] = lend(scratch, [b.x.floats, b.dy.floats, b.dw.floats]);
+    b.x.input(x, xb);
+    b.dy.input(dy, dyb);
+    b.dw.bindOutput(dw, dwb);
     const args: [number, Memory][] = [
       [DNNL.argSrc, b.x.inner],
       [DNNL.argDiffDst, b.dy.inner],
@@ -487,122 +429,27 @@ export class DnnlConv2d {
     return { dWeight: dw, dBias: db };
   }
 
-  /** A forward-training descriptor, the hint backward primitives need. */
-  #trainingHint(): Ptr {
-    const d = this.#dnnl, s = this.shape, g = geometryDims(this.#r);
-    const desc = new Uint8Array(OP_DESC_BYTES);
-    check(
-      d.sym.dnnl_dilated_convolution_forward_desc_init(
-        desc,
-        DNNL.forwardTraining,
-        DNNL.convolutionDirect,
-        anyMd(d, [s.n, s.c, s.h, s.w]),
-        anyMd(d, [s.k, s.c, s.kh, s.kw]),
-        this.hasBias ? this.#md.b : null,
-        anyMd(d, [s.n, s.k, this.oh, this.ow]),
-        g.strides,
-        g.dilates,
-        g.pad,
-        g.pad,
-      ),
-      "dnnl_dilated_convolution_forward_desc_init (training)",
-    );
-    return primitiveDesc(d, desc, false);
-  }
-
-  #backwardDataPrimitive() {
-    const d = this.#dnnl, s = this.shape, g = geometryDims(this.#r);
-    const hint = this.#trainingHint();
-    const desc = new Uint8Array(OP_DESC_BYTES);
-    check(
-      d.sym.dnnl_dilated_convolution_backward_data_desc_init(
-        desc,
-        DNNL.convolutionDirect,
-        anyMd(d, [s.n, s.c, s.h, s.w]),
-        anyMd(d, [s.k, s.c, s.kh, s.kw]),
-        anyMd(d, [s.n, s.k, this.oh, this.ow]),
-        g.strides,
-        g.dilates,
-        g.pad,
-        g.pad,
-      ),
-      "dnnl_dilated_convolution_backward_data_desc_init",
-    );
-    const pd = primitiveDesc(d, desc, false, hint);
-    d.sym.dnnl_primitive_desc_destroy(hint);
-    const q = (what: number) => d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
-    return {
-      pd,
-      prim: new Primitive(d, pd),
-      dy: new Port(d, this.#md.y, q(DNNL.queryDiffDst), true),
-      w: new Port(d, this.#md.w, q(DNNL.queryWeights), true),
-      dx: new Port(d, this.#md.x, q(DNNL.queryDiffSrc), false),
-    };
-  }
-
-  #backwardWeightsPrimitive() {
-    const d = this.#dnnl, s = this.shape, g = geometryDims(this.#r);
-    const hint = this.#trainingHint();
-    const desc = new Uint8Array(OP_DESC_BYTES);
-    check(
-      d.sym.dnnl_dilated_convolution_backward_weights_desc_init(
-        desc,
-        DNNL.convolutionDirect,
-        anyMd(d, [s.n, s.c, s.h, s.w]),
-        anyMd(d, [s.k, s.c, s.kh, s.kw]),
-        this.hasBias ? this.#md.b : null,
-        anyMd(d, [s.n, s.k, this.oh, this.ow]),
-        g.strides,
-        g.dilates,
-        g.pad,
-        g.pad,
-      ),
-      "dnnl_dilated_convolution_backward_weights_desc_init",
-    );
-    const pd = primitiveDesc(d, desc, false, hint);
-    d.sym.dnnl_primitive_desc_destroy(hint);
-    const q = (what: number) => d.sym.dnnl_primitive_desc_query_md(pd, what, 0);
-    return {
-      pd,
-      prim: new Primitive(d, pd),
-      x: new Port(d, this.#md.x, q(DNNL.querySrc), true),
-      dy: new Port(d, this.#md.y, q(DNNL.queryDiffDst), true),
-      dw: new Port(d, this.#md.w, q(DNNL.queryDiffWeights), false),
-      db: this.hasBias ? new Memory(d, this.#md.b) : null,
-    };
-  }
-
   /** Frees the primitives and memory objects. */
   dispose(): void {
     const d = this.#dnnl;
-    if (this.#fwd) {
-      const f = this.#fwd;
-      f.prim.destroy();
-      f.wReorder?.destroy();
-      f.x.destroy();
-      f.y.destroy();
-      f.wInner.destroy();
-      f.wUser.destroy();
-      f.b?.destroy();
-      d.sym.dnnl_primitive_desc_destroy(f.pd);
+    for (const p of [this.#fwd, this.#bwdData, this.#bwdWeights]) {
+      if (!p) continue;
+      p.prim.destroy();
+      d.sym.dnnl_primitive_desc_destroy(p.pd);
     }
-    for (const b of [this.#bwdData, this.#bwdWeights]) {
-      if (!b) continue;
-      b.prim.destroy();
-      d.sym.dnnl_primitive_desc_destroy(b.pd);
+    const f = this.#fwd, bd = this.#bwdData, bw = this.#bwdWeights;
+    for (const port of [f?.x, f?.w, f?.y, bd?.dy, bd?.w, bd?.dx, bw?.x, bw?.dy, bw?.dw]) {
+      port?.destroy();
     }
-    if (this.#bwdData) {
-      for (const p of [this.#bwdData.dy, this.#bwdData.w, this.#bwdData.dx]) p.destroy();
-    }
-    if (this.#bwdWeights) {
-      const b = this.#bwdWeights;
-      for (const p of [b.x, b.dy, b.dw]) p.destroy();
-      b.db?.destroy();
-    }
+    f?.b?.destroy();
+    bw?.db?.destroy();
     this.#fwd = this.#bwdData = this.#bwdWeights = undefined;
   }
 }
 
+/** Shapes whose primitives stay built (images of many sizes would otherwise pile them up). */
+const CACHED_SHAPES = 256;
+/** Built convs by shape and options, least recently used first. */
 const cache = new Map<string, DnnlConv2d>();
 
 /** Arguments of {@linkcode convForwardDnnl}. */
@@ -627,10 +474,7 @@ export function convForwardDnnl(args: DnnlForwardArgs): Float32Array {
 }
 
 /** The cached {@linkcode DnnlConv2d} of a shape, geometry, bias and ReLU. */
-export function dnnlConv(
-  shape: DnnlConvShape,
-  options: DnnlConvGeometry & { relu?: boolean; bias?: boolean } = {},
-): DnnlConv2d {
+export function dnnlConv(shape: DnnlConvShape, options: DnnlConvOptions = {}): DnnlConv2d {
   const key = JSON.stringify([
     shape.n,
     shape.c,
@@ -646,15 +490,40 @@ export function dnnlConv(
     options.bias ?? true,
   ]);
   let conv = cache.get(key);
-  if (!conv) cache.set(key, conv = new DnnlConv2d(shape, options));
+  if (conv) {
+    cache.delete(key); // most recently used last
+  } else {
+    conv = new DnnlConv2d(shape, options);
+    if (cache.size >= CACHED_SHAPES) {
+      const [oldest, old] = cache.entries().next().value!;
+      cache.delete(oldest);
+      old.dispose();
+    }
+  }
+  cache.set(key, conv);
   return conv;
 }
 
-/**
- * The backends' conv forward (`Kernels.conv2d`'s geometry) on oneDNN, writing into `out`: how
- * the BLAS backend can route spatial convs here (see the module doc for the weight cache: a
- * weight array changed in place, as SGD does, needs {@linkcode forgetDnnlWeights}).
- */
+/** The cached {@linkcode DnnlConv2d} of the backends' geometry `g`. */
+export function dnnlConvOf(
+  g: ConvGeom,
+  options: { relu?: boolean; bias?: boolean } = {},
+): DnnlConv2d {
+  const conv = dnnlConv({ n: g.n, c: g.c, h: g.h, w: g.w, k: g.k, kh: g.kh, kw: g.kw }, {
+    stride: [g.strideH, g.strideW],
+    padding: [g.padH, g.padW],
+    dilation: [g.dilH, g.dilW],
+    ...options,
+  });
+  if (conv.oh !== g.oh || conv.ow !== g.ow) {
+    throw new RangeError(
+      `conv/dnnl: the geometry says ${g.oh}x${g.ow} outputs but its sizes give ${conv.oh}x${conv.ow}`,
+    );
+  }
+  return conv;
+}
+
+/** The backends' conv forward (`Kernels.conv2d`'s geometry) on oneDNN, into `out`. */
 export function conv2dGeom(
   x: Float32Array,
   w: Float32Array,
@@ -662,22 +531,5 @@ export function conv2dGeom(
   g: ConvGeom,
   { relu = false, out }: { relu?: boolean; out?: Float32Array } = {},
 ): Float32Array {
-  const conv = dnnlConv({ n: g.n, c: g.c, h: g.h, w: g.w, k: g.k, kh: g.kh, kw: g.kw }, {
-    stride: [g.strideH, g.strideW],
-    padding: [g.padH, g.padW],
-    dilation: [g.dilH, g.dilW],
-    relu,
-    bias: b !== null,
-  });
-  if (conv.oh !== g.oh || conv.ow !== g.ow) {
-    throw new RangeError(
-      `conv/dnnl: the geometry says ${g.oh}x${g.ow} outputs but its sizes give ${conv.oh}x${conv.ow}`,
-    );
-  }
-  return conv.forward({ x, weight: w, bias: b, out });
-}
-
-/** Drops every cached reordering of `weight` (call after updating it in place). */
-export function forgetDnnlWeights(weight: Float32Array): void {
-  for (const conv of cache.values()) conv.forgetWeights(weight);
+  return dnnlConvOf(g, { relu, bias: b !== null }).forward({ x, weight: w, bias: b, out });
 }

@@ -1,0 +1,76 @@
+/**
+ * The BLAS backend's conv passes on oneDNN: the cached {@linkcode DnnlConv2d} of the geometry,
+ * reorder buffers lent from the runtime's scratch, outputs from its pool, and the forward
+ * weights reordered once per weight array (kept in `ctx.derived` until the array is freed or
+ * updated in place, when the runtime drops it).
+ *
+ * @module
+ */
+import type { ConvGeom } from "../../../device/backend.ts";
+import type { DnnlLibrary } from "../../../device/dnnl_ffi.ts";
+import { type DnnlConv2d, dnnlConvOf } from "./dnnl.ts";
+import type { GemmContext } from "./gemm_context.ts";
+
+/** What the oneDNN passes need of the runtime beyond the GEMM context. */
+export interface DnnlContext extends GemmContext {
+  /** The loaded library (null: these passes are not used). */
+  dnnl: DnnlLibrary | null;
+  /** Arrays derived from an array, by key (see `BlasRuntime.derived`). */
+  derived: WeakMap<Float32Array, Map<unknown, Float32Array>>;
+}
+
+/** `w` in `conv`'s forward layout, reordered on first use and kept while `w` lives. */
+function packed(ctx: DnnlContext, conv: DnnlConv2d, w: Float32Array): Float32Array {
+  let byConv = ctx.derived.get(w);
+  if (!byConv) ctx.derived.set(w, byConv = new Map());
+  let p = byConv.get(conv);
+  if (!p) {
+    const floats = conv.packedFloats;
+    p = conv.packWeight(w, floats > 0 && ctx.alloc ? ctx.alloc(floats) : undefined);
+    byConv.set(conv, p);
+  }
+  return p;
+}
+
+/** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> y `[N, K, OH, OW]`, ReLU fused. */
+export function forward(
+  ctx: DnnlContext,
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | null,
+  g: ConvGeom,
+  relu: boolean,
+  y: Float32Array,
+): void {
+  const conv = dnnlConvOf(g, { relu, bias: b !== null });
+  conv.forward({
+    x,
+    weight: w,
+    bias: b,
+    out: y,
+    packed: packed(ctx, conv, w),
+    scratch: ctx.scratch,
+  });
+}
+
+/** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]` (overwritten). */
+export function backwardData(
+  ctx: DnnlContext,
+  dy: Float32Array,
+  w: Float32Array,
+  g: ConvGeom,
+  dx: Float32Array,
+): void {
+  dnnlConvOf(g, { bias: false }).backwardData({ dy, weight: w, out: dx, scratch: ctx.scratch });
+}
+
+/** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]` (overwritten). */
+export function backwardWeight(
+  ctx: DnnlContext,
+  dy: Float32Array,
+  x: Float32Array,
+  g: ConvGeom,
+  dw: Float32Array,
+): void {
+  dnnlConvOf(g, { bias: false }).backwardWeights({ x, dy, outWeight: dw, scratch: ctx.scratch });
+}

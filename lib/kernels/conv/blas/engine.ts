@@ -1,0 +1,41 @@
+/**
+ * Which engine runs a convolution pass on the BLAS backend when oneDNN is loaded: oneDNN
+ * (`./dnnl.ts`) or our GEMMs on OpenBLAS (`./gemm_*.ts`), per shape.
+ *
+ * Measured with bench/dnnl_probe.ts on the shared 2-core dev VM (two threads each, interleaved
+ * rounds, medians; load average 6-17, so single rows are noisy and only the sums are firm):
+ * - convs with several taps (3x3, 7x7, dilated, strided; and the transposed 4x4/16x16 upsamplers
+ *   run as backward-data): oneDNN takes 0.13-0.97x our time in every pass, reorders of input
+ *   and output included; the conv passes of an FCN-8s step at 480 px sum to 4.9 s against 9.1;
+ * - 1x1 convs: where both channel counts are large (`C * K >= 128 * 512`) oneDNN takes 0.56-0.8x
+ *   our time in most passes, and FCN-ResNet50's forward at 480 px takes 3200 ms against 4348
+ *   with those 1x1 on our GEMMs (ORT: 3260, same rounds); thin ones (64 channels, the 21-class
+ *   scores) are as fast or faster on our GEMMs on the tensors themselves, which need no reorder;
+ * - huge weights (at least `HUGE_WEIGHTS` elements: FCN-8s's fc6, 4096x512x7x7, and fc7) over
+ *   outputs of at least `HUGE_MIN_PIXELS` pixels (a training crop; eval at 224 px gives 7x7):
+ *   oneDNN's forward holds a reordered copy (411 MB for fc6), redone after every SGD step. On
+ *   our GEMMs an FCN-8s step at 480 px peaks at 2674-2722 MiB RSS against 3371-3405 with
+ *   oneDNN, in 2.6-2.8 s against 2.9-5.7 (4 steps each, load 1.9-2.8); fc6's forward on 15x15
+ *   alone, packed: oneDNN 137 ms, GEMMs 161; on 7x7: 42 against 127, so that stays on oneDNN.
+ *
+ * @module
+ */
+import type { ConvGeom } from "../../../device/backend.ts";
+import type { ConvPass } from "../../../device/blas_runtime.ts";
+
+/** Channel product from which a 1x1 conv runs on oneDNN. */
+export const DNNL_1X1_MIN_CHANNELS = 128 * 512;
+
+/** Weight elements from which a conv over `HUGE_MIN_PIXELS` outputs runs on our GEMMs. */
+export const HUGE_WEIGHTS = 2 ** 24;
+
+/** Output pixels (of one image) from which huge weights run on our GEMMs. */
+export const HUGE_MIN_PIXELS = 128;
+
+/** The engine of pass `pass` of the conv `g` when both are available. */
+export function convEngine(g: ConvGeom, _pass: ConvPass): "dnnl" | "gemm" {
+  const huge = g.k * g.c * g.kh * g.kw >= HUGE_WEIGHTS && g.oh * g.ow >= HUGE_MIN_PIXELS;
+  if (huge) return "gemm";
+  if (g.kh * g.kw > 1) return "dnnl";
+  return g.c * g.k >= DNNL_1X1_MIN_CHANNELS ? "dnnl" : "gemm";
+}
