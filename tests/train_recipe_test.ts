@@ -53,12 +53,17 @@ Deno.test("train with the default recipe on a new dataset: epochs from --steps, 
     lines.some((l) => l.startsWith("Base size 53: the training images' median shorter side")),
     lines.join("\n"),
   );
+  assert(lines.some((l) => l.startsWith("Crop 64: the base size rounded")), lines.join("\n"));
   assertEquals(r.losses.length, 24);
   assert(r.history.at(-1)!.valLoss < 0.5 * r.history[0].valLoss, "val loss falls");
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   assert(mean(r.losses.slice(-6)) < 0.8 * mean(r.losses.slice(0, 6)), `losses ${r.losses}`);
   const config = JSON.parse(await Deno.readTextFile(`${dir}/run/config.json`));
-  assertEquals([config.settings.epochs, config.settings.baseSize], [375, 53]);
+  assertEquals([config.settings.epochs, config.settings.baseSize, config.settings.crop], [
+    375,
+    53,
+    64,
+  ]);
   await Deno.remove(dir, { recursive: true });
 });
 

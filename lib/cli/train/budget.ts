@@ -32,7 +32,7 @@ export function runEpochs(
 }
 
 /**
- * The settings of a run on `data`: its epochs ({@linkcode runEpochs}) and base size resolved,
+ * The settings of a run on `data`: its epochs ({@linkcode runEpochs}), base size and crop resolved,
  * with a line that says how long it trains and why.
  */
 export function resolveRun(s: TrainSettings, data: TrainData, log: Log): RunSettings {
@@ -43,7 +43,7 @@ export function resolveRun(s: TrainSettings, data: TrainData, log: Log): RunSett
     ? (s.preset ? `--preset ${s.preset} or --epochs` : "--epochs")
     : `--steps ${s.steps} rounded to whole epochs`;
   log(`Length: ${epochs} epochs x ${n} steps = ${epochs * n} steps (${why})`);
-  return { ...s, epochs, baseSize: data.baseSize };
+  return { ...s, epochs, baseSize: data.baseSize, crop: data.crop };
 }
 
 /**

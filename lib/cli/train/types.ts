@@ -23,6 +23,8 @@ export interface TrainData {
   root: string;
   /** The shorter side images are resized to (`--base-size` or the default measured). */
   baseSize: number;
+  /** The training crop (`--crop` or {@linkcode defaultCrop} of the base size). */
+  crop: number;
   trainSet: SegDataset;
   valSet: SegDataset;
   /** Classes the model predicts. */
