@@ -14,8 +14,7 @@ import type { Log, TrainData } from "./types.ts";
 /**
  * Opens both splits of `--data` (or the bundled dataset) at `--base-size` (default: the
  * training images' median shorter side) with `--crop` (default: {@linkcode defaultCrop}) and
- * says what they hold. An epoch has one step per full
- * global batch of `ranks * batchSize` images.
+ * says what they hold. An epoch has one step per full global batch of `ranks * batchSize` images.
  */
 export async function buildData(s: TrainSettings, log: Log, ranks = 1): Promise<TrainData> {
   const root = s.data ?? await bundledData();

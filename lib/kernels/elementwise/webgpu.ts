@@ -104,15 +104,16 @@ export function zeros(rt: WebGpuRuntime, length: number): Storage {
   return fill(rt, { length, dtype: "f32", value: 0 });
 }
 
-/** `a (op) b`, `b` of `a.length` or 1 elements. */
-function binary(rt: WebGpuRuntime, { op, a, b }: KernelArgs["binary"]): Storage {
+/** `a (op) b`, `b` of `a.length` or 1 elements; `max(a (op) b, 0)` with `relu`. */
+function binary(rt: WebGpuRuntime, { op, a, b, relu }: KernelArgs["binary"]): Storage {
   const scalar = b.length === 1 && a.length !== 1;
   const sym = { add: "+", sub: "-", mul: "*", div: "/" }[op];
   const bi = scalar ? "b[u.bBase]" : "b[u.bBase + i]";
+  const value = `a[u.aBase + i] ${sym} ${bi}`;
   const kernel = {
-    name: `binary_${op}${scalar ? "_scalar" : ""}`,
+    name: `binary_${op}${scalar ? "_scalar" : ""}${relu ? "_relu" : ""}`,
     ins: ["a", "b"],
-    body: `y[u.yBase + i] = a[u.aBase + i] ${sym} ${bi};`,
+    body: `y[u.yBase + i] = ${relu ? `max(${value}, 0.0)` : value};`,
   };
   return map(rt, kernel, {
     ins: [a, b],
@@ -214,13 +215,7 @@ function roundF16(rt: WebGpuRuntime, { x }: KernelArgs["roundF16"]): Storage {
 /** The element-wise slice of the WebGPU backend. */
 export const elementwiseWebGpu: KernelSlice<WebGpuRuntime, "elementwise"> = {
   fill,
-  binary: (rt, a) => {
-    const y = binary(rt, a);
-    if (!a.relu) return y;
-    const r = relu(rt, { x: y });
-    rt.free(y);
-    return r;
-  },
+  binary,
   axpby,
   affine,
   relu,
