@@ -253,6 +253,19 @@ Deno.test("byom: predict takes a checkpoint without config.json", async () => {
   await Deno.remove(out, { recursive: true });
 });
 
+Deno.test("byom: --weights takes a bare file name in the working directory", async () => {
+  const { resolveWeights } = await import("../lib/cli/common.ts");
+  const here = Deno.cwd();
+  Deno.chdir(byom("."));
+  try {
+    // The folder of "fcn_fusion_fouen6.pth" is ".": no config.json there, so it is detected.
+    const r = await resolveWeights("fcn_fusion_fouen6.pth");
+    assertEquals([r.weightsPath, r.config.name], ["fcn_fusion_fouen6.pth", "fcn_fusion"]);
+  } finally {
+    Deno.chdir(here);
+  }
+});
+
 Deno.test("byom: sides that are not multiples of 32 are padded and cropped back", async () => {
   const [device] = (await devices()).values();
   for (const f of ["fcn8s_bnhead.pth", "fcn_fusion_fouen6.pth"]) {

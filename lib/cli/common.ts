@@ -167,7 +167,9 @@ export async function resolveWeights(
         ".safetensors/.pth file with a config.json beside it",
     );
   }
-  const dir = await isDir(path) ? path : path.replace(/\/[^/]*$/, "") || ".";
+  const slash = path.lastIndexOf("/");
+  // a file's folder: "." for a bare name in the working directory, "/" for one at the root
+  const dir = await isDir(path) ? path : slash < 0 ? "." : path.slice(0, slash) || "/";
   let weightsPath = path;
   if (await isDir(path)) {
     const candidates = ["best.safetensors", "last.safetensors"].map((f) => `${dir}/${f}`);
