@@ -25,7 +25,33 @@ import { HostRuntime, type HostStorage } from "./host.ts";
 export type ConvPass = "forward" | "backwardData" | "backwardWeight";
 
 /** Which engine runs a conv pass: oneDNN or the GEMMs on OpenBLAS. */
-export type ConvEngineChoice = (g: ConvGeom, pass: ConvPass) => "dnnl" | "gemm";
+export type ConvEngineChoice = (
+  g: ConvGeom,
+  pass: ConvPass,
+  heldInput?: boolean,
+) => "dnnl" | "gemm";
+
+/**
+ * A layout oneDNN chose for a primitive's output (its blocked `nChw16c`, say), in which an
+ * array can stay until something reads it plain: see {@linkcode BlasRuntime.trackBlocked}.
+ */
+export interface Layout {
+  /** Reorders `buffer` (in this layout) into the plain NCHW `plain`. */
+  toPlain(buffer: Float32Array, plain: Float32Array): void;
+  /** Whether arrays in this layout and in `other` have the same element order. */
+  same(other: Layout): boolean;
+  /** Keeps the layout usable while an array is held in it; {@linkcode release} ends that. */
+  retain(): void;
+  /** The counterpart of {@linkcode retain}. */
+  release(): void;
+}
+
+/** An array held in a {@linkcode Layout} other than the plain one. */
+export interface Blocked {
+  /** The elements, in `layout` (as many floats as the layout needs: padded channels too). */
+  readonly buffer: Float32Array;
+  readonly layout: Layout;
+}
 
 /** Options of {@linkcode BlasRuntime.create}. */
 export interface BlasRuntimeOptions extends LoadBlasOptions {
@@ -81,6 +107,11 @@ export class BlasRuntime extends HostRuntime {
   readonly derived = new WeakMap<Float32Array, Map<unknown, Float32Array>>();
   /** Storages already freed: a second free must not pool their array again. */
   #freed = new WeakSet<Storage>();
+  /**
+   * Storages whose elements are still in a oneDNN layout ({@linkcode trackBlocked}): the oneDNN
+   * kernels read them as they are, anything else through `.data`, which reorders them first.
+   */
+  readonly blocked = new WeakMap<Storage, Blocked>();
 
   /** Wraps a loaded library (and oneDNN, or why not); prefer {@linkcode BlasRuntime.create}. */
   constructor(
@@ -123,11 +154,56 @@ export class BlasRuntime extends HostRuntime {
     this.pool.clear();
   }
 
+  /**
+   * A storage of `length` f32 elements held in `blocked.layout`: its `data` (what every kernel
+   * but oneDNN's reads) is the plain array, made by a reorder on first read, when the blocked
+   * buffer goes back to the pool. A conv whose input is such a storage in its own source layout
+   * skips both reorders between the two primitives.
+   *
+   * @example Read a blocked storage plain
+   * ```ts ignore
+   * const s = rt.trackBlocked(n, { buffer, layout }); // no plain array yet
+   * f32of(s); // reorders into a pooled array of n floats, once
+   * ```
+   */
+  trackBlocked(length: number, blocked: Blocked): HostStorage {
+    this.count(length * 4);
+    blocked.layout.retain();
+    const s = { length, dtype: "f32" } as HostStorage;
+    Object.defineProperty(s, "data", {
+      configurable: true,
+      enumerable: true,
+      get: () => this.#settle(s),
+    });
+    this.blocked.set(s, blocked);
+    return s;
+  }
+
+  /** Reorders a blocked storage into a plain array, which becomes its `data`. */
+  #settle(s: HostStorage): Float32Array {
+    const b = this.blocked.get(s);
+    if (!b) throw new Error("blas: a storage lost its elements (read after free?)");
+    const plain = this.pool.f32(s.length);
+    b.layout.toPlain(b.buffer, plain);
+    this.#unblock(s, b);
+    Object.defineProperty(s, "data", { value: plain, enumerable: true });
+    return plain;
+  }
+
+  /** Forgets a storage's blocked buffer, which goes back to the pool. */
+  #unblock(s: Storage, b: Blocked): void {
+    this.blocked.delete(s);
+    this.pool.put(b.buffer);
+    b.layout.release();
+  }
+
   /** Frees the storage and keeps its array for reuse (once, however often it is freed). */
   override free(s: Storage): void {
-    super.free(s);
     if (this.#freed.has(s)) return;
+    super.free(s);
     this.#freed.add(s);
+    const b = this.blocked.get(s);
+    if (b) return this.#unblock(s, b);
     const data = (s as HostStorage).data;
     if (data instanceof Float32Array) this.changed(data);
     this.pool.put(data);

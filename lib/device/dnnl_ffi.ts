@@ -41,6 +41,7 @@ export const DNNL = {
   convolutionDirect: 0x1,
   convolutionAuto: 0x3,
   eltwiseRelu: 0x1f,
+  binaryAdd: 0x1fff0,
   querySrc: 129,
   queryDiffSrc: 130,
   queryWeights: 131,
@@ -49,6 +50,7 @@ export const DNNL = {
   queryDiffDst: 134,
   queryScratchpad: 136,
   argSrc: 1,
+  argSrc1: 2,
   argDst: 17,
   argWeights: 33,
   argBias: 41,
@@ -126,6 +128,10 @@ const SYMBOLS = {
       "buffer", // padding_l
       "buffer", // padding_r
     ],
+    result: "i32",
+  },
+  dnnl_binary_desc_init: {
+    parameters: ["buffer", "i32", "pointer", "pointer", "pointer"],
     result: "i32",
   },
   dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },

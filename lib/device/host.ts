@@ -89,6 +89,11 @@ export class HostRuntime {
     return wrap(data);
   }
 
+  /** Counts `bytes` more (or fewer) as live: for storages made without {@linkcode track}. */
+  protected count(bytes: number): void {
+    this.#live += bytes;
+  }
+
   /** A copy of `data`. */
   upload(data: HostArray): Storage {
     return this.track(data.slice());

@@ -54,6 +54,9 @@ function onDnnl(ctx: ConvContext, g: ConvGeom, pass: ConvPass): ctx is dnnl.Dnnl
     (ctx.convEngine ?? convEngine)(g, pass) === "dnnl";
 }
 
+/** Whether a conv has no outputs. */
+const g0 = (g: ConvGeom): boolean => g.n * g.k * g.oh * g.ow === 0;
+
 /** The geometry, for error messages. */
 const geomText = (g: ConvGeom): string => `for the geometry ${JSON.stringify(g)}`;
 
@@ -63,7 +66,7 @@ const geomText = (g: ConvGeom): string => `for the geometry ${JSON.stringify(g)}
  */
 function expectOperands(
   op: string,
-  { dy, x, w, b }: Partial<Record<"dy" | "x" | "w" | "b", Float32Array | null>>,
+  { dy, x, w, b }: Partial<Record<"dy" | "x" | "w" | "b", { readonly length: number } | null>>,
   g: ConvGeom,
 ): void {
   if (dy) expectLength(op, "dy", dy, g.n * g.k * g.oh * g.ow, geomText(g));
@@ -152,7 +155,14 @@ export function channelSum(x: Float32Array, p: Planes, out?: Float32Array): Floa
  * the runtime is the GEMM context (its `sgemm`, scratch and pool).
  */
 export const convBlas: KernelSlice<BlasRuntime, "conv"> = {
-  conv2d: (rt, a) => rt.track(conv2d(rt, onHost(a))),
+  conv2d: (rt, a) => {
+    const held = rt.blocked.has(a.x);
+    if (!rt.dnnl || (rt.convEngine ?? convEngine)(a.geom, "forward", held) !== "dnnl") {
+      return rt.track(conv2d(rt, onHost(a)));
+    }
+    expectOperands("conv2d", a, a.geom); // storages: their lengths, before oneDNN reads them
+    return g0(a.geom) ? rt.track(new Float32Array(0)) : dnnl.forwardKept(rt, a);
+  },
   conv2dGradInput: (rt, a) => rt.track(conv2dGradInput(rt, onHost(a))),
   conv2dGradWeight: (rt, a) => rt.track(conv2dGradWeight(rt, onHost(a))),
   channelSum: (rt, { x, planes }) => rt.track(channelSum(f32of(x), planes, rt.pool.f32(planes.c))),

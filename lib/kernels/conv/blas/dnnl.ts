@@ -24,6 +24,7 @@
  * @module
  */
 import type { ConvGeom } from "../../../device/backend.ts";
+import type { Layout } from "../../../device/blas_runtime.ts";
 import { Scratch } from "../../../device/blas_scratch.ts";
 import {
   check,
@@ -194,6 +195,10 @@ export class DnnlConv2d {
   #fwd?: Forward;
   #bwdData?: BackwardData;
   #bwdWeights?: BackwardWeights;
+  #layout?: DnnlLayout;
+  /** Arrays held in this conv's output layout: `dispose` waits for them. */
+  #lent = 0;
+  #disposed = false;
 
   /** Checks the sizes (throws naming a bad one); primitives are built on first use. */
   constructor(shape: DnnlConvShape, options: DnnlConvOptions = {}) {
@@ -304,6 +309,30 @@ export class DnnlConv2d {
     return this.#bwdWeights;
   }
 
+  /**
+   * The layout oneDNN chose for the forward's output, or null where it is the plain one: an
+   * output kept in it ({@linkcode forward}'s `blockedOut`) skips the reorder to plain, and a
+   * conv that {@linkcode takes} it skips the reorder from plain.
+   */
+  get outputLayout(): DnnlLayout | null {
+    const f = this.#forward();
+    if (!f.y.reorder) return null;
+    this.#layout ??= new DnnlLayout(this.#dnnl, f.y, {
+      retain: () => this.#lent++,
+      release: () => {
+        if (--this.#lent === 0 && this.#disposed) this.#destroy();
+      },
+    });
+    return this.#layout;
+  }
+
+  /** Whether an array in `layout` serves as the forward's source as it is. */
+  takes(layout: Layout): boolean {
+    const f = this.#forward();
+    return layout instanceof DnnlLayout && f.x.reorder !== null &&
+      this.#dnnl.sym.dnnl_memory_desc_equal(f.x.md, layout.md) === 1;
+  }
+
   /** Elements of the weights in the forward primitive's layout (0: the plain layout serves). */
   get packedFloats(): number {
     return this.#forward().w.floats;
@@ -326,33 +355,48 @@ export class DnnlConv2d {
 
   /**
    * y `[n, k, oh, ow]` = relu?(conv(x `[n, c, h, w]`, weight) + bias); `packed`: the weight as
-   * {@linkcode packWeight} gave it (else it is reordered for this call).
+   * {@linkcode packWeight} gave it (else it is reordered for this call). `source` replaces x
+   * with an array already in the source layout (an output of a conv this one {@linkcode takes});
+   * `blockedOut` receives y in {@linkcode outputLayout} instead of `out` in the plain one.
    */
   forward(
-    { x, weight, bias = null, out, packed, scratch = moduleScratch }: Lender & {
-      x: Float32Array;
-      weight: Float32Array;
-      bias?: Float32Array | null;
-      out?: Float32Array;
-      packed?: Float32Array;
-    },
+    { x, source, weight, bias = null, out, blockedOut, packed, scratch = moduleScratch }:
+      & Lender
+      & {
+        x?: Float32Array;
+        source?: Float32Array;
+        weight: Float32Array;
+        bias?: Float32Array | null;
+        out?: Float32Array;
+        blockedOut?: Float32Array;
+        packed?: Float32Array;
+      },
   ): Float32Array {
     const s = this.shape;
-    expectLength("conv/dnnl", "x", x, s.n * s.c * s.h * s.w);
+    const f = this.#forward();
+    if (source) expectLength("conv/dnnl", "source", source, f.x.floats);
+    else if (x) expectLength("conv/dnnl", "x", x, s.n * s.c * s.h * s.w);
+    else throw new TypeError("conv/dnnl: forward needs x or source");
+    if (blockedOut) expectLength("conv/dnnl", "blockedOut", blockedOut, f.y.floats);
     expectLength("conv/dnnl", "weight", weight, s.k * s.c * s.kh * s.kw);
     if (this.hasBias) {
       if (!bias) throw new TypeError("conv/dnnl: this conv was built with a bias but got none");
       expectLength("conv/dnnl", "bias", bias, s.k);
     }
-    const y = out ?? new Float32Array(s.n * s.k * this.oh * this.ow);
-    expectLength("conv/dnnl", "out", y, s.n * s.k * this.oh * this.ow);
-    const f = this.#forward();
+    const y = blockedOut ?? out ?? new Float32Array(s.n * s.k * this.oh * this.ow);
+    if (!blockedOut) expectLength("conv/dnnl", "out", y, s.n * s.k * this.oh * this.ow);
     const usePacked = packed !== undefined && f.w.reorder !== null;
-    const [xb, wb, yb] = lend(scratch, [f.x.floats, usePacked ? 0 : f.w.floats, f.y.floats]);
-    f.x.input(x, xb);
+    const [xb, wb, yb] = lend(scratch, [
+      source ? 0 : f.x.floats,
+      usePacked ? 0 : f.w.floats,
+      blockedOut ? 0 : f.y.floats,
+    ]);
+    if (source) f.x.inner.bind(source);
+    else f.x.input(x!, xb);
     if (usePacked) f.w.inner.bind(packed);
     else f.w.input(weight, wb);
-    f.y.bindOutput(y, yb);
+    if (blockedOut) f.y.inner.bind(blockedOut);
+    else f.y.bindOutput(y, yb);
     const args: [number, Memory][] = [
       [DNNL.argSrc, f.x.inner],
       [DNNL.argWeights, f.w.inner],
@@ -363,7 +407,7 @@ export class DnnlConv2d {
       args.push([DNNL.argBias, f.b]);
     }
     f.prim.run(args);
-    f.y.output();
+    if (!blockedOut) f.y.output();
     return y;
   }
 
@@ -429,8 +473,14 @@ export class DnnlConv2d {
     return { dWeight: dw, dBias: db };
   }
 
-  /** Frees the primitives and memory objects. */
+  /** Frees the primitives and memory objects (once no array is held in its output layout). */
   dispose(): void {
+    this.#disposed = true;
+    if (this.#lent === 0) this.#destroy();
+  }
+
+  #destroy(): void {
+    this.#layout?.destroy();
     const d = this.#dnnl;
     for (const p of [this.#fwd, this.#bwdData, this.#bwdWeights]) {
       if (!p) continue;
@@ -444,6 +494,91 @@ export class DnnlConv2d {
     f?.b?.destroy();
     bw?.db?.destroy();
     this.#fwd = this.#bwdData = this.#bwdWeights = undefined;
+  }
+}
+
+/**
+ * A conv's output layout (see {@linkcode DnnlConv2d.outputLayout}): its descriptor, and the
+ * reorder to plain of the conv's output port.
+ */
+export class DnnlLayout implements Layout {
+  /** Floats an array in this layout holds (padded channels included). */
+  readonly floats: number;
+  /** The descriptor (valid while the layout is retained or its conv lives). */
+  readonly md: Ptr;
+  readonly #dnnl: DnnlLibrary;
+  readonly #port: Port;
+  readonly #hold: { retain(): void; release(): void };
+  /** The add (and add + ReLU) primitives over this layout, built on first use. */
+  readonly #adds = new Map<boolean, { prim: Primitive; a: Memory; b: Memory; y: Memory }>();
+
+  /** The layout of `port`'s primitive side; `hold` keeps its conv alive. */
+  constructor(dnnl: DnnlLibrary, port: Port, hold: { retain(): void; release(): void }) {
+    this.#dnnl = dnnl;
+    this.#port = port;
+    this.#hold = hold;
+    this.md = port.md;
+    this.floats = port.floats;
+  }
+
+  toPlain(buffer: Float32Array, plain: Float32Array): void {
+    expectLength("conv/dnnl", "buffer", buffer, this.floats);
+    this.#port.bindOutput(plain, buffer);
+    this.#port.output();
+  }
+
+  /**
+   * y = a + b (then ReLU when asked), all three in this layout (padding included), on oneDNN's
+   * threads: the residual join of two held conv outputs.
+   */
+  add(a: Float32Array, b: Float32Array, y: Float32Array, relu: boolean): void {
+    for (const [name, v] of [["a", a], ["b", b], ["y", y]] as const) {
+      expectLength("conv/dnnl add", name, v, this.floats);
+    }
+    let op = this.#adds.get(relu);
+    if (!op) {
+      const d = this.#dnnl, desc = new Uint8Array(OP_DESC_BYTES);
+      check(
+        d.sym.dnnl_binary_desc_init(desc, DNNL.binaryAdd, this.md, this.md, this.md),
+        "dnnl_binary_desc_init",
+      );
+      const pd = primitiveDesc(d, desc, relu);
+      const prim = new Primitive(d, pd);
+      d.sym.dnnl_primitive_desc_destroy(pd);
+      op = {
+        prim,
+        a: new Memory(d, this.md),
+        b: new Memory(d, this.md),
+        y: new Memory(d, this.md),
+      };
+      this.#adds.set(relu, op);
+    }
+    op.a.bind(a);
+    op.b.bind(b);
+    op.y.bind(y);
+    op.prim.run([[DNNL.argSrc, op.a], [DNNL.argSrc1, op.b], [DNNL.argDst, op.y]]);
+  }
+
+  /** Frees the add primitives (the conv's teardown). */
+  destroy(): void {
+    for (const op of this.#adds.values()) {
+      op.prim.destroy();
+      for (const m of [op.a, op.b, op.y]) m.destroy();
+    }
+    this.#adds.clear();
+  }
+
+  same(other: Layout): boolean {
+    return other === this ||
+      other instanceof DnnlLayout && this.#dnnl.sym.dnnl_memory_desc_equal(this.md, other.md) === 1;
+  }
+
+  retain(): void {
+    this.#hold.retain();
+  }
+
+  release(): void {
+    this.#hold.release();
   }
 }
 

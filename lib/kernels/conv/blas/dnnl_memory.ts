@@ -122,12 +122,15 @@ export class Port {
   readonly user: Memory;
   readonly inner: Memory;
   readonly reorder: Primitive | null = null;
+  /** The primitive's descriptor of this argument (owned by the primitive descriptor). */
+  readonly md: Ptr;
   /** Elements of the buffer the primitive's layout needs (0: the user's array serves). */
   readonly floats: number = 0;
 
   /** `toInner`: the reorder runs user -> primitive (inputs), else primitive -> user (outputs). */
   constructor(dnnl: DnnlLibrary, userMd: Uint8Array<ArrayBuffer>, innerMd: Ptr, toInner: boolean) {
     this.user = new Memory(dnnl, userMd);
+    this.md = innerMd;
     const user = Deno.UnsafePointer.of(userMd);
     if (dnnl.sym.dnnl_memory_desc_equal(user, innerMd) === 1) {
       this.inner = this.user;

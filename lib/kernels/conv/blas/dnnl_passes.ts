@@ -6,10 +6,12 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../../device/backend.ts";
+import type { ConvGeom, KernelArgs, Storage } from "../../../device/backend.ts";
+import type { Blocked } from "../../../device/blas_runtime.ts";
 import type { DnnlLibrary } from "../../../device/dnnl_ffi.ts";
+import { f32of, type HostStorage } from "../../../device/host.ts";
 import { type DnnlConv2d, dnnlConvOf } from "./dnnl.ts";
-import type { GemmContext } from "./gemm_context.ts";
+import { allocate, type GemmContext } from "./gemm_context.ts";
 
 /** What the oneDNN passes need of the runtime beyond the GEMM context. */
 export interface DnnlContext extends GemmContext {
@@ -17,6 +19,39 @@ export interface DnnlContext extends GemmContext {
   dnnl: DnnlLibrary | null;
   /** Arrays derived from an array, by key (see `BlasRuntime.derived`). */
   derived: WeakMap<Float32Array, Map<unknown, Float32Array>>;
+}
+
+/** What {@linkcode forwardKept} needs beyond the passes on plain arrays: blocked storages. */
+export interface KeepContext extends DnnlContext {
+  /** Storages held in a oneDNN layout. */
+  blocked: WeakMap<Storage, Blocked>;
+  /** A storage of `length` elements held in `blocked.layout` (see `BlasRuntime`). */
+  trackBlocked(length: number, blocked: Blocked): HostStorage;
+  /** Wraps a plain array as a storage. */
+  track(data: Float32Array): HostStorage;
+}
+
+/**
+ * The forward on storages, keeping oneDNN's layouts between convs: an input held in this conv's
+ * source layout is read as it is (no reorder), and the output stays in the conv's output layout
+ * (a blocked storage, made plain only when something else reads it). Bias and ReLU are fused.
+ */
+export function forwardKept(ctx: KeepContext, a: KernelArgs["conv2d"]): Storage {
+  const g = a.geom, w = f32of(a.w), b = a.b ? f32of(a.b) : null;
+  const conv = dnnlConvOf(g, { relu: a.relu, bias: b !== null });
+  const held = ctx.blocked.get(a.x);
+  const source = held && conv.takes(held.layout) ? held.buffer : undefined;
+  const x = source ? undefined : f32of(a.x); // a storage in another layout is made plain here
+  const layout = conv.outputLayout, length = g.n * g.k * g.oh * g.ow;
+  const common = { x, source, weight: w, bias: b, packed: packed(ctx, conv, w) };
+  if (!layout) {
+    const y = allocate(ctx, length);
+    conv.forward({ ...common, out: y, scratch: ctx.scratch });
+    return ctx.track(y);
+  }
+  const buffer = allocate(ctx, layout.floats);
+  conv.forward({ ...common, blockedOut: buffer, scratch: ctx.scratch });
+  return ctx.trackBlocked(length, { buffer, layout });
 }
 
 /** `w` in `conv`'s forward layout, reordered on first use and kept while `w` lives. */

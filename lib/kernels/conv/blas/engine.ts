@@ -32,10 +32,13 @@ export const HUGE_WEIGHTS = 2 ** 24;
 /** Output pixels (of one image) from which huge weights run on our GEMMs. */
 export const HUGE_MIN_PIXELS = 128;
 
-/** The engine of pass `pass` of the conv `g` when both are available. */
-export function convEngine(g: ConvGeom, _pass: ConvPass): "dnnl" | "gemm" {
+/**
+ * The engine of pass `pass` of the conv `g` when both are available; `heldInput`: the input is
+ * held in a oneDNN layout (a oneDNN conv's output), which thin 1x1 convs then read as it is.
+ */
+export function convEngine(g: ConvGeom, _pass: ConvPass, heldInput = false): "dnnl" | "gemm" {
   const huge = g.k * g.c * g.kh * g.kw >= HUGE_WEIGHTS && g.oh * g.ow >= HUGE_MIN_PIXELS;
   if (huge) return "gemm";
-  if (g.kh * g.kw > 1) return "dnnl";
+  if (g.kh * g.kw > 1 || heldInput) return "dnnl";
   return g.c * g.k >= DNNL_1X1_MIN_CHANNELS ? "dnnl" : "gemm";
 }

@@ -1,0 +1,42 @@
+// Per-kernel time of FCN-ResNet50's eval forward at 480 px on the BLAS backend (dev only).
+import { createBlasBackend } from "../lib/backends/blas.ts";
+import { createModel } from "../lib/models/create.ts";
+import { Device, noGrad, tensor } from "../mod.ts";
+
+const be = createBlasBackend();
+const times = new Map<string, { ms: number; n: number }>();
+const wrapped: Record<string, unknown> = { ...be };
+for (const [k, v] of Object.entries(be)) {
+  if (typeof v !== "function" || ["upload", "read", "free", "alloc"].includes(k)) continue;
+  wrapped[k] = (...a: unknown[]) => {
+    const t0 = performance.now();
+    const r = (v as (...a: unknown[]) => unknown).apply(be, a);
+    const e = times.get(k) ?? { ms: 0, n: 0 };
+    e.ms += performance.now() - t0;
+    e.n++;
+    times.set(k, e);
+    return r;
+  };
+}
+const device = new Device(wrapped as never);
+const size = Number(Deno.args[0] ?? 480);
+const model = createModel("fcn_resnet50", { numClasses: 21, aux: false }, device).eval();
+const x = tensor(
+  new Float32Array(3 * size * size).map((_, i) => Math.sin(i)),
+  [1, 3, size, size],
+  device,
+);
+for (let r = 0; r < 4; r++) {
+  times.clear();
+  const t0 = performance.now();
+  noGrad(() => {
+    const y = model.forward(x).out;
+    return y;
+  }).dispose();
+  const total = performance.now() - t0;
+  const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
+  console.log(
+    `run ${r}: ${total.toFixed(0)} ms; ` +
+      rows.map(([k, e]) => `${k} ${e.ms.toFixed(0)}/${e.n}`).join(", "),
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * Storages held in oneDNN's layouts between convs (BlasRuntime.trackBlocked): the values are
+ * the plain path's, whatever reads them, and nothing leaks.
+ */
+import { assert, assertEquals } from "../../../../tests/assert.ts";
+import { createBlasBackend } from "../../../backends/blas.ts";
+import { createCpuBackend } from "../../../backends/cpu.ts";
+import { hasDnnl } from "../../../device/dnnl_ffi.ts";
+import type { Backend, ConvGeom, Storage } from "../../../device/backend.ts";
+import { f32of } from "../../../device/host.ts";
+
+const available = hasDnnl();
+
+function seeded(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+/** A same-size conv of `c -> k` channels, `kh x kh`, padding keeping 8x8. */
+function geom(c: number, k: number, kh: number): ConvGeom {
+  const p = (kh - 1) / 2;
+  return {
+    n: 1,
+    c,
+    h: 8,
+    w: 8,
+    k,
+    kh,
+    kw: kh,
+    oh: 8,
+    ow: 8,
+    strideH: 1,
+    strideW: 1,
+    padH: p,
+    padW: p,
+    dilH: 1,
+    dilW: 1,
+  };
+}
+
+/** A bottleneck-like chain: 1x1 32->16, 3x3 16->16, 1x1 16->32, + x, ReLU. */
+function chain(be: Backend, x: Storage): { mid: Storage; out: Storage; last: Storage } {
+  const w = (g: ConvGeom, seed: number) => be.upload(seeded(g.k * g.c * g.kh * g.kw, seed));
+  const g1 = geom(32, 16, 1), g2 = geom(16, 16, 3), g3 = geom(16, 32, 1);
+  const a = be.conv2d({ x, w: w(g1, 2), b: be.upload(seeded(16, 5)), geom: g1, relu: true });
+  const mid = be.conv2d({ x: a, w: w(g2, 3), b: null, geom: g2, relu: true });
+  const last = be.conv2d({ x: mid, w: w(g3, 4), b: null, geom: g3, relu: false });
+  const out = be.binary({ op: "add", a: last, b: x, relu: true });
+  return { mid, out, last };
+}
+
+function close(a: Float32Array, b: Float32Array, what: string): void {
+  assertEquals(a.length, b.length, `${what}: length`);
+  let worst = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  assert(worst <= 1e-5 * scale, `${what}: max |diff| ${worst} > 1e-5 x ${scale}`);
+}
+
+Deno.test({
+  name: "conv outputs stay in oneDNN's layout between convs and read as the reference's",
+  ignore: !available,
+}, () => {
+  const blas = createBlasBackend(), cpu = createCpuBackend();
+  const xs = seeded(32 * 64, 1), w0 = seeded(32 * 32 * 9, 9), g0 = geom(32, 32, 3);
+  // The block input is itself a conv output (3x3 32->32), held blocked on BLAS.
+  const input = (be: Backend) =>
+    be.conv2d({ x: be.upload(xs), w: be.upload(w0), b: null, geom: g0, relu: false });
+  const heldX = input(blas);
+  const got = chain(blas, heldX), want = chain(cpu, input(cpu));
+  assert(blas.rt.blocked.has(heldX), "a 3x3 32->32 output is held blocked");
+  assert(blas.rt.blocked.has(got.mid), "the 3x3 output stays blocked");
+  assert(blas.rt.blocked.has(got.out), "the residual sum of two held storages stays held");
+  close(blas.readSync!(got.out) as Float32Array, f32of(want.out), "block output");
+  close(blas.readSync!(got.mid) as Float32Array, f32of(want.mid), "3x3 output");
+  assert(!blas.rt.blocked.has(got.mid), "read once, it is plain");
+  close(f32of(got.last), f32of(want.last), "last conv, read through .data");
+});
+
+Deno.test({
+  name: "a held storage freed unread leaves no live bytes and can be freed twice",
+  ignore: !available,
+}, () => {
+  const blas = createBlasBackend();
+  const g = geom(16, 16, 3);
+  const x = blas.upload(seeded(16 * 64, 1)), w = blas.upload(seeded(16 * 16 * 9, 2));
+  const before = blas.liveBytes();
+  const y = blas.conv2d({ x, w, b: null, geom: g, relu: false });
+  assert(blas.rt.blocked.has(y));
+  assertEquals(blas.liveBytes(), before + 16 * 64 * 4);
+  blas.free(y);
+  blas.free(y);
+  assertEquals(blas.liveBytes(), before);
+  assert(!blas.rt.blocked.has(y));
+});
+
+Deno.test({
+  name: "a held storage in another conv's source layout is made plain first",
+  ignore: !available,
+}, () => {
+  const blas = createBlasBackend(), cpu = createCpuBackend();
+  // 3 -> 16 (7x7 stride 2 like a stem), then a 1x1 16 -> 8 (our GEMMs read it plain).
+  const g1 = { ...geom(3, 16, 7), oh: 4, ow: 4, strideH: 2, strideW: 2 };
+  const g2 = { ...geom(16, 8, 1), h: 4, w: 4, oh: 4, ow: 4 };
+  const run = (be: Backend) => {
+    const x = be.upload(seeded(3 * 64, 1));
+    const a = be.conv2d({ x, w: be.upload(seeded(16 * 3 * 49, 2)), b: null, geom: g1, relu: true });
+    const y = be.conv2d({ x: a, w: be.upload(seeded(8 * 16, 3)), b: null, geom: g2, relu: false });
+    return be.readSync!(y) as Float32Array;
+  };
+  close(run(blas), run(cpu), "stem then 1x1");
+});
