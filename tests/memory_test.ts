@@ -2,9 +2,11 @@
  * Memory stays flat over training: on every device, 200 steps of forward, backward and SGD
  * (momentum) of a small conv net leave exactly the same live bytes after every step, and on
  * WebGPU no pipeline is compiled after the first step, every step records the same number of
- * dispatches and submits once (when the loss is read).
+ * dispatches and submits once (when the loss is read). An inference forward of every model family
+ * (under `noGrad`, no `tidy`) leaves only its outputs.
  */
-import { type Device, SGD, tidy } from "../mod.ts";
+import { type Device, noGrad, SGD, tensor, tidy } from "../mod.ts";
+import { createModel } from "../lib/models/create.ts";
 import type { WebGpuBackend } from "../lib/backends/webgpu.ts";
 import { devices } from "./harness.ts";
 import { assert, assertEquals } from "./assert.ts";
@@ -96,4 +98,49 @@ async function train(device: Device): Promise<void> {
 
 for (const [kind, device] of await devices()) {
   Deno.test(`memory is flat over ${STEPS} training steps on ${kind}`, () => train(device));
+}
+
+/**
+ * Inference (`noGrad`, no `tidy`): once its outputs are disposed, a forward leaves nothing (after
+ * the first, which may keep what it derives from the weights, such as folded norms).
+ */
+function inferenceLeavesNothing(device: Device): void {
+  const cases = [
+    ["fcn8s", {}],
+    ["fcn16s", {}],
+    ["fcn32s", {}],
+    ["fcn8s_bnhead", {}],
+    ["fcn_fusion", {}],
+    ["fcn_resnet50", { aux: true }],
+    ["fcn_resnet50", { aux: false }],
+  ] as const;
+  for (const [name, options] of cases) {
+    const model = createModel(name, { numClasses: 3, width: 1 / 16, ...options }, device).eval();
+    const x = tensor(new Float32Array(2 * 3 * 40 * 40).map((_, i) => Math.sin(i)), [
+      2,
+      3,
+      40,
+      40,
+    ], device);
+    for (let i = 0; i < 3; i++) {
+      const before = device.liveBytes();
+      const y = noGrad(() => model.forward(x));
+      assertEquals(y.out.shape, [2, 3, 40, 40]);
+      y.out.dispose();
+      y.aux?.dispose();
+      if (i === 0) continue;
+      assertEquals(
+        device.liveBytes(),
+        before,
+        `${name} ${JSON.stringify(options)} on ${device.kind}: live bytes after a forward`,
+      );
+    }
+    x.dispose();
+    model.dispose();
+  }
+}
+
+for (const [kind, device] of await devices()) {
+  Deno.test(`an inference forward leaves only its outputs on ${kind}`, () =>
+    inferenceLeavesNothing(device));
 }

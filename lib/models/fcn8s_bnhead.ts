@@ -15,7 +15,7 @@ import type { Rng } from "../random.ts";
 import { BatchNorm2d, Conv2d, Dropout, ReLU, SeedSource, Sequential } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
 import type { SegmentationOutput } from "./types.ts";
-import { scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
+import { freer, scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
 import type { VggBackbone } from "./types.ts";
 import { BilinearUp } from "./byom_layers.ts";
 
@@ -102,12 +102,28 @@ export class Fcn8sBnHead<C extends Fcn8sBnHeadOptions = Fcn8sBnHeadOptions> exte
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const { feats, padded } = stageOutputs(x, this.stages);
+    const free = freer(x);
+    const { feats, padded } = stageOutputs(x, this.stages, [2, 3, 4]);
     const [s3, s4, s5] = this.scores;
-    let z = this.ups[0].forward(s5.forward(this.head.fc7.forward(this.head.fc6.forward(feats[4]))));
-    z = this.ups[1].forward(add(z, s4.forward(feats[3])));
-    const out = this.ups[2].forward(add(z, s3.forward(feats[2])));
-    return { out: padded ? crop(out, h, w) : out };
+    // Each step reads its inputs once; in inference they are freed right after.
+    const step = (layer: { forward(t: Tensor): Tensor }, t: Tensor) => {
+      const y = layer.forward(t);
+      free(t);
+      return y;
+    };
+    const join = (z: Tensor, score: { forward(t: Tensor): Tensor }, pool: Tensor) => {
+      const side = step(score, pool);
+      const sum = add(z, side);
+      free(z, side);
+      return sum;
+    };
+    let z = step(this.ups[0], step(s5, step(this.head.fc7, step(this.head.fc6, feats[4]))));
+    z = step(this.ups[1], join(z, s4, feats[3]));
+    const out = step(this.ups[2], join(z, s3, feats[2]));
+    if (!padded) return { out };
+    const y = crop(out, h, w);
+    free(out);
+    return { out: y };
   }
 }
 

@@ -17,8 +17,11 @@ import { Conv2d, SeedSource } from "../nn/layers.ts";
 import { type LoadOptions, type LoadReport, Module } from "../nn/module.ts";
 import type { StateDict } from "../io/host_tensor.ts";
 import type { SegmentationOutput } from "./types.ts";
-import { scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
+import { freer, scaled, stageOutputs, vggStages } from "./vgg_fcn.ts";
 import type { VggBackbone } from "./types.ts";
+
+/** A layer as the joins use it. */
+type Step = { forward(t: Tensor): Tensor };
 import { BilinearUp, IndexedSequential } from "./byom_layers.ts";
 
 /** What the model needs of its config. */
@@ -92,11 +95,26 @@ export class FcnFusion<C extends FcnFusionOptions = FcnFusionOptions> extends Mo
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const { feats, padded } = stageOutputs(x, this.stages);
-    let z = this.trans1.forward(add(this.up2a.forward(feats[4]), feats[3])); // [N, C3, H/16, W/16]
-    z = this.trans2.forward(add(this.up2b.forward(z), feats[2])); // [N, K, H/8, W/8]
+    const free = freer(x);
+    const { feats, padded } = stageOutputs(x, this.stages, [2, 3, 4]);
+    // Each join: up(deep) + side, then the transition; in inference each input freed once read.
+    const join = (deep: Tensor, up: Step, side: Tensor, trans: Step) => {
+      const u = up.forward(deep);
+      free(deep);
+      const sum = add(u, side);
+      free(u, side);
+      const t = trans.forward(sum);
+      free(sum);
+      return t;
+    };
+    let z = join(feats[4], this.up2a, feats[3], this.trans1); // [N, C3, H/16, W/16]
+    z = join(z, this.up2b, feats[2], this.trans2); // [N, K, H/8, W/8]
     const out = this.up8.forward(z); // [N, K, H, W]
-    return { out: padded ? crop(out, h, w) : out };
+    free(z);
+    if (!padded) return { out };
+    const y = crop(out, h, w);
+    free(out);
+    return { out: y };
   }
 }
 

@@ -208,9 +208,21 @@ export class ResNetFcn extends Module {
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
     const f = this.backbone.forward(x);
-    const up = (t: Tensor) => interpolate(t, { size: [h, w], alignCorners: false });
-    const out = up(this.classifier.forward(f.out));
-    if (!this.auxClassifier) return { out };
-    return { out, aux: up(this.auxClassifier.forward(f.aux)) };
+    // Inference: free each feature map and logits map once read (left to the garbage collector,
+    // their arrays would be allocated afresh, page faults and all, on every forward).
+    const free = !isGradEnabled();
+    const head = (features: Tensor, classifier: Sequential) => {
+      const logits = classifier.forward(features);
+      if (free) features.dispose();
+      const y = interpolate(logits, { size: [h, w], alignCorners: false });
+      if (free) logits.dispose();
+      return y;
+    };
+    const out = head(f.out, this.classifier);
+    if (!this.auxClassifier) {
+      if (free) f.aux.dispose();
+      return { out };
+    }
+    return { out, aux: head(f.aux, this.auxClassifier) };
   }
 }

@@ -21,6 +21,7 @@ import {
   Sequential,
 } from "../nn/layers.ts";
 import { Module } from "../nn/module.ts";
+import { isGradEnabled } from "../autograd.ts";
 import type { ModelConfig, SegmentationOutput, VggBackbone, VggName } from "./types.ts";
 
 /** The FCN variants on VGG. */
@@ -84,19 +85,44 @@ export function vggStages(
 }
 
 /**
+ * In inference (no graph), a function that frees the tensors it is given, each once and never
+ * `x` (the caller's input); in training, one that does nothing (backward needs them). Models free
+ * each intermediate once read, so that a forward under `noGrad` leaves only its outputs.
+ */
+export function freer(x: Tensor): (...ts: Tensor[]) => void {
+  if (isGradEnabled()) return () => {};
+  const freed = new Set<Tensor>([x]);
+  return (...ts) => {
+    for (const t of ts) {
+      if (freed.has(t)) continue;
+      freed.add(t);
+      t.dispose();
+    }
+  };
+}
+
+/**
  * The output of each of `stages` on x `[N, 3, H, W]` zero-padded at the bottom/right to sides
- * that are multiples of 32, and whether it was padded (the logits are then cropped back).
+ * that are multiples of 32, and whether it was padded (the logits are then cropped back). In
+ * inference, the outputs whose index is not in `keep` are freed once the next stage read them
+ * (their entries are then disposed tensors), and so is the padded input.
  */
 export function stageOutputs(
   x: Tensor,
   stages: readonly { forward(x: Tensor): Tensor }[],
+  keep: readonly number[] = [0, 1, 2, 3, 4],
 ): { feats: Tensor[]; padded: boolean } {
   const [, , h, w] = x.shape;
   const ph = Math.ceil(h / 32) * 32, pw = Math.ceil(w / 32) * 32;
   const padded = ph !== h || pw !== w;
+  const free = freer(x);
   let y = padded ? pad(x, ph, pw) : x;
   const feats: Tensor[] = [];
-  for (const stage of stages) feats.push(y = stage.forward(y));
+  for (const [i, stage] of stages.entries()) {
+    const next = stage.forward(y);
+    if (i > 0 ? !keep.includes(i - 1) : padded) free(y);
+    feats.push(y = next);
+  }
   return { feats, padded };
 }
 
@@ -167,19 +193,28 @@ export class VggFcn extends Module {
    */
   forward(x: Tensor): SegmentationOutput {
     const [, , h, w] = x.shape;
-    const pools = stageOutputs(x, this.stages).feats;
+    const free = freer(x);
+    const fuse = (score: Tensor, up: ConvTranspose2d, side: Conv2d, pool: Tensor) => {
+      const u = up.forward(score);
+      const s = side.forward(pool);
+      const c = crop(s, u.shape[2], u.shape[3]);
+      free(score, pool, s);
+      const sum = add(u, c);
+      free(u, c);
+      return sum;
+    };
+    const keep = this.variant === "fcn8s" ? [2, 3, 4] : this.variant === "fcn16s" ? [3, 4] : [4];
+    const pools = stageOutputs(x, this.stages, keep).feats;
     let score = this.head.forward(pools[4]);
+    free(pools[4]);
     if (this.variant === "fcn16s" || this.variant === "fcn8s") {
-      const up = this.ups[0].forward(score);
-      const s4 = this.pool4Score!.forward(pools[3]);
-      score = add(up, crop(s4, up.shape[2], up.shape[3]));
+      score = fuse(score, this.ups[0], this.pool4Score!, pools[3]);
     }
-    if (this.variant === "fcn8s") {
-      const up = this.ups[1].forward(score);
-      const s3 = this.pool3Score!.forward(pools[2]);
-      score = add(up, crop(s3, up.shape[2], up.shape[3]));
-    }
+    if (this.variant === "fcn8s") score = fuse(score, this.ups[1], this.pool3Score!, pools[2]);
     const out = this.ups[this.ups.length - 1].forward(score);
-    return { out: crop(out, h, w) };
+    free(score);
+    const y = crop(out, h, w);
+    free(out);
+    return { out: y };
   }
 }
