@@ -42,6 +42,7 @@ export const DNNL = {
   convolutionAuto: 0x3,
   eltwiseRelu: 0x1f,
   binaryAdd: 0x1fff0,
+  poolingMax: 0x1ff,
   querySrc: 129,
   queryDiffSrc: 130,
   queryWeights: 131,
@@ -132,6 +133,21 @@ const SYMBOLS = {
   },
   dnnl_binary_desc_init: {
     parameters: ["buffer", "i32", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_pooling_v2_forward_desc_init: {
+    parameters: [
+      "buffer", // pool_desc
+      "i32", // prop_kind
+      "i32", // alg_kind
+      "pointer", // src_desc
+      "buffer", // dst_desc
+      "buffer", // strides
+      "buffer", // kernel
+      "buffer", // dilation
+      "buffer", // padding_l
+      "buffer", // padding_r
+    ],
     result: "i32",
   },
   dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },

@@ -7,6 +7,7 @@
  * @module
  */
 import type { KernelArgs, KernelSlice, PoolGeom } from "../../device/backend.ts";
+import { DnnlLayout } from "../conv/blas/dnnl.ts";
 import * as ref from "./reference.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of, type OnHost, onHost } from "../../device/host.ts";
@@ -208,6 +209,14 @@ export const poolBlas: KernelSlice<BlasRuntime, "pool"> = {
   maxPool2d: (rt, a) => {
     const size = a.geom.n * a.geom.c * a.geom.oh * a.geom.ow;
     if (a.indices === false) {
+      // A conv output still in oneDNN's layout: pool it there, the output held too.
+      const held = rt.blocked.get(a.x);
+      const op = held?.layout instanceof DnnlLayout ? held.layout.maxPool(a.geom) : null;
+      if (held && op) {
+        const y = rt.pool.f32(op.layout.floats);
+        op.run(held.buffer, y);
+        return { y: rt.trackBlocked(size, { buffer: y, layout: op.layout }), idx: null };
+      }
       return { y: rt.track(maxPool2dValues(f32of(a.x), a.geom, rt.pool.f32(size))), idx: null };
     }
     const r = maxPool2d(onHost(a), { y: rt.pool.f32(size), idx: rt.pool.i32(size) });

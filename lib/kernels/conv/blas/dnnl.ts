@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { ConvGeom } from "../../../device/backend.ts";
+import type { ConvGeom, PoolGeom } from "../../../device/backend.ts";
 import type { Layout } from "../../../device/blas_runtime.ts";
 import { Scratch } from "../../../device/blas_scratch.ts";
 import {
@@ -497,6 +497,16 @@ export class DnnlConv2d {
   }
 }
 
+/** A max pooling on oneDNN from one held layout into another ({@linkcode DnnlLayout.maxPool}). */
+export interface DnnlMaxPool {
+  /** The layout of its outputs. */
+  readonly layout: DnnlLayout;
+  /** Pools `x` (in the source layout) into `y` (`layout.floats` elements). */
+  run(x: Float32Array, y: Float32Array): void;
+  /** Frees its primitive (the source layout's teardown). */
+  destroy(): void;
+}
+
 /**
  * A conv's output layout (see {@linkcode DnnlConv2d.outputLayout}): its descriptor, and the
  * reorder to plain of the conv's output port.
@@ -511,6 +521,8 @@ export class DnnlLayout implements Layout {
   readonly #hold: { retain(): void; release(): void };
   /** The add (and add + ReLU) primitives over this layout, built on first use. */
   readonly #adds = new Map<boolean, { prim: Primitive; a: Memory; b: Memory; y: Memory }>();
+  /** The max poolings over this layout by geometry (null: not on oneDNN), built on first use. */
+  readonly #pools = new Map<string, DnnlMaxPool | null>();
 
   /** The layout of `port`'s primitive side; `hold` keeps its conv alive. */
   constructor(dnnl: DnnlLibrary, port: Port, hold: { retain(): void; release(): void }) {
@@ -559,13 +571,90 @@ export class DnnlLayout implements Layout {
     op.prim.run([[DNNL.argSrc, op.a], [DNNL.argSrc1, op.b], [DNNL.argDst, op.y]]);
   }
 
-  /** Frees the add primitives (the conv's teardown). */
+  /**
+   * The max pooling (inference: no indices) of `g` over arrays in this layout, built on first use;
+   * null where oneDNN cannot express it (a window that ends past the padded input) or its output
+   * layout is the plain one. Its output layout keeps this one's conv alive while held.
+   */
+  maxPool(g: PoolGeom): DnnlMaxPool | null {
+    const key = JSON.stringify(g);
+    if (this.#pools.has(key)) return this.#pools.get(key)!;
+    let op: DnnlMaxPool | null = null;
+    const padR = [
+      (g.oh - 1) * g.strideH + g.kh - g.h - g.padH,
+      (g.ow - 1) * g.strideW + g.kw - g.w - g.padW,
+    ];
+    if (padR[0] >= 0 && padR[1] >= 0) op = this.#buildPool(g, padR);
+    this.#pools.set(key, op);
+    return op;
+  }
+
+  #buildPool(g: PoolGeom, padR: number[]): DnnlMaxPool | null {
+    const d = this.#dnnl, desc = new Uint8Array(OP_DESC_BYTES), out = [g.n, g.c, g.oh, g.ow];
+    check(
+      d.sym.dnnl_pooling_v2_forward_desc_init(
+        desc,
+        DNNL.forwardInference,
+        DNNL.poolingMax,
+        this.md,
+        anyMd(d, out),
+        dims([g.strideH, g.strideW]),
+        dims([g.kh, g.kw]),
+        dims([0, 0]),
+        dims([g.padH, g.padW]),
+        dims(padR),
+      ),
+      "dnnl_pooling_v2_forward_desc_init",
+    );
+    const pdOut = outPointer();
+    check(
+      d.sym.dnnl_primitive_desc_create(pdOut, desc, null, d.engine, null),
+      "dnnl_primitive_desc_create (pooling)",
+    );
+    const pd = pointerOf(pdOut);
+    const y = new Port(
+      d,
+      plainMd(d, out),
+      d.sym.dnnl_primitive_desc_query_md(pd, DNNL.queryDst, 0),
+      false,
+    );
+    if (!y.reorder) {
+      y.destroy();
+      d.sym.dnnl_primitive_desc_destroy(pd);
+      return null;
+    }
+    const prim = new Primitive(d, pd);
+    const x = new Memory(d, this.md);
+    const layout = new DnnlLayout(d, y, this.#hold);
+    const pool: DnnlMaxPool = {
+      layout,
+      run: (src, dst) => {
+        expectLength("pool/dnnl", "x", src, this.floats);
+        expectLength("pool/dnnl", "y", dst, layout.floats);
+        x.bind(src);
+        y.inner.bind(dst);
+        prim.run([[DNNL.argSrc, x], [DNNL.argDst, y.inner]]);
+      },
+      destroy: () => {
+        layout.destroy();
+        prim.destroy();
+        x.destroy();
+        y.destroy();
+        d.sym.dnnl_primitive_desc_destroy(pd);
+      },
+    };
+    return pool;
+  }
+
+  /** Frees the add and pooling primitives (the conv's teardown). */
   destroy(): void {
     for (const op of this.#adds.values()) {
       op.prim.destroy();
       for (const m of [op.a, op.b, op.y]) m.destroy();
     }
     this.#adds.clear();
+    for (const pool of this.#pools.values()) pool?.destroy();
+    this.#pools.clear();
   }
 
   same(other: Layout): boolean {

@@ -1,17 +1,10 @@
 import { assert, assertEquals } from "../../../../tests/assert.ts";
+import { randn } from "../../../../tests/harness.ts";
 import { hasDnnl } from "../../../device/dnnl_ffi.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../reference.ts";
 import { conv2dGeom, DnnlConv2d } from "./dnnl.ts";
 
 const available = hasDnnl();
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
 
 function close(a: Float32Array, b: Float32Array, tol: number, what: string): void {
   assertEquals(a.length, b.length, `${what}: length`);
@@ -56,16 +49,16 @@ for (const t of CASES) {
         dilH: t.d,
         dilW: t.d,
       };
-      const x = seeded(t.n * t.c * t.h * t.w, 1);
-      const w = seeded(t.k * t.c * t.kh * t.kw, 2);
-      const b = seeded(t.k, 3);
+      const x = randn(t.n * t.c * t.h * t.w, 1);
+      const w = randn(t.k * t.c * t.kh * t.kw, 2);
+      const b = randn(t.k, 3);
       const want = conv2d(x, w, b, g, relu);
       close(conv.forward({ x, weight: w, bias: b }), want, 1e-4, "forward");
       // Weights reordered once and passed as packed give the same.
       const packed = conv.packWeight(w);
       close(conv.forward({ x, weight: w, bias: b, packed }), want, 1e-4, "forward packed");
       if (!relu) {
-        const dy = seeded(t.n * t.k * conv.oh * conv.ow, 4);
+        const dy = randn(t.n * t.k * conv.oh * conv.ow, 4);
         close(conv.backwardData({ dy, weight: w }), conv2dGradInput(dy, w, g), 1e-4, "dx");
         const { dWeight, dBias } = conv.backwardWeights({ x, dy });
         close(dWeight, conv2dGradWeight(dy, x, g), 1e-3, "dw");
@@ -92,9 +85,9 @@ Deno.test({
     padding: 1,
     bias: false,
   });
-  const big = seeded(100, 9);
+  const big = randn(100, 9);
   const x = big.subarray(7, 7 + 32);
-  const w = seeded(54, 10);
+  const w = randn(54, 10);
   const g = {
     n: 1,
     c: 2,
@@ -144,7 +137,7 @@ Deno.test({
     dilH: 1,
     dilW: 1,
   };
-  const x = seeded(8 * 9 * 7, 11), w = seeded(16 * 8 * 9, 12), b = seeded(16, 13);
+  const x = randn(8 * 9 * 7, 11), w = randn(16 * 8 * 9, 12), b = randn(16, 13);
   close(conv2dGeom(x, w, b, g, { relu: true }), conv2d(x, w, b, g, true), 1e-4, "geom");
   let message = "";
   try {

@@ -3,21 +3,14 @@
  * the plain path's, whatever reads them, and nothing leaks.
  */
 import { assert, assertEquals } from "../../../../tests/assert.ts";
+import { randn } from "../../../../tests/harness.ts";
 import { createBlasBackend } from "../../../backends/blas.ts";
 import { createCpuBackend } from "../../../backends/cpu.ts";
 import { hasDnnl } from "../../../device/dnnl_ffi.ts";
-import type { Backend, ConvGeom, Storage } from "../../../device/backend.ts";
+import type { Backend, ConvGeom, PoolGeom, Storage } from "../../../device/backend.ts";
 import { f32of } from "../../../device/host.ts";
 
 const available = hasDnnl();
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
 
 /** A same-size conv of `c -> k` channels, `kh x kh`, padding keeping 8x8. */
 function geom(c: number, k: number, kh: number): ConvGeom {
@@ -43,9 +36,9 @@ function geom(c: number, k: number, kh: number): ConvGeom {
 
 /** A bottleneck-like chain: 1x1 32->16, 3x3 16->16, 1x1 16->32, + x, ReLU. */
 function chain(be: Backend, x: Storage): { mid: Storage; out: Storage; last: Storage } {
-  const w = (g: ConvGeom, seed: number) => be.upload(seeded(g.k * g.c * g.kh * g.kw, seed));
+  const w = (g: ConvGeom, seed: number) => be.upload(randn(g.k * g.c * g.kh * g.kw, seed));
   const g1 = geom(32, 16, 1), g2 = geom(16, 16, 3), g3 = geom(16, 32, 1);
-  const a = be.conv2d({ x, w: w(g1, 2), b: be.upload(seeded(16, 5)), geom: g1, relu: true });
+  const a = be.conv2d({ x, w: w(g1, 2), b: be.upload(randn(16, 5)), geom: g1, relu: true });
   const mid = be.conv2d({ x: a, w: w(g2, 3), b: null, geom: g2, relu: true });
   const last = be.conv2d({ x: mid, w: w(g3, 4), b: null, geom: g3, relu: false });
   const out = be.binary({ op: "add", a: last, b: x, relu: true });
@@ -67,7 +60,7 @@ Deno.test({
   ignore: !available,
 }, () => {
   const blas = createBlasBackend(), cpu = createCpuBackend();
-  const xs = seeded(32 * 64, 1), w0 = seeded(32 * 32 * 9, 9), g0 = geom(32, 32, 3);
+  const xs = randn(32 * 64, 1), w0 = randn(32 * 32 * 9, 9), g0 = geom(32, 32, 3);
   // The block input is itself a conv output (3x3 32->32), held blocked on BLAS.
   const input = (be: Backend) =>
     be.conv2d({ x: be.upload(xs), w: be.upload(w0), b: null, geom: g0, relu: false });
@@ -88,7 +81,7 @@ Deno.test({
 }, () => {
   const blas = createBlasBackend();
   const g = geom(16, 16, 3);
-  const x = blas.upload(seeded(16 * 64, 1)), w = blas.upload(seeded(16 * 16 * 9, 2));
+  const x = blas.upload(randn(16 * 64, 1)), w = blas.upload(randn(16 * 16 * 9, 2));
   const before = blas.liveBytes();
   const y = blas.conv2d({ x, w, b: null, geom: g, relu: false });
   assert(blas.rt.blocked.has(y));
@@ -108,10 +101,69 @@ Deno.test({
   const g1 = { ...geom(3, 16, 7), oh: 4, ow: 4, strideH: 2, strideW: 2 };
   const g2 = { ...geom(16, 8, 1), h: 4, w: 4, oh: 4, ow: 4 };
   const run = (be: Backend) => {
-    const x = be.upload(seeded(3 * 64, 1));
-    const a = be.conv2d({ x, w: be.upload(seeded(16 * 3 * 49, 2)), b: null, geom: g1, relu: true });
-    const y = be.conv2d({ x: a, w: be.upload(seeded(8 * 16, 3)), b: null, geom: g2, relu: false });
+    const x = be.upload(randn(3 * 64, 1));
+    const a = be.conv2d({ x, w: be.upload(randn(16 * 3 * 49, 2)), b: null, geom: g1, relu: true });
+    const y = be.conv2d({ x: a, w: be.upload(randn(8 * 16, 3)), b: null, geom: g2, relu: false });
     return be.readSync!(y) as Float32Array;
   };
   close(run(blas), run(cpu), "stem then 1x1");
+});
+
+Deno.test({
+  name: "a max pool of a held conv output runs in oneDNN's layout and equals the reference's",
+  ignore: !available,
+}, () => {
+  const blas = createBlasBackend(), cpu = createCpuBackend();
+  const g0 = geom(32, 32, 3), xs = randn(32 * 64, 11), w0 = randn(32 * 32 * 9, 12);
+  // ResNet's stem pool (3x3, stride 2, padding 1) and a 2x2 one, each followed by a 1x1 conv.
+  const pools: PoolGeom[] = [
+    {
+      n: 1,
+      c: 32,
+      h: 8,
+      w: 8,
+      kh: 3,
+      kw: 3,
+      oh: 4,
+      ow: 4,
+      strideH: 2,
+      strideW: 2,
+      padH: 1,
+      padW: 1,
+    },
+    {
+      n: 1,
+      c: 32,
+      h: 8,
+      w: 8,
+      kh: 2,
+      kw: 2,
+      oh: 4,
+      ow: 4,
+      strideH: 2,
+      strideW: 2,
+      padH: 0,
+      padW: 0,
+    },
+  ];
+  const g1: ConvGeom = { ...geom(32, 16, 1), h: 4, w: 4, oh: 4, ow: 4 };
+  const w1 = randn(16 * 32, 13);
+  for (const pg of pools) {
+    const run = (be: Backend) => {
+      const x = be.conv2d({ x: be.upload(xs), w: be.upload(w0), b: null, geom: g0, relu: false });
+      const { y } = be.maxPool2d({ x, geom: pg, indices: false });
+      const z = be.conv2d({ x: y, w: be.upload(w1), b: null, geom: g1, relu: false });
+      return { x, y, z };
+    };
+    const got = run(blas), want = run(cpu);
+    const what = `${pg.kh}x${pg.kw} pool`;
+    assert(blas.rt.blocked.has(got.x), `${what}: its input is held`);
+    assert(blas.rt.blocked.has(got.y), `${what}: its output is held too`);
+    close(blas.readSync!(got.z) as Float32Array, f32of(want.z), `${what}: the conv after it`);
+    close(blas.readSync!(got.y) as Float32Array, f32of(want.y), `${what}: the pooled values`);
+    for (const s of Object.values(got)) {
+      blas.free(s);
+      assert(!blas.rt.blocked.has(s), `${what}: freed, nothing stays held`);
+    }
+  }
 });

@@ -1,6 +1,8 @@
-// Per-kernel time of FCN-ResNet50's eval forward at 480 px on the BLAS backend (dev only).
+// Per-kernel time of a model's eval forward on the BLAS backend (dev only):
+// deno run -A bench/profile_forward.ts [size = 480] [model = fcn_resnet50]
 import { createBlasBackend } from "../lib/backends/blas.ts";
 import { createModel } from "../lib/models/create.ts";
+import type { ModelName } from "../lib/models/types.ts";
 import { Device, noGrad, tensor } from "../mod.ts";
 
 const be = createBlasBackend();
@@ -20,7 +22,8 @@ for (const [k, v] of Object.entries(be)) {
 }
 const device = new Device(wrapped as never);
 const size = Number(Deno.args[0] ?? 480);
-const model = createModel("fcn_resnet50", { numClasses: 21, aux: false }, device).eval();
+const name = (Deno.args[1] ?? "fcn_resnet50") as ModelName;
+const model = createModel(name, { numClasses: 21, aux: false }, device).eval();
 const x = tensor(
   new Float32Array(3 * size * size).map((_, i) => Math.sin(i)),
   [1, 3, size, size],
