@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals } from "../../../../tests/assert.ts";
 import { randn } from "../../../../tests/harness.ts";
+import { geom as poolGeom } from "../../pool/_testing.ts";
 import { createBlasBackend } from "../../../backends/blas.ts";
 import { createCpuBackend } from "../../../backends/cpu.ts";
 import { hasDnnl } from "../../../device/dnnl_ffi.ts";
@@ -117,34 +118,8 @@ Deno.test({
   const g0 = geom(32, 32, 3), xs = randn(32 * 64, 11), w0 = randn(32 * 32 * 9, 12);
   // ResNet's stem pool (3x3, stride 2, padding 1) and a 2x2 one, each followed by a 1x1 conv.
   const pools: PoolGeom[] = [
-    {
-      n: 1,
-      c: 32,
-      h: 8,
-      w: 8,
-      kh: 3,
-      kw: 3,
-      oh: 4,
-      ow: 4,
-      strideH: 2,
-      strideW: 2,
-      padH: 1,
-      padW: 1,
-    },
-    {
-      n: 1,
-      c: 32,
-      h: 8,
-      w: 8,
-      kh: 2,
-      kw: 2,
-      oh: 4,
-      ow: 4,
-      strideH: 2,
-      strideW: 2,
-      padH: 0,
-      padW: 0,
-    },
+    poolGeom([1, 32, 8, 8], [3, 3], [2, 2], [1, 1]),
+    poolGeom([1, 32, 8, 8], [2, 2], [2, 2]),
   ];
   const g1: ConvGeom = { ...geom(32, 16, 1), h: 4, w: 4, oh: 4, ow: 4 };
   const w1 = randn(16 * 32, 13);
