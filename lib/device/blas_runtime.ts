@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { ConvGeom, HostArray, Storage } from "./backend.ts";
+import type { ConvGeom, HostArray, PoolGeom, Storage } from "./backend.ts";
 import { type BlasLibrary, loadBlas, type LoadBlasOptions, type Sgemm } from "./blas_ffi.ts";
 import { HostPool } from "./blas_pool.ts";
 import { Scratch } from "./blas_scratch.ts";
@@ -36,14 +36,31 @@ export type ConvEngineChoice = (
  * array can stay until something reads it plain: see {@linkcode BlasRuntime.trackBlocked}.
  */
 export interface Layout {
+  /** Floats an array in this layout holds (padded channels included). */
+  readonly floats: number;
   /** Reorders `buffer` (in this layout) into the plain NCHW `plain`. */
   toPlain(buffer: Float32Array, plain: Float32Array): void;
   /** Whether arrays in this layout and in `other` have the same element order. */
   same(other: Layout): boolean;
+  /** y = a + b (then ReLU when asked), all three in this layout: a residual join. */
+  add(a: Float32Array, b: Float32Array, y: Float32Array, relu: boolean): void;
+  /**
+   * The max pooling (no indices) of `g` over arrays in this layout, its output held in a layout
+   * of its own; null where it cannot run there (the input is then read plain).
+   */
+  maxPool(g: PoolGeom): HeldPool | null;
   /** Keeps the layout usable while an array is held in it; {@linkcode release} ends that. */
   retain(): void;
   /** The counterpart of {@linkcode retain}. */
   release(): void;
+}
+
+/** A max pooling from one held layout into another ({@linkcode Layout.maxPool}). */
+export interface HeldPool {
+  /** The layout of its outputs. */
+  readonly layout: Layout;
+  /** Pools `x` (in the source layout) into `y` (`layout.floats` elements). */
+  run(x: Float32Array, y: Float32Array): void;
 }
 
 /** An array held in a {@linkcode Layout} other than the plain one. */

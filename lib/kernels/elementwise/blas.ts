@@ -16,7 +16,6 @@ import type { KernelArgs, KernelSlice, Storage } from "../../device/backend.ts";
 import type { BlasRuntime, Blocked } from "../../device/blas_runtime.ts";
 import { f32of, type OnHost, onHost } from "../../device/host.ts";
 import { elementwiseCpu } from "./cpu.ts";
-import { DnnlLayout } from "../conv/blas/dnnl.ts";
 import * as ref from "./reference.ts";
 import { expectLength } from "../_check.ts";
 
@@ -176,9 +175,7 @@ export const elementwiseBlas: KernelSlice<BlasRuntime, "elementwise"> = {
     if (held) {
       // Both in one oneDNN layout (a residual join of two conv outputs): add there, padding too.
       const [ha, hb] = held, sum = rt.pool.f32(ha.buffer.length);
-      if (ha.layout instanceof DnnlLayout) ha.layout.add(ha.buffer, hb.buffer, sum, !!withRelu);
-      else if (withRelu) addRelu(ha.buffer, hb.buffer, sum);
-      else binary("add", ha.buffer, hb.buffer, sum);
+      ha.layout.add(ha.buffer, hb.buffer, sum, !!withRelu);
       return rt.trackBlocked(a.length, { buffer: sum, layout: ha.layout });
     }
     const out = rt.pool.f32(a.length), blas = rt.library.axpby;

@@ -7,7 +7,6 @@
  * @module
  */
 import type { KernelArgs, KernelSlice, PoolGeom } from "../../device/backend.ts";
-import { DnnlLayout } from "../conv/blas/dnnl.ts";
 import * as ref from "./reference.ts";
 import type { BlasRuntime } from "../../device/blas_runtime.ts";
 import { f32of, type OnHost, onHost } from "../../device/host.ts";
@@ -211,7 +210,7 @@ export const poolBlas: KernelSlice<BlasRuntime, "pool"> = {
     if (a.indices === false) {
       // A conv output still in oneDNN's layout: pool it there, the output held too.
       const held = rt.blocked.get(a.x);
-      const op = held?.layout instanceof DnnlLayout ? held.layout.maxPool(a.geom) : null;
+      const op = held?.layout.maxPool(a.geom);
       if (held && op) {
         const y = rt.pool.f32(op.layout.floats);
         op.run(held.buffer, y);

@@ -24,7 +24,7 @@
  * @module
  */
 import type { ConvGeom, PoolGeom } from "../../../device/backend.ts";
-import type { Layout } from "../../../device/blas_runtime.ts";
+import type { HeldPool, Layout } from "../../../device/blas_runtime.ts";
 import { Scratch } from "../../../device/blas_scratch.ts";
 import {
   check,
@@ -497,13 +497,9 @@ export class DnnlConv2d {
   }
 }
 
-/** A max pooling on oneDNN from one held layout into another ({@linkcode DnnlLayout.maxPool}). */
-export interface DnnlMaxPool {
-  /** The layout of its outputs. */
+/** A max pooling on oneDNN ({@linkcode DnnlLayout.maxPool}), freed with its source layout. */
+interface DnnlMaxPool extends HeldPool {
   readonly layout: DnnlLayout;
-  /** Pools `x` (in the source layout) into `y` (`layout.floats` elements). */
-  run(x: Float32Array, y: Float32Array): void;
-  /** Frees its primitive (the source layout's teardown). */
   destroy(): void;
 }
 
@@ -591,26 +587,24 @@ export class DnnlLayout implements Layout {
 
   #buildPool(g: PoolGeom, padR: number[]): DnnlMaxPool | null {
     const d = this.#dnnl, desc = new Uint8Array(OP_DESC_BYTES), out = [g.n, g.c, g.oh, g.ow];
-    check(
-      d.sym.dnnl_pooling_v2_forward_desc_init(
-        desc,
-        DNNL.forwardInference,
-        DNNL.poolingMax,
-        this.md,
-        anyMd(d, out),
-        dims([g.strideH, g.strideW]),
-        dims([g.kh, g.kw]),
-        dims([0, 0]),
-        dims([g.padH, g.padW]),
-        dims(padR),
-      ),
-      "dnnl_pooling_v2_forward_desc_init",
+    const described = d.sym.dnnl_pooling_v2_forward_desc_init(
+      desc,
+      DNNL.forwardInference,
+      DNNL.poolingMax,
+      this.md,
+      anyMd(d, out),
+      dims([g.strideH, g.strideW]),
+      dims([g.kh, g.kw]),
+      dims([0, 0]),
+      dims([g.padH, g.padW]),
+      dims(padR),
     );
     const pdOut = outPointer();
-    check(
-      d.sym.dnnl_primitive_desc_create(pdOut, desc, null, d.engine, null),
-      "dnnl_primitive_desc_create (pooling)",
-    );
+    // A geometry oneDNN does not take (an unusual padding, say) runs on the plain path instead.
+    if (
+      described !== DNNL.success ||
+      d.sym.dnnl_primitive_desc_create(pdOut, desc, null, d.engine, null) !== DNNL.success
+    ) return null;
     const pd = pointerOf(pdOut);
     const y = new Port(
       d,

@@ -116,10 +116,12 @@ Deno.test({
 }, () => {
   const blas = createBlasBackend(), cpu = createCpuBackend();
   const g0 = geom(32, 32, 3), xs = randn(32 * 64, 11), w0 = randn(32 * 32 * 9, 12);
-  // ResNet's stem pool (3x3, stride 2, padding 1) and a 2x2 one, each followed by a 1x1 conv.
+  // ResNet's stem pool (3x3, stride 2, padding 1), a 2x2 one and one in ceil mode, each followed by
+  // a 1x1 conv.
   const pools: PoolGeom[] = [
     poolGeom([1, 32, 8, 8], [3, 3], [2, 2], [1, 1]),
     poolGeom([1, 32, 8, 8], [2, 2], [2, 2]),
+    poolGeom([1, 32, 8, 8], [3, 3], [2, 2], [0, 0], true), // ceil_mode: a window past the edge
   ];
   const g1: ConvGeom = { ...geom(32, 16, 1), h: 4, w: 4, oh: 4, ow: 4 };
   const w1 = randn(16 * 32, 13);
