@@ -4,7 +4,7 @@
  * backend's convolutions use it (`lib/kernels/conv/blas/dnnl.ts`) where it is found.
  *
  * `FCN_DNNL=/path/to/libdnnl.so.2` overrides the search and `FCN_DNNL=off` (or `0`, `false`,
- * `no`, `none`) turns it off; otherwise `libdnnl.so.2` in the loader's path and the
+ * `no`, `none`) turns it off (`FCN_DNNL_WINOGRAD=off`: only Winograd, see the BLAS runtime); otherwise `libdnnl.so.2` in the loader's path and the
  * distribution's usual folders (v3, `libdnnl.so.3`, changed the descriptor API and is refused).
  *
  * Threads: oneDNN runs on OpenMP here. The count is the BLAS library's (the caller passes it),
@@ -39,7 +39,7 @@ export const DNNL = {
   backwardData: 160,
   backwardWeights: 192,
   convolutionDirect: 0x1,
-  convolutionAuto: 0x3,
+  convolutionWinograd: 0x2,
   eltwiseRelu: 0x1f,
   binaryAdd: 0x1fff0,
   poolingMax: 0x1ff,
@@ -250,6 +250,16 @@ const OFF_REASON = "FCN_DNNL=off";
 /** Whether `FCN_DNNL` (or `env`) turns oneDNN off: `off`, `0`, `false`, `no` or `none`. */
 export function dnnlDisabled(env: string | undefined = Deno.env.get("FCN_DNNL")): boolean {
   return env !== undefined && OFF_WORDS.has(env.trim().toLowerCase());
+}
+
+/**
+ * Whether `FCN_DNNL_WINOGRAD` (or `env`) turns Winograd off for inference 3x3 convs (the same
+ * words as {@linkcode dnnlDisabled}): for the direct algorithm's smaller memory.
+ */
+export function winogradDisabled(
+  env: string | undefined = Deno.env.get("FCN_DNNL_WINOGRAD"),
+): boolean {
+  return dnnlDisabled(env);
 }
 
 /** Where oneDNN is looked for, in order: `FCN_DNNL`, then the usual names and folders. */

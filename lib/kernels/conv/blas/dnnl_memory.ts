@@ -47,17 +47,42 @@ export class Memory {
   }
 }
 
-/** A primitive with its argument list. */
+/**
+ * A primitive with its argument list. One built with a user scratchpad (see `primitiveDesc` in
+ * ./dnnl.ts) takes its working memory per call from a buffer the caller lends
+ * ({@linkcode scratchFloats} elements), so that all primitives share one scratch instead of
+ * each keeping its own (a Winograd conv's transformed tiles are tens of MB).
+ */
 export class Primitive {
   readonly handle: Ptr;
+  /** Elements of the scratchpad each {@linkcode run} needs (0: none, or oneDNN keeps its own). */
+  readonly scratchFloats: number;
+  readonly #pad: Memory | null = null;
   /** Creates the primitive of descriptor `pd` (the caller keeps and frees `pd`). */
   constructor(private readonly dnnl: DnnlLibrary, pd: Ptr) {
     const out = outPointer();
     check(dnnl.sym.dnnl_primitive_create(out, pd), "dnnl_primitive_create");
     this.handle = pointerOf(out);
+    const md = dnnl.sym.dnnl_primitive_desc_query_md(pd, DNNL.queryScratchpad, 0);
+    const bytes = md ? Number(dnnl.sym.dnnl_memory_desc_get_size(md)) : 0;
+    this.scratchFloats = Math.ceil(bytes / 4);
+    if (bytes > 0) this.#pad = new Memory(dnnl, md);
   }
-  /** Runs it on the stream with `args` (DNNL_ARG_*, memory) and waits (CPU streams block). */
-  run(args: [number, Memory][]): void {
+  /**
+   * Runs it on the stream with `args` (DNNL_ARG_*, memory) and waits (CPU streams block);
+   * `scratchpad`: at least {@linkcode scratchFloats} elements where that is not 0.
+   */
+  run(args: [number, Memory][], scratchpad: Float32Array | null = null): void {
+    if (this.#pad) {
+      if (!scratchpad || scratchpad.length < this.scratchFloats) {
+        throw new RangeError(
+          `oneDNN: this primitive needs a scratchpad of ${this.scratchFloats} floats, got ` +
+            `${scratchpad?.length ?? "none"}`,
+        );
+      }
+      this.#pad.bind(scratchpad);
+      args = [...args, [DNNL.argScratchpad, this.#pad]];
+    }
     const buf = new BigUint64Array(args.length * 2);
     args.forEach(([arg, mem], i) => {
       buf[2 * i] = BigInt(arg);
@@ -70,6 +95,7 @@ export class Primitive {
   }
   /** Frees it. */
   destroy(): void {
+    this.#pad?.destroy();
     this.dnnl.sym.dnnl_primitive_destroy(this.handle);
   }
 }

@@ -11,6 +11,7 @@ import type { Blocked } from "../../../device/blas_runtime.ts";
 import type { DnnlLibrary } from "../../../device/dnnl_ffi.ts";
 import { f32of, type HostStorage } from "../../../device/host.ts";
 import { type DnnlConv2d, dnnlConvOf } from "./dnnl.ts";
+import { winogradPays } from "./engine.ts";
 import { allocate, type GemmContext } from "./gemm_context.ts";
 
 /** What the oneDNN passes need of the runtime beyond the GEMM context. */
@@ -29,21 +30,26 @@ export interface KeepContext extends DnnlContext {
   trackBlocked(length: number, blocked: Blocked): HostStorage;
   /** Wraps a plain array as a storage. */
   track(data: Float32Array): HostStorage;
+  /** Whether inference 3x3 convs may run as Winograd. */
+  winograd: boolean;
 }
 
 /**
  * The forward on storages, keeping oneDNN's layouts between convs: an input held in this conv's
- * source layout is read as it is (no reorder), and the output stays in the conv's output layout
- * (a blocked storage, made plain only when something else reads it). Bias and ReLU are fused.
+ * source layout is read as it is, one in another oneDNN layout is reordered straight into it
+ * (not through the plain one), and the output stays in the conv's output layout
+ * (a blocked storage, made plain only when something else reads it). Bias and ReLU are fused;
+ * an inference forward of a 3x3 conv runs as Winograd where that pays ({@linkcode winogradPays}).
  */
 export function forwardKept(ctx: KeepContext, a: KernelArgs["conv2d"]): Storage {
   const g = a.geom, w = f32of(a.w), b = a.b ? f32of(a.b) : null;
-  const conv = dnnlConvOf(g, { relu: a.relu, bias: b !== null });
-  const held = ctx.blocked.get(a.x);
-  const source = held && conv.takes(held.layout) ? held.buffer : undefined;
-  const x = source ? undefined : f32of(a.x); // a storage in another layout is made plain here
+  const winograd = ctx.winograd && (a.inference ?? false) && winogradPays(g);
+  const conv = dnnlConvOf(g, { relu: a.relu, bias: b !== null, winograd });
+  const blocked = ctx.blocked.get(a.x);
+  const held = blocked && conv.reads(blocked.layout) ? blocked : undefined;
+  const x = held ? undefined : f32of(a.x); // a storage in a layout oneDNN did not make: plain
   const layout = conv.outputLayout, length = g.n * g.k * g.oh * g.ow;
-  const common = { x, source, weight: w, bias: b, packed: packed(ctx, conv, w) };
+  const common = { x, held, weight: w, bias: b, packed: packed(ctx, conv, w) };
   if (!layout) {
     const y = allocate(ctx, length);
     conv.forward({ ...common, out: y, scratch: ctx.scratch });

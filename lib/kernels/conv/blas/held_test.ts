@@ -94,7 +94,31 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a held storage in another conv's source layout is made plain first",
+  name: "an inference 3x3 conv (Winograd) reads a held input and keeps its output held",
+  ignore: !available,
+}, () => {
+  const blas = createBlasBackend(), cpu = createCpuBackend();
+  // 3x3 32->32 (direct, held), 3x3 32->32 for inference (Winograd where oneDNN has it), then a
+  // 1x1 32->16 on its held output: each held input is reordered straight into the next layout.
+  const g3 = geom(32, 32, 3), g1 = geom(32, 16, 1);
+  const xs = randn(32 * 64, 31), w0 = randn(32 * 32 * 9, 32), w1 = randn(32 * 32 * 9, 33);
+  const w2 = randn(16 * 32, 34);
+  const run = (be: Backend) => {
+    const a = be.conv2d({ x: be.upload(xs), w: be.upload(w0), b: null, geom: g3, relu: true });
+    const b = be.conv2d({ x: a, w: be.upload(w1), b: null, geom: g3, relu: true, inference: true });
+    const y = be.conv2d({ x: b, w: be.upload(w2), b: null, geom: g1, relu: false });
+    return { a, b, y };
+  };
+  const got = run(blas), want = run(cpu);
+  assert(blas.rt.blocked.has(got.a), "the direct conv's output, read by the next, stays held");
+  assert(blas.rt.blocked.has(got.b), "the Winograd conv's output stays held");
+  close(blas.readSync!(got.y) as Float32Array, f32of(want.y), "1x1 after the Winograd conv");
+  close(blas.readSync!(got.b) as Float32Array, f32of(want.b), "the Winograd conv");
+  close(blas.readSync!(got.a) as Float32Array, f32of(want.a), "the direct conv");
+});
+
+Deno.test({
+  name: "a held storage read by a conv of another source layout equals the reference",
   ignore: !available,
 }, () => {
   const blas = createBlasBackend(), cpu = createCpuBackend();
