@@ -83,10 +83,11 @@ export interface BlasRuntimeOptions extends LoadBlasOptions {
   /** Whose SGEMM the GEMMs call (default oneDNN's where it is loaded, else the BLAS library's). */
   gemm?: "blas" | "dnnl";
   /**
-   * Run inference 3x3 convs as Winograd on oneDNN where it pays (default: unless
-   * `FCN_DNNL_WINOGRAD=off`). About half their time, for more memory: FCN-ResNet50's head at
-   * 480 px keeps a 229 MB scratchpad and its weights 4x as large (144 MB); an eval forward
-   * peaks about 400 MB higher (1088 MiB RSS against 684), FCN-8s/VGG16 at 224 px about 240.
+   * Run 3x3 convs as Winograd on oneDNN where it pays (default: unless
+   * `FCN_DNNL_WINOGRAD=off`), in every pass. 0.3-0.5x their time, for more memory: FCN-ResNet50's
+   * head at 480 px needs a 229 MB scratchpad and its weights 4x as large (144 MB), so an eval
+   * forward peaks about 400 MB higher (1088 MiB RSS against 684), FCN-8s/VGG16 at 224 px about
+   * 240 MB; FCN-8s/VGG16's training step at 480 px about 230 MB (3029 MiB against 2797).
    */
   winograd?: boolean;
 }
@@ -122,7 +123,7 @@ export class BlasRuntime extends HostRuntime {
   readonly description: string;
   /** oneDNN, the second conv engine, or null (not found, or turned off). */
   readonly dnnl: DnnlLibrary | null;
-  /** Whether inference 3x3 convs may run as Winograd (see {@linkcode BlasRuntimeOptions}). */
+  /** Whether 3x3 convs may run as Winograd (see {@linkcode BlasRuntimeOptions}). */
   readonly winograd: boolean;
   /** The choice of conv engine when overridden (else the kernels' per-shape rule). */
   readonly convEngine: ConvEngineChoice | null;

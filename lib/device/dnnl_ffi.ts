@@ -253,7 +253,7 @@ export function dnnlDisabled(env: string | undefined = Deno.env.get("FCN_DNNL"))
 }
 
 /**
- * Whether `FCN_DNNL_WINOGRAD` (or `env`) turns Winograd off for inference 3x3 convs (the same
+ * Whether `FCN_DNNL_WINOGRAD` (or `env`) turns Winograd off for 3x3 convs (the same
  * words as {@linkcode dnnlDisabled}): for the direct algorithm's smaller memory.
  */
 export function winogradDisabled(

@@ -63,10 +63,10 @@ export interface DnnlConvOptions extends DnnlConvGeometry {
   /** Whether the conv has a bias (default true). */
   bias?: boolean;
   /**
-   * Forward by Winograd's F(4x4, 3x3) where oneDNN has it for the shape and CPU (3x3, stride 1,
-   * no dilation), else direct. For inference: about half a 3x3 conv's time from 16 channels in
-   * and out, at a rounding error like the direct one's (against an f64 conv, outputs of about 1:
-   * 2e-7 to 2.5e-6 for Winograd, 4e-7 to 1.5e-6 direct); the backward passes stay direct.
+   * Every pass by Winograd's F(4x4, 3x3) where oneDNN has it for the shape and CPU (3x3,
+   * stride 1, no dilation), else direct: 0.3-0.5x a 3x3 conv's time from 16 channels in and out,
+   * at a rounding error like the direct one's (against an f64 forward, outputs of about 1:
+   * 2e-7 to 2.5e-6 for Winograd, 4e-7 to 1.5e-6 direct), for a larger scratchpad and weights.
    */
   winograd?: boolean;
 }
@@ -161,9 +161,12 @@ function primitiveDesc(
   return pointerOf(pd);
 }
 
+/** How oneDNN computes a pass. */
+export type Algorithm = "winograd" | "direct";
+
 /** The forward primitive and its ports; `w` reorders plain weights into its layout. */
 interface Forward {
-  algorithm: "winograd" | "direct";
+  algorithm: Algorithm;
   pd: Ptr;
   prim: Primitive;
   x: Port;
@@ -174,6 +177,7 @@ interface Forward {
 
 /** The backward-data primitive and its ports. */
 interface BackwardData {
+  algorithm: Algorithm;
   pd: Ptr;
   prim: Primitive;
   dy: Port;
@@ -183,6 +187,7 @@ interface BackwardData {
 
 /** The backward-weights primitive and its ports. */
 interface BackwardWeights {
+  algorithm: Algorithm;
   pd: Ptr;
   prim: Primitive;
   x: Port;
@@ -199,7 +204,7 @@ export class DnnlConv2d {
   readonly shape: DnnlConvShape;
   readonly relu: boolean;
   readonly hasBias: boolean;
-  /** Whether Winograd was asked for ({@linkcode algorithm}: whether oneDNN has it). */
+  /** Whether Winograd was asked for ({@linkcode algorithms}: whether oneDNN has it). */
   readonly winograd: boolean;
   /** Output height and width. */
   readonly oh: number;
@@ -271,12 +276,26 @@ export class DnnlConv2d {
     return desc;
   }
 
-  /** The primitive descriptor of a backward `kind`, hinted by a forward-training one. */
-  #backwardPd(kind: "data" | "weights"): Ptr {
+  /**
+   * The primitive descriptor of a backward `kind`, hinted by a forward-training one: Winograd
+   * where asked and oneDNN has it, else direct.
+   */
+  #backwardPd(kind: "data" | "weights"): { pd: Ptr; algorithm: Algorithm } {
+    if (this.winograd) {
+      try {
+        return { pd: this.#hinted(kind, DNNL.convolutionWinograd), algorithm: "winograd" };
+      } catch {
+        // not implemented for this shape or CPU (oneDNN's status 3): the direct one serves
+      }
+    }
+    return { pd: this.#hinted(kind, DNNL.convolutionDirect), algorithm: "direct" };
+  }
+
+  #hinted(kind: "data" | "weights", alg: number): Ptr {
     const d = this.#dnnl;
-    const hint = primitiveDesc(d, this.#desc("training"), false);
+    const hint = primitiveDesc(d, this.#desc("training", alg), false);
     try {
-      return primitiveDesc(d, this.#desc(kind), false, hint, true);
+      return primitiveDesc(d, this.#desc(kind, alg), false, hint, true);
     } finally {
       d.sym.dnnl_primitive_desc_destroy(hint);
     }
@@ -304,7 +323,7 @@ export class DnnlConv2d {
   }
 
   /** The forward's primitive descriptor: Winograd where asked and oneDNN has it, else direct. */
-  #forwardPd(): { pd: Ptr; algorithm: "winograd" | "direct" } {
+  #forwardPd(): { pd: Ptr; algorithm: Algorithm } {
     if (this.winograd) {
       try {
         const desc = this.#desc("forward", DNNL.convolutionWinograd);
@@ -336,17 +355,25 @@ export class DnnlConv2d {
   }
 
   #backwardData(): BackwardData {
-    this.#bwdData ??= this.#build(this.#backwardPd("data"), {
-      dy: ["y", DNNL.queryDiffDst, true],
-      w: ["w", DNNL.queryWeights, true],
-      dx: ["x", DNNL.queryDiffSrc, false],
-    });
+    if (this.#bwdData) return this.#bwdData;
+    const { pd, algorithm } = this.#backwardPd("data");
+    this.#bwdData = {
+      algorithm,
+      ...this.#build(pd, {
+        dy: ["y", DNNL.queryDiffDst, true],
+        w: ["w", DNNL.queryWeights, true],
+        dx: ["x", DNNL.queryDiffSrc, false],
+      }),
+    };
     return this.#bwdData;
   }
 
   #backwardWeights(): BackwardWeights {
-    this.#bwdWeights ??= {
-      ...this.#build(this.#backwardPd("weights"), {
+    if (this.#bwdWeights) return this.#bwdWeights;
+    const { pd, algorithm } = this.#backwardPd("weights");
+    this.#bwdWeights = {
+      algorithm,
+      ...this.#build(pd, {
         x: ["x", DNNL.querySrc, true],
         dy: ["y", DNNL.queryDiffDst, true],
         dw: ["w", DNNL.queryDiffWeights, false],
@@ -373,9 +400,13 @@ export class DnnlConv2d {
     return this.#layout;
   }
 
-  /** The forward's algorithm (builds its primitive). */
-  get algorithm(): "winograd" | "direct" {
-    return this.#forward().algorithm;
+  /** The algorithm of each pass (builds their primitives). */
+  get algorithms(): { forward: Algorithm; data: Algorithm; weights: Algorithm } {
+    return {
+      forward: this.#forward().algorithm,
+      data: this.#backwardData().algorithm,
+      weights: this.#backwardWeights().algorithm,
+    };
   }
 
   /** Whether an array in `layout` serves as the forward's source as it is. */

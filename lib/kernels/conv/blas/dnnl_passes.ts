@@ -20,6 +20,8 @@ export interface DnnlContext extends GemmContext {
   dnnl: DnnlLibrary | null;
   /** Arrays derived from an array, by key (see `BlasRuntime.derived`). */
   derived: WeakMap<Float32Array, Map<unknown, Float32Array>>;
+  /** Whether 3x3 convs may run as Winograd ({@linkcode winogradPays}). */
+  winograd: boolean;
 }
 
 /** What {@linkcode forwardKept} needs beyond the passes on plain arrays: blocked storages. */
@@ -30,8 +32,6 @@ export interface KeepContext extends DnnlContext {
   trackBlocked(length: number, blocked: Blocked): HostStorage;
   /** Wraps a plain array as a storage. */
   track(data: Float32Array): HostStorage;
-  /** Whether inference 3x3 convs may run as Winograd. */
-  winograd: boolean;
 }
 
 /**
@@ -39,12 +39,11 @@ export interface KeepContext extends DnnlContext {
  * source layout is read as it is, one in another oneDNN layout is reordered straight into it
  * (not through the plain one), and the output stays in the conv's output layout
  * (a blocked storage, made plain only when something else reads it). Bias and ReLU are fused;
- * an inference forward of a 3x3 conv runs as Winograd where that pays ({@linkcode winogradPays}).
+ * a 3x3 conv runs as Winograd where that pays ({@linkcode winogradPays}), in every pass.
  */
 export function forwardKept(ctx: KeepContext, a: KernelArgs["conv2d"]): Storage {
   const g = a.geom, w = f32of(a.w), b = a.b ? f32of(a.b) : null;
-  const winograd = ctx.winograd && (a.inference ?? false) && winogradPays(g);
-  const conv = dnnlConvOf(g, { relu: a.relu, bias: b !== null, winograd });
+  const conv = dnnlConvOf(g, { relu: a.relu, bias: b !== null, winograd: wino(ctx, g) });
   const blocked = ctx.blocked.get(a.x);
   const held = blocked && conv.reads(blocked.layout) ? blocked : undefined;
   const x = held ? undefined : f32of(a.x); // a storage in a layout oneDNN did not make: plain
@@ -58,6 +57,11 @@ export function forwardKept(ctx: KeepContext, a: KernelArgs["conv2d"]): Storage 
   const buffer = allocate(ctx, layout.floats);
   conv.forward({ ...common, blockedOut: buffer, scratch: ctx.scratch });
   return ctx.trackBlocked(length, { buffer, layout });
+}
+
+/** Whether the passes of `g` ask oneDNN for Winograd. */
+function wino(ctx: DnnlContext, g: ConvGeom): boolean {
+  return ctx.winograd && winogradPays(g);
 }
 
 /** `w` in `conv`'s forward layout, reordered on first use and kept while `w` lives. */
@@ -83,7 +87,7 @@ export function forward(
   relu: boolean,
   y: Float32Array,
 ): void {
-  const conv = dnnlConvOf(g, { relu, bias: b !== null });
+  const conv = dnnlConvOf(g, { relu, bias: b !== null, winograd: wino(ctx, g) });
   conv.forward({
     x,
     weight: w,
@@ -102,7 +106,12 @@ export function backwardData(
   g: ConvGeom,
   dx: Float32Array,
 ): void {
-  dnnlConvOf(g, { bias: false }).backwardData({ dy, weight: w, out: dx, scratch: ctx.scratch });
+  dnnlConvOf(g, { bias: false, winograd: wino(ctx, g) }).backwardData({
+    dy,
+    weight: w,
+    out: dx,
+    scratch: ctx.scratch,
+  });
 }
 
 /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]` (overwritten). */
@@ -113,5 +122,10 @@ export function backwardWeight(
   g: ConvGeom,
   dw: Float32Array,
 ): void {
-  dnnlConvOf(g, { bias: false }).backwardWeights({ x, dy, outWeight: dw, scratch: ctx.scratch });
+  dnnlConvOf(g, { bias: false, winograd: wino(ctx, g) }).backwardWeights({
+    x,
+    dy,
+    outWeight: dw,
+    scratch: ctx.scratch,
+  });
 }

@@ -185,13 +185,13 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a Winograd forward rounds about as the direct one does, and only 3x3 stride 1 asks",
+  name: "Winograd passes round about as the direct ones do, and only 3x3 stride 1 asks",
   ignore: !available,
 }, () => {
   // 64 -> 64 channels at 30x30, outputs of about 1 (weights scaled by 1 / sqrt(fan-in)).
   const shape = { n: 1, c: 64, h: 30, w: 30, k: 64, kh: 3, kw: 3 };
   const x = randn(64 * 900, 21), w = randn(64 * 64 * 9, 22).map((v) => v / 24);
-  const b = randn(64, 23);
+  const b = randn(64, 23), dy = randn(64 * 900, 24);
   const g = {
     ...shape,
     oh: 30,
@@ -209,12 +209,17 @@ Deno.test({
   close(wino.forward({ x, weight: w, bias: b }), want, 1e-5, "winograd forward");
   const packed = wino.packWeight(w);
   close(wino.forward({ x, weight: w, bias: b, packed }), want, 1e-5, "winograd, packed");
+  close(wino.backwardData({ dy, weight: w }), conv2dGradInput(dy, w, g), 1e-5, "winograd dx");
+  const { dWeight } = wino.backwardWeights({ x, dy });
+  close(dWeight, conv2dGradWeight(dy, x, g), 1e-3, "winograd dw"); // sums of 900 products
   assert(wino.winograd, "a 3x3 stride-1 conv asks for Winograd");
   // oneDNN 2.x has it on AVX-512 CPUs; elsewhere the direct one serves (same values).
-  assert(["winograd", "direct"].includes(wino.algorithm));
+  for (const a of Object.values(wino.algorithms)) assert(a === "winograd" || a === "direct");
   const strided = new DnnlConv2d(shape, { padding: 1, stride: 2, winograd: true });
-  assert(!strided.winograd && strided.algorithm === "direct", "stride 2 stays direct");
   const dilated = new DnnlConv2d(shape, { padding: 2, dilation: 2, winograd: true });
-  assert(!dilated.winograd && dilated.algorithm === "direct", "dilation 2 stays direct");
+  for (const [what, c] of [["stride 2", strided], ["dilation 2", dilated]] as const) {
+    assert(!c.winograd, `${what} does not ask`);
+    assertEquals(c.algorithms, { forward: "direct", data: "direct", weights: "direct" }, what);
+  }
   for (const c of [wino, strided, dilated]) c.dispose();
 });

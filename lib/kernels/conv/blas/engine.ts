@@ -18,23 +18,26 @@
  *   oneDNN, in 2.6-2.8 s against 2.9-5.7 (4 steps each, load 1.9-2.8); fc6's forward on 15x15
  *   alone, packed: oneDNN 137 ms, GEMMs 161; on 7x7: 42 against 127, so that stays on oneDNN.
  *
- * Inference forwards of 3x3 stride-1 convs run as Winograd F(4x4, 3x3) where oneDNN has it
- * ({@linkcode winogradPays}). Measured on a 2-core AMD EPYC (Zen 4) with DNNL_VERBOSE, ms per
- * conv, direct against Winograd: FCN-ResNet50's head (2048->512 at 60x60) 340 against 123,
- * its 64->64 convs at 120x120 4.7 against 1.9; FCN-8s/VGG16's convs at 224 px 0.4-0.6x the
- * direct time (64->64 at 224x224 16.3 against 8.8, 512->512 at 28x28 16.2 against 5.9); but
- * the 3->64 first conv 1.1 against 2.6, hence the channel floor. Whole forwards: ResNet50 at
- * 480 px 1155 -> 920 ms, VGG16 FCN-8s at 224 px 200 -> 113 ms.
+ * 3x3 stride-1 convs run as Winograd F(4x4, 3x3) where oneDNN has it ({@linkcode winogradPays}),
+ * in all three passes. The direct convs already run near this CPU's peak (about 230 GFLOP/s on
+ * the 2-core AMD EPYC (Zen 4) dev VM); Winograd does 2.25x fewer multiplications. Measured there
+ * with DNNL_VERBOSE, ms per conv, direct against Winograd: FCN-ResNet50's head (2048->512 at
+ * 60x60) 340 against 123, its 64->64 convs at 120x120 4.7 against 1.9; FCN-8s/VGG16's convs at
+ * 224 px 0.4-0.6x the direct time (64->64 at 224x224 16.3 against 8.8); but the 3->64 first conv
+ * 1.1 against 2.6, hence the channel floor. Backward at 480 px (forward / data / weights): 64->64
+ * at 480x480 86/87/100 against 41/40/44, 512->512 at 30x30 20/21/21 against -/9/11. Whole runs:
+ * ResNet50's forward at 480 px 1155 -> 920 ms, VGG16 FCN-8s's at 224 px 200 -> 113-145 ms and its
+ * training step at 480 px 3.5 -> 2.5 s (peak RSS 2797 -> 3029 MiB; PyTorch's 3209).
  *
  * @module
  */
 import type { ConvGeom } from "../../../device/backend.ts";
 import type { ConvPass } from "../../../device/blas_runtime.ts";
 
-/** Channels in and out from which an inference 3x3 conv runs as Winograd. */
+/** Channels in and out from which a 3x3 conv runs as Winograd. */
 export const WINOGRAD_MIN_CHANNELS = 16;
 
-/** Whether an inference forward of `g` asks oneDNN for Winograd (3x3, stride 1, no dilation). */
+/** Whether the passes of `g` ask oneDNN for Winograd (3x3, stride 1, no dilation, 16+ channels). */
 export function winogradPays(g: ConvGeom): boolean {
   return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.dilH === 1 &&
     g.dilW === 1 && Math.min(g.c, g.k) >= WINOGRAD_MIN_CHANNELS;

@@ -61,13 +61,14 @@ Deno.test({
   ignore: !available,
 }, () => {
   const blas = createBlasBackend(), cpu = createCpuBackend();
-  const xs = randn(32 * 64, 1), w0 = randn(32 * 32 * 9, 9), g0 = geom(32, 32, 3);
-  // The block input is itself a conv output (3x3 32->32), held blocked on BLAS.
+  const xs = randn(32 * 64, 1), w0 = randn(32 * 32 * 9, 9);
+  const g0 = { ...geom(32, 32, 3), padH: 2, padW: 2, dilH: 2, dilW: 2 };
+  // The block input is itself a conv output (3x3 32->32, dilated: direct), held blocked on BLAS.
   const input = (be: Backend) =>
     be.conv2d({ x: be.upload(xs), w: be.upload(w0), b: null, geom: g0, relu: false });
   const heldX = input(blas);
   const got = chain(blas, heldX), want = chain(cpu, input(cpu));
-  assert(blas.rt.blocked.has(heldX), "a 3x3 32->32 output is held blocked");
+  assert(blas.rt.blocked.has(heldX), "a dilated 3x3 32->32 output is held blocked");
   assert(blas.rt.blocked.has(got.mid), "the 3x3 output stays blocked");
   assert(blas.rt.blocked.has(got.out), "the residual sum of two held storages stays held");
   close(blas.readSync!(got.out) as Float32Array, f32of(want.out), "block output");
@@ -94,18 +95,19 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an inference 3x3 conv (Winograd) reads a held input and keeps its output held",
+  name: "a Winograd conv reads a direct conv's held output and keeps its own held",
   ignore: !available,
 }, () => {
   const blas = createBlasBackend(), cpu = createCpuBackend();
-  // 3x3 32->32 (direct, held), 3x3 32->32 for inference (Winograd where oneDNN has it), then a
-  // 1x1 32->16 on its held output: each held input is reordered straight into the next layout.
+  // A dilated 3x3 32->32 (direct, held), a 3x3 32->32 (Winograd where oneDNN has it: another
+  // layout), then a 1x1 32->16: each held input is reordered straight into the next layout.
+  const gd = { ...geom(32, 32, 3), padH: 2, padW: 2, dilH: 2, dilW: 2 };
   const g3 = geom(32, 32, 3), g1 = geom(32, 16, 1);
   const xs = randn(32 * 64, 31), w0 = randn(32 * 32 * 9, 32), w1 = randn(32 * 32 * 9, 33);
   const w2 = randn(16 * 32, 34);
   const run = (be: Backend) => {
-    const a = be.conv2d({ x: be.upload(xs), w: be.upload(w0), b: null, geom: g3, relu: true });
-    const b = be.conv2d({ x: a, w: be.upload(w1), b: null, geom: g3, relu: true, inference: true });
+    const a = be.conv2d({ x: be.upload(xs), w: be.upload(w0), b: null, geom: gd, relu: true });
+    const b = be.conv2d({ x: a, w: be.upload(w1), b: null, geom: g3, relu: true });
     const y = be.conv2d({ x: b, w: be.upload(w2), b: null, geom: g1, relu: false });
     return { a, b, y };
   };
