@@ -7,9 +7,9 @@
  */
 import { createBlasBackend } from "../lib/backends/blas.ts";
 import { createModel } from "../lib/models/create.ts";
-import { crossEntropy } from "../lib/ops/loss.ts";
 import { SGD } from "../lib/optim/sgd.ts";
-import { Device, type Tensor, tensor, tidy } from "../lib/tensor.ts";
+import { Device, type Tensor, tensor } from "../lib/tensor.ts";
+import { trainStep } from "./models.ts";
 
 /** A PyTorch process that runs one step per request. */
 export class TorchSteps {
@@ -87,13 +87,7 @@ export function ourSteps(
   ).keep();
   const sgd = new SGD(model.parameters(), { lr: 1e-4, momentum: 0.9, weightDecay: 1e-4 });
   const step = async () => {
-    const loss: Tensor = tidy(() => {
-      const l = crossEntropy(model.forward(x).out, t);
-      sgd.zeroGrad();
-      l.backward();
-      sgd.step();
-      return l;
-    });
+    const loss: Tensor = trainStep(model, sgd, x, t);
     await loss.toArray();
     loss.dispose();
   };

@@ -3,7 +3,8 @@
 import { createBlasBackend } from "../lib/backends/blas.ts";
 import { createModel } from "../lib/models/create.ts";
 import type { ModelName } from "../lib/models/types.ts";
-import { crossEntropy, Device, noGrad, SGD, tensor, tidy } from "../mod.ts";
+import { Device, noGrad, SGD, tensor } from "../mod.ts";
+import { trainStep } from "./models.ts";
 
 const be = createBlasBackend();
 const times = new Map<string, { ms: number; n: number }>();
@@ -41,13 +42,7 @@ for (let r = 0; r < 4; r++) {
   times.clear();
   const t0 = performance.now();
   if (train) {
-    const loss = tidy(() => {
-      const l = crossEntropy(model.forward(x).out, target);
-      sgd.zeroGrad();
-      l.backward();
-      sgd.step();
-      return l;
-    });
+    const loss = trainStep(model, sgd, x, target);
     await loss.toArray();
     loss.dispose();
   } else noGrad(() => model.forward(x).out).dispose();

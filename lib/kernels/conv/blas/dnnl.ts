@@ -291,6 +291,15 @@ export class DnnlConv2d {
     return { pd: this.#hinted(kind, DNNL.convolutionDirect), algorithm: "direct" };
   }
 
+  /** The backward `kind`'s primitive, its algorithm and its ports. */
+  #backward<P extends string>(
+    kind: "data" | "weights",
+    ports: Record<P, ["x" | "w" | "y", number, boolean]>,
+  ): { algorithm: Algorithm; pd: Ptr; prim: Primitive } & Record<P, Port> {
+    const { pd, algorithm } = this.#backwardPd(kind);
+    return { algorithm, ...this.#build(pd, ports) };
+  }
+
   #hinted(kind: "data" | "weights", alg: number): Ptr {
     const d = this.#dnnl;
     const hint = primitiveDesc(d, this.#desc("training", alg), false);
@@ -355,25 +364,17 @@ export class DnnlConv2d {
   }
 
   #backwardData(): BackwardData {
-    if (this.#bwdData) return this.#bwdData;
-    const { pd, algorithm } = this.#backwardPd("data");
-    this.#bwdData = {
-      algorithm,
-      ...this.#build(pd, {
-        dy: ["y", DNNL.queryDiffDst, true],
-        w: ["w", DNNL.queryWeights, true],
-        dx: ["x", DNNL.queryDiffSrc, false],
-      }),
-    };
+    this.#bwdData ??= this.#backward("data", {
+      dy: ["y", DNNL.queryDiffDst, true],
+      w: ["w", DNNL.queryWeights, true],
+      dx: ["x", DNNL.queryDiffSrc, false],
+    });
     return this.#bwdData;
   }
 
   #backwardWeights(): BackwardWeights {
-    if (this.#bwdWeights) return this.#bwdWeights;
-    const { pd, algorithm } = this.#backwardPd("weights");
-    this.#bwdWeights = {
-      algorithm,
-      ...this.#build(pd, {
+    this.#bwdWeights ??= {
+      ...this.#backward("weights", {
         x: ["x", DNNL.querySrc, true],
         dy: ["y", DNNL.queryDiffDst, true],
         dw: ["w", DNNL.queryDiffWeights, false],

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../../../../tests/assert.ts";
 import { randn } from "../../../../tests/harness.ts";
 import { hasDnnl } from "../../../device/dnnl_ffi.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../reference.ts";
+import { geom } from "../_testing.ts";
 import { conv2dGeom, DnnlConv2d } from "./dnnl.ts";
 
 const available = hasDnnl();
@@ -32,23 +33,7 @@ for (const t of CASES) {
         { n: t.n, c: t.c, h: t.h, w: t.w, k: t.k, kh: t.kh, kw: t.kw },
         { stride: t.s, padding: t.p, dilation: t.d, relu },
       );
-      const g = {
-        n: t.n,
-        c: t.c,
-        h: t.h,
-        w: t.w,
-        k: t.k,
-        kh: t.kh,
-        kw: t.kw,
-        oh: conv.oh,
-        ow: conv.ow,
-        strideH: t.s,
-        strideW: t.s,
-        padH: t.p,
-        padW: t.p,
-        dilH: t.d,
-        dilW: t.d,
-      };
+      const g = geom(t.n, t.c, t.h, t.w, t.k, t.kh, { stride: t.s, pad: t.p, dil: t.d });
       const x = randn(t.n * t.c * t.h * t.w, 1);
       const w = randn(t.k * t.c * t.kh * t.kw, 2);
       const b = randn(t.k, 3);
@@ -88,23 +73,7 @@ Deno.test({
   const big = randn(100, 9);
   const x = big.subarray(7, 7 + 32);
   const w = randn(54, 10);
-  const g = {
-    n: 1,
-    c: 2,
-    h: 4,
-    w: 4,
-    k: 3,
-    kh: 3,
-    kw: 3,
-    oh: 4,
-    ow: 4,
-    strideH: 1,
-    strideW: 1,
-    padH: 1,
-    padW: 1,
-    dilH: 1,
-    dilW: 1,
-  };
+  const g = geom(1, 2, 4, 4, 3, 3, { pad: 1 });
   close(conv.forward({ x, weight: w }), conv2d(x.slice(), w, null, g, false), 1e-5, "subarray");
   let message = "";
   try {
@@ -120,23 +89,7 @@ Deno.test({
   name: "conv2dGeom takes the backends' geometry",
   ignore: !available,
 }, () => {
-  const g = {
-    n: 1,
-    c: 8,
-    h: 9,
-    w: 7,
-    k: 16,
-    kh: 3,
-    kw: 3,
-    oh: 5,
-    ow: 4,
-    strideH: 2,
-    strideW: 2,
-    padH: 1,
-    padW: 1,
-    dilH: 1,
-    dilW: 1,
-  };
+  const g = geom(1, 8, 9, 7, 16, 3, { stride: 2, pad: 1 });
   const x = randn(8 * 9 * 7, 11), w = randn(16 * 8 * 9, 12), b = randn(16, 13);
   close(conv2dGeom(x, w, b, g, { relu: true }), conv2d(x, w, b, g, true), 1e-4, "geom");
   let message = "";
@@ -192,17 +145,7 @@ Deno.test({
   const shape = { n: 1, c: 64, h: 30, w: 30, k: 64, kh: 3, kw: 3 };
   const x = randn(64 * 900, 21), w = randn(64 * 64 * 9, 22).map((v) => v / 24);
   const b = randn(64, 23), dy = randn(64 * 900, 24);
-  const g = {
-    ...shape,
-    oh: 30,
-    ow: 30,
-    strideH: 1,
-    strideW: 1,
-    padH: 1,
-    padW: 1,
-    dilH: 1,
-    dilW: 1,
-  };
+  const g = geom(1, 64, 30, 30, 64, 3, { pad: 1 });
   const wino = new DnnlConv2d(shape, { padding: 1, relu: true, winograd: true });
   const want = conv2d(x, w, b, g, true);
   // Measured against an f64 conv: Winograd's max error 5e-7, the direct one's 1.2e-6.
