@@ -187,19 +187,8 @@ export interface KernelArgs {
    */
   roundF16: { x: Storage };
 
-  /**
-   * x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked;
-   * `inference: true` (nothing will backpropagate through it): a backend may pick a faster
-   * algorithm that rounds differently (the BLAS backend: oneDNN's Winograd for 3x3 convs).
-   */
-  conv2d: {
-    x: Storage;
-    w: Storage;
-    b: Storage | null;
-    geom: ConvGeom;
-    relu: boolean;
-    inference?: boolean;
-  };
+  /** x `[N, C, H, W]`, w `[K, C, KH, KW]`, b `[K]` -> `[N, K, OH, OW]`, ReLU fused when asked. */
+  conv2d: { x: Storage; w: Storage; b: Storage | null; geom: ConvGeom; relu: boolean };
   /** dy `[N, K, OH, OW]`, w `[K, C, KH, KW]` -> dx `[N, C, H, W]`. */
   conv2dGradInput: { dy: Storage; w: Storage; geom: ConvGeom };
   /** dy `[N, K, OH, OW]`, x `[N, C, H, W]` -> dw `[K, C, KH, KW]`. */

@@ -4,8 +4,9 @@
  * backend's convolutions use it (`lib/kernels/conv/blas/dnnl.ts`) where it is found.
  *
  * `FCN_DNNL=/path/to/libdnnl.so.2` overrides the search and `FCN_DNNL=off` (or `0`, `false`,
- * `no`, `none`) turns it off (`FCN_DNNL_WINOGRAD=off`: only Winograd, see the BLAS runtime); otherwise `libdnnl.so.2` in the loader's path and the
- * distribution's usual folders (v3, `libdnnl.so.3`, changed the descriptor API and is refused).
+ * `no`, `none`) turns it off (`FCN_DNNL_WINOGRAD=off`: only Winograd, see the BLAS runtime);
+ * otherwise `libdnnl.so.2` in the loader's path and the distribution's usual folders (v3,
+ * `libdnnl.so.3`, changed the descriptor API and is refused).
  *
  * Threads: oneDNN runs on OpenMP here. The count is the BLAS library's (the caller passes it),
  * else `FCN_DNNL_THREADS`, else `navigator.hardwareConcurrency`; it goes into `OMP_NUM_THREADS`

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ConvGeom } from "../device/backend.ts";
-import { type F16Inputs, isAutocast, isGradEnabled, record, round16 } from "../autograd.ts";
+import { type F16Inputs, isAutocast, record, round16 } from "../autograd.ts";
 import type { Backend } from "../device/backend.ts";
 import { Tensor } from "../tensor.ts";
 import { expectF32, expectRank, pair, sameDevice } from "./_util.ts";
@@ -82,7 +82,6 @@ export function conv2d(
     b: bias?.storage ?? null,
     geom: g,
     relu,
-    inference: !isGradEnabled() || ![x, weight, bias].some((t) => t?.requiresGrad),
   });
   const y = new Tensor(round16(b, s, f16 !== null), [n, k, oh, ow], x.device);
   return record(y, "conv2d", bias ? [x, weight, bias] : [x, weight], {

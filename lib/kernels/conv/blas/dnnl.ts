@@ -277,18 +277,19 @@ export class DnnlConv2d {
   }
 
   /**
-   * The primitive descriptor of a backward `kind`, hinted by a forward-training one: Winograd
-   * where asked and oneDNN has it, else direct.
+   * The primitive descriptor `build(alg)` makes: by Winograd where asked and oneDNN has it for
+   * this shape and CPU, else direct.
    */
-  #backwardPd(kind: "data" | "weights"): { pd: Ptr; algorithm: Algorithm } {
+  #choose(build: (alg: number) => Ptr): { pd: Ptr; algorithm: Algorithm } {
     if (this.winograd) {
       try {
-        return { pd: this.#hinted(kind, DNNL.convolutionWinograd), algorithm: "winograd" };
-      } catch {
-        // not implemented for this shape or CPU (oneDNN's status 3): the direct one serves
+        return { pd: build(DNNL.convolutionWinograd), algorithm: "winograd" };
+      } catch (e) {
+        // oneDNN's "unimplemented" (no Winograd on this CPU, say): the direct one serves
+        if (!(e instanceof Error && e.message.startsWith("oneDNN:"))) throw e;
       }
     }
-    return { pd: this.#hinted(kind, DNNL.convolutionDirect), algorithm: "direct" };
+    return { pd: build(DNNL.convolutionDirect), algorithm: "direct" };
   }
 
   /** The backward `kind`'s primitive, its algorithm and its ports. */
@@ -296,10 +297,11 @@ export class DnnlConv2d {
     kind: "data" | "weights",
     ports: Record<P, ["x" | "w" | "y", number, boolean]>,
   ): { algorithm: Algorithm; pd: Ptr; prim: Primitive } & Record<P, Port> {
-    const { pd, algorithm } = this.#backwardPd(kind);
+    const { pd, algorithm } = this.#choose((alg) => this.#hinted(kind, alg));
     return { algorithm, ...this.#build(pd, ports) };
   }
 
+  /** The backward `kind`'s primitive descriptor by `alg`, hinted by a forward-training one. */
   #hinted(kind: "data" | "weights", alg: number): Ptr {
     const d = this.#dnnl;
     const hint = primitiveDesc(d, this.#desc("training", alg), false);
@@ -331,26 +333,11 @@ export class DnnlConv2d {
     return { pd, prim: new Primitive(d, pd), ...built as Record<P, Port> };
   }
 
-  /** The forward's primitive descriptor: Winograd where asked and oneDNN has it, else direct. */
-  #forwardPd(): { pd: Ptr; algorithm: Algorithm } {
-    if (this.winograd) {
-      try {
-        const desc = this.#desc("forward", DNNL.convolutionWinograd);
-        return {
-          pd: primitiveDesc(this.#dnnl, desc, this.relu, null, true),
-          algorithm: "winograd",
-        };
-      } catch {
-        // not implemented for this shape or CPU (oneDNN's status 3): the direct one serves
-      }
-    }
-    const pd = primitiveDesc(this.#dnnl, this.#desc("forward"), this.relu, null, true);
-    return { pd, algorithm: "direct" };
-  }
-
   #forward(): Forward {
     if (this.#fwd) return this.#fwd;
-    const { pd, algorithm } = this.#forwardPd();
+    const { pd, algorithm } = this.#choose((alg) =>
+      primitiveDesc(this.#dnnl, this.#desc("forward", alg), this.relu, null, true)
+    );
     this.#fwd = {
       algorithm,
       ...this.#build(pd, {
